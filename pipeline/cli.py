@@ -1,0 +1,263 @@
+"""``python -m pipeline``: the command line. Thin: every command calls ``pipeline.api`` (or
+starts a process), prints, and turns errors into one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pipeline import api, defaults
+from pipeline.errors import ClipInsightError
+from pipeline.models import DraftFormat, JobOptions
+from pipeline.states import JobStatus
+
+__all__ = ["main", "build_parser"]
+
+EXIT_FAILED = 1  # the job ended in a status other than ANALYTICS_LOGGED
+EXIT_ERROR = 2  # a user error: bad input, unknown job, ...
+EXIT_NO_WORKER = 3
+EXIT_TIMEOUT = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="ClipInsight: video to content pack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Redis, workers, the reconciler and the UI")
+    up.add_argument("--workers", type=int, default=defaults.WORKERS)
+    up.add_argument("--no-ui", action="store_true", help="do not start Streamlit")
+    up.add_argument("--port", type=int, default=defaults.UI_PORT)
+
+    sub.add_parser("worker", help="run one step worker")
+    sub.add_parser("reconcile", help="run the reconciler (retries, lost workers, lost queue entries)")
+
+    submit = sub.add_parser("submit", help="submit a URL, a media file, or a transcript")
+    submit.add_argument("source", nargs="?", help="a URL or a local media file")
+    submit.add_argument("--transcript", type=Path, help="a transcript file (.srt, .vtt or .txt)")
+    submit.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
+    submit.add_argument("--formats", help="comma-separated drafts: " + ",".join(f.value for f in DraftFormat))
+    submit.add_argument("--tone", default="friendly")
+    submit.add_argument("--cta", dest="cta_url", help="a call-to-action link for the drafts")
+    submit.add_argument("--wait", action="store_true", help="block until the job ends")
+    submit.add_argument("--timeout", type=float, help="with --wait: give up after S seconds")
+    submit.add_argument("--json", action="store_true")
+
+    status = sub.add_parser("status", help="a job's status, runs, steps and artifacts")
+    status.add_argument("job_id")
+    status.add_argument("--json", action="store_true")
+
+    export = sub.add_parser("export", help="write a job's bundle")
+    export.add_argument("job_id")
+    export.add_argument("--out", type=Path, required=True)
+
+    review = sub.add_parser("review", help="approve or reject drafts QA flagged")
+    review.add_argument("decision", choices=["approve", "reject"])
+    review.add_argument("job_id")
+    review.add_argument("--reason")
+    review.add_argument("--editor", default="editor")
+
+    provide = sub.add_parser("provide-transcript", help="give a transcript to a job that needs one")
+    provide.add_argument("job_id")
+    provide.add_argument("path", type=Path)
+
+    for name, text in (("cancel", "cancel a running job"), ("retry", "retry a failed job from the failed step")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("job_id")
+    rerun = sub.add_parser("rerun", help="regenerate a step and everything after it")
+    rerun.add_argument("job_id")
+    rerun.add_argument("step")
+
+    workspace = sub.add_parser("workspace", help="show or change a workspace's plan and webhook")
+    workspace.add_argument("name", nargs="?", default=defaults.DEFAULT_WORKSPACE)
+    workspace.add_argument("--plan")
+    workspace.add_argument("--webhook")
+    workspace.add_argument("--no-webhook", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except ClipInsightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _up(args) -> int:
+    from pipeline.supervisor import Supervisor
+
+    logging.getLogger().setLevel(logging.INFO)
+    print(f"ClipInsight: content provider {_provider_line()}", file=sys.stderr)
+    if not args.no_ui:
+        print(f"ClipInsight UI: http://localhost:{args.port}", file=sys.stderr)
+    return Supervisor(workers=args.workers, ui=not args.no_ui, port=args.port).run()
+
+
+def _provider_line() -> str:
+    from pipeline.providers import describe
+    from pipeline.settings import get_settings
+
+    return describe(get_settings())
+
+
+def _worker(args) -> int:
+    from pipeline.worker import run_worker
+
+    run_worker()
+    return 0
+
+
+def _reconcile(args) -> int:
+    from pipeline.reconciler import run_forever
+
+    logging.getLogger().setLevel(logging.INFO)
+    run_forever()
+    return 0
+
+
+def _options(args) -> JobOptions:
+    try:
+        formats = [DraftFormat(f.strip()) for f in args.formats.split(",")] if args.formats else list(DraftFormat)
+        return JobOptions(formats=formats, tone=args.tone, cta_url=args.cta_url)
+    except ValueError as exc:
+        raise ClipInsightError(_first_line(exc)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    if "Value error," in text:
+        text = text.split("Value error,", 1)[1]
+    return text.strip().splitlines()[0]
+
+
+def _submit(args) -> int:
+    transcript, name = (None, "transcript.txt")
+    if args.transcript:
+        transcript, name = api.read_transcript_file(args.transcript)
+    elif not args.source:
+        raise ClipInsightError("give a SOURCE (URL or media file) or --transcript PATH")
+    result = api.submit(args.source, transcript=transcript, transcript_name=name, workspace=args.workspace,
+                        options=_options(args))
+    workers = api.workers_alive()
+    if not args.wait:
+        _print_submission(args, result)
+        return _no_worker(result) if not workers else 0
+    if not workers:
+        _print_submission(args, result)
+        return _no_worker(result)
+    return _wait(args, result)
+
+
+def _print_submission(args, result: api.Submission) -> None:
+    if args.json:
+        print(json.dumps({"job_id": result.job_id, "status": result.status, "duplicate": result.duplicate}))
+    else:
+        print(result.job_id + ("  (already submitted; same job)" if result.duplicate else ""))
+
+
+def _no_worker(result: api.Submission) -> int:
+    print(f"error: no worker is running for this data dir; job {result.job_id} is saved and starts when one runs "
+          "(start them with `python -m pipeline up`)", file=sys.stderr)
+    return EXIT_NO_WORKER
+
+
+def _wait(args, result: api.Submission) -> int:
+    live = sys.stdout.isatty() and not args.json
+    if live:
+        print(result.job_id)
+    try:
+        report = api.wait_for(result.job_id, args.timeout, on_change=_show_progress if live else None)
+    except TimeoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_TIMEOUT
+    if args.json:
+        print(json.dumps(report))
+    elif not live:
+        print(f"{result.job_id} {report['status']}")
+    return 0 if report["status"] == JobStatus.ANALYTICS_LOGGED.value else EXIT_FAILED
+
+
+def _show_progress(report: dict) -> None:
+    steps = report["runs"][-1]["steps"] if report["runs"] else []
+    current = next((s for s in reversed(steps) if s["status"] in ("running", "queued", "scheduled")), None)
+    where = f" — {current['step']} ({current['status']}, attempt {current['attempt']})" if current else ""
+    print(f"  {report['status']}{where}", flush=True)
+
+
+def _status(args) -> int:
+    report = api.status_report(args.job_id)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['job_id']}  {report['status']}" + (f"  ({report['status_reason']})" if report["status_reason"] else ""))
+    for run in report["runs"]:
+        print(f"  run {run['run_id']} ({run['status']}, from {run['start_step']})")
+        for step in run["steps"]:
+            error = f"  {step['error_code']}: {step['error_message']}" if step["error_code"] else ""
+            print(f"    {step['step']:<18} {step['status']:<10} attempt {step['attempt']}{error}")
+    return 0
+
+
+def _export(args) -> int:
+    written = api.export_job(args.job_id, args.out)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def _review(args) -> int:
+    if args.decision == "approve":
+        status = api.approve(args.job_id, editor=args.editor, note=args.reason)
+    else:
+        status = api.reject(args.job_id, reason=args.reason or "", editor=args.editor)
+    print(f"{args.job_id} {status}")
+    return 0
+
+
+def _provide(args) -> int:
+    data, name = api.read_transcript_file(args.path)
+    print(f"{args.job_id} {api.provide_transcript(args.job_id, data, name)}")
+    return 0
+
+
+def _cancel(args) -> int:
+    print(f"{args.job_id} {api.cancel(args.job_id)}")
+    return 0
+
+
+def _retry(args) -> int:
+    print(f"{args.job_id} {api.retry(args.job_id)}")
+    return 0
+
+
+def _rerun(args) -> int:
+    print(f"{args.job_id} {api.rerun(args.job_id, args.step)}")
+    return 0
+
+
+def _workspace(args) -> int:
+    info = api.configure_workspace(args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook)
+    print(json.dumps(info))
+    return 0
+
+
+COMMANDS = {
+    "up": _up,
+    "worker": _worker,
+    "reconcile": _reconcile,
+    "submit": _submit,
+    "status": _status,
+    "export": _export,
+    "review": _review,
+    "provide-transcript": _provide,
+    "cancel": _cancel,
+    "retry": _retry,
+    "rerun": _rerun,
+    "workspace": _workspace,
+}

@@ -1,0 +1,86 @@
+"""Every default the product uses, named and explained in one place.
+
+Settings (``pipeline.settings``) read environment variables and fall back to these values.
+"""
+
+# --- Paths ---------------------------------------------------------------------------------
+#: Where the DuckDB file, media, exports and the embedded Redis live.
+DATA_DIR = "data"
+#: The system of record, inside the data dir.
+DATABASE_FILENAME = "clipinsight.duckdb"
+
+# --- Store (DuckDB) ------------------------------------------------------------------------
+#: DuckDB lets one process open the file at a time, so every store call waits for a
+#: cross-process lock. After this many seconds the call fails with a clear error instead of
+#: hanging a worker or a page forever.
+STORE_LOCK_TIMEOUT_S = 20.0
+#: Threads DuckDB may use per connection; more threads only slow down connection start-up
+#: for the small queries this product runs.
+STORE_THREADS = 2
+
+# --- Redis / RQ ----------------------------------------------------------------------------
+#: The one RQ queue that carries step jobs.
+QUEUE_NAME = "clipinsight"
+#: Prefix of every key this product writes to Redis besides RQ's own.
+REDIS_PREFIX = "clipinsight:"
+#: Embedded Redis: seconds to wait for the server socket after starting it.
+REDIS_START_TIMEOUT_S = 15.0
+
+# --- Workers, leases and the reconciler ----------------------------------------------------
+#: Workers started by ``python -m pipeline up`` unless ``--workers`` says otherwise.
+WORKERS = 2
+#: A running step holds a lease in Redis that its worker renews every LEASE_RENEW_S. A lease
+#: not renewed for LEASE_TTL_S means the worker is gone (SIGKILL, OOM, lost host).
+LEASE_TTL_S = 6.0
+LEASE_RENEW_S = 1.0
+#: A worker announces itself with a key of this TTL, renewed every LEASE_RENEW_S.
+WORKER_TTL_S = 6.0
+#: How often the reconciler compares DuckDB (the truth) with Redis (the transport).
+RECONCILE_INTERVAL_S = 1.0
+#: A queued attempt whose RQ job is missing from Redis for this long is enqueued again.
+REQUEUE_AFTER_S = 5.0
+#: An RQ job marked started whose attempt was never claimed in DuckDB for this long lost its
+#: worker between dequeue and claim (a claim takes milliseconds).
+STALE_CLAIM_S = 30.0
+#: Seconds a step may run before RQ stops it; transcription of long media gets more.
+STEP_TIMEOUT_S = 900
+LONG_STEP_TIMEOUT_S = 3 * 3600
+
+# --- Retry policy --------------------------------------------------------------------------
+#: Attempts per step for retryable errors (the first attempt included).
+MAX_ATTEMPTS = 3
+#: Exponential backoff: first delay, growth factor, cap; full jitter of +/- RETRY_JITTER.
+RETRY_INITIAL_S = 1.0
+RETRY_FACTOR = 2.0
+RETRY_CAP_S = 30.0
+RETRY_JITTER = 0.2
+
+# --- Plans and quota -----------------------------------------------------------------------
+#: The workspace a submission lands in when none is named.
+DEFAULT_WORKSPACE = "default"
+#: Plans seeded by the first migration: name -> (monthly minutes, max minutes per video).
+PLANS = {
+    "free": (60, 20),
+    "creator": (600, 120),
+    "studio": (3000, 240),
+}
+DEFAULT_PLAN = "creator"
+
+# --- QA ------------------------------------------------------------------------------------
+#: A draft scoring below this after auto-fix goes to an editor.
+QA_THRESHOLD = 70
+
+# --- Transcripts ---------------------------------------------------------------------------
+#: Largest transcript file accepted (bytes).
+MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
+#: Fewer words than this in a transcript cannot make a content pack.
+MIN_TRANSCRIPT_WORDS = 30
+
+# --- Webhooks ------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_S = 10.0
+WEBHOOK_ATTEMPTS = 3
+
+# --- UI ------------------------------------------------------------------------------------
+UI_PORT = 8501
+RUNS_PAGE_SIZE = 50
+UI_REFRESH_S = 2.0

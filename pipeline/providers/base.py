@@ -1,0 +1,66 @@
+"""The two provider interfaces: content (insights, drafts, judge) and speech recognition.
+
+A provider says what it can do with capability flags; steps ask before they use a capability.
+Every call returns a :class:`Generation`: the value and where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Generic, Protocol, TypeVar, runtime_checkable
+
+from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, JudgeScore, Provenance, Transcript
+
+T = TypeVar("T")
+
+#: Capability flags.
+INSIGHTS = "insights"
+DRAFTS = "drafts"
+JUDGE = "judge"  # scores drafts against a rubric
+ASR = "asr"
+
+ProgressFn = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Generation(Generic[T]):
+    value: T
+    provenance: Provenance
+
+
+@runtime_checkable
+class ContentProvider(Protocol):
+    name: str
+    model: str
+    capabilities: frozenset[str]
+
+    def insights(self, transcript: Transcript, options: JobOptions) -> Generation[InsightPack]: ...
+
+    def draft(
+        self, fmt: DraftFormat, transcript: Transcript, insights: InsightPack, options: JobOptions
+    ) -> Generation[Draft]: ...
+
+    def judge(self, draft: Draft, transcript: Transcript) -> Generation[list[JudgeScore]]: ...
+
+
+@runtime_checkable
+class SpeechRecognizer(Protocol):
+    name: str
+    model: str
+    capabilities: frozenset[str]
+
+    def transcribe(self, audio_path: Path, progress: ProgressFn | None = None) -> Generation[Transcript]: ...
+
+
+def merge_provenance(items: list[Provenance]) -> Provenance:
+    """One provenance for an artifact made by several calls: summed tokens, cost and time."""
+    first = items[0]
+    return first.model_copy(
+        update={
+            "tokens_in": sum(p.tokens_in for p in items),
+            "tokens_out": sum(p.tokens_out for p in items),
+            "cost_usd": sum(p.cost_usd for p in items),
+            "latency_ms": sum(p.latency_ms for p in items),
+        }
+    )

@@ -1,0 +1,173 @@
+"""Redis as transport and live state: step jobs on the RQ queue, leases of running steps,
+worker presence, step progress and once-only guards.
+
+Nothing here is the truth: every queued attempt is first a ``run_steps`` row in DuckDB, and the
+reconciler re-enqueues what Redis lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Mapping
+
+import redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from pipeline import defaults
+from pipeline.redis_server import RedisUnavailable, connect
+from pipeline.settings import Settings, get_settings
+
+__all__ = [
+    "redis_client",
+    "step_queue",
+    "rq_job_id",
+    "enqueue_attempts",
+    "try_enqueue",
+    "rq_state",
+    "hold_lease",
+    "has_lease",
+    "announce_worker",
+    "live_workers",
+    "set_progress",
+    "progress_of",
+    "claim_once",
+]
+
+log = logging.getLogger("clipinsight.queue")
+P = defaults.REDIS_PREFIX
+_clients: dict[tuple, redis.Redis] = {}
+
+
+def redis_client(settings: Settings | None = None, *, start: bool = False) -> redis.Redis:
+    """A cached client per data dir / URL (connections are pooled inside it)."""
+    settings = settings or get_settings()
+    key = (settings.redis_url, str(settings.redis_dir))
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = connect(settings, start=start)
+    return client
+
+
+def step_queue(conn: redis.Redis) -> Queue:
+    return Queue(defaults.QUEUE_NAME, connection=conn)
+
+
+def rq_job_id(attempt_id: int) -> str:
+    return f"attempt-{attempt_id}"
+
+
+def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], timeouts: Mapping[str, int] | None = None) -> None:
+    queue = step_queue(conn)
+    for attempt in attempts:
+        queue.enqueue_call(
+            "pipeline.runner.run_attempt",
+            args=(attempt["id"],),
+            job_id=rq_job_id(attempt["id"]),
+            timeout=(timeouts or {}).get(attempt["step"], defaults.STEP_TIMEOUT_S),
+            result_ttl=60,
+            failure_ttl=24 * 3600,
+            description=f"{attempt['step']} of {attempt['run_id']} (attempt {attempt['attempt']})",
+        )
+
+
+def try_enqueue(attempts: list[dict], settings: Settings | None = None) -> bool:
+    """Enqueue after the DuckDB commit. If Redis is away the rows stay 'queued' and the
+    reconciler enqueues them when it is back, so a failure here loses nothing."""
+    if not attempts:
+        return True
+    settings = settings or get_settings()
+    try:
+        from pipeline.steps import load_registry
+
+        registry = load_registry(settings.step_registry)
+        timeouts = {a["step"]: registry[a["step"]].timeout_s for a in attempts}
+        enqueue_attempts(redis_client(settings), attempts, timeouts)
+        return True
+    except (RedisUnavailable, redis.RedisError, OSError) as exc:
+        log.warning("could not enqueue %d attempt(s) now (%s); the reconciler will", len(attempts), exc)
+        return False
+
+
+def rq_state(conn: redis.Redis, attempt_id: int) -> str | None:
+    """RQ's status of the job carrying this attempt (queued, started, finished, ...), or None."""
+    try:
+        job = Job.fetch(rq_job_id(attempt_id), connection=conn)
+    except NoSuchJobError:
+        return None
+    status = job.get_status(refresh=False)
+    return status.value if isinstance(status, JobStatus) else status
+
+
+# --- Leases: how the reconciler knows a running step still has a live worker ---------------
+
+
+def _lease_key(attempt_id: int) -> str:
+    return f"{P}lease:{attempt_id}"
+
+
+@contextmanager
+def hold_lease(conn: redis.Redis, attempt_id: int, holder: str) -> Iterator[None]:
+    """Hold a lease while the body runs; a thread renews it. If the process dies, the lease
+    expires after LEASE_TTL_S and the reconciler runs the step again."""
+    key, stop = _lease_key(attempt_id), threading.Event()
+    ttl_ms = int(defaults.LEASE_TTL_S * 1000)
+    conn.set(key, holder, px=ttl_ms)
+
+    def renew() -> None:
+        while not stop.wait(defaults.LEASE_RENEW_S):
+            try:
+                conn.set(key, holder, px=ttl_ms)
+            except redis.RedisError as exc:  # keep trying; the lease may lapse meanwhile
+                log.warning("lease renewal failed: %s", exc)
+
+    thread = threading.Thread(target=renew, name=f"lease-{attempt_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        conn.delete(key)
+
+
+def has_lease(conn: redis.Redis, attempt_ids: list[int]) -> dict[int, bool]:
+    if not attempt_ids:
+        return {}
+    found = conn.mget([_lease_key(i) for i in attempt_ids])
+    return {i: value is not None for i, value in zip(attempt_ids, found)}
+
+
+# --- Worker presence ---------------------------------------------------------------------
+
+
+def announce_worker(conn: redis.Redis, name: str) -> None:
+    conn.set(f"{P}worker:{name}", str(time.time()), px=int(defaults.WORKER_TTL_S * 1000))
+
+
+def live_workers(conn: redis.Redis) -> list[str]:
+    prefix = f"{P}worker:"
+    return sorted(key.decode()[len(prefix) :] for key in conn.scan_iter(f"{prefix}*"))
+
+
+# --- Progress and once-only guards ---------------------------------------------------------
+
+
+def set_progress(conn: redis.Redis, run_id: str, step: str, fraction: float) -> None:
+    key = f"{P}progress:{run_id}"
+    conn.hset(key, step, f"{fraction:.3f}")
+    conn.expire(key, 24 * 3600)
+
+
+def progress_of(conn: redis.Redis, run_id: str) -> dict[str, float]:
+    raw = conn.hgetall(f"{P}progress:{run_id}")
+    return {k.decode(): float(v) for k, v in raw.items()}
+
+
+def claim_once(conn: redis.Redis, key: str) -> bool:
+    """True the first time ``key`` is claimed (kept 30 days), False after."""
+    return bool(conn.set(f"{P}once:{key}", "1", nx=True, ex=30 * 24 * 3600))

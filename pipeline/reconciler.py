@@ -1,0 +1,125 @@
+"""The reconciler: DuckDB is the truth, Redis the transport; this loop makes Redis agree.
+
+Each pass, for every pending attempt in DuckDB:
+- ``scheduled`` and its backoff has passed -> queued, and enqueued (this is the retry scheduler);
+- ``queued`` but no RQ job waits for it (Redis lost it, or a process died between commit and
+  enqueue) -> enqueued again;
+- ``running`` but its lease has expired (the worker was killed) -> marked lost and, within the
+  retry budget, queued again at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+import redis
+
+from pipeline import defaults, queue
+from pipeline.errors import ErrorCode, StepError, should_retry
+from pipeline.runner import fail_job
+from pipeline.settings import Settings, get_settings
+from pipeline.states import failure_status
+from pipeline.steps import stage_of
+from pipeline.store import get_store
+from pipeline.store import jobs as job_rows
+from pipeline.store import steps as step_rows
+from pipeline.store.steps import age_s
+
+__all__ = ["PassReport", "reconcile_once", "run_forever"]
+
+log = logging.getLogger("clipinsight.reconciler")
+
+
+@dataclass
+class PassReport:
+    promoted: int = 0
+    requeued: int = 0
+    lost: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.promoted or self.requeued or self.lost)
+
+
+def reconcile_once(settings: Settings | None = None, conn: redis.Redis | None = None) -> PassReport:
+    settings = settings or get_settings()
+    conn = conn or queue.redis_client(settings)
+    store = get_store(settings)
+    with store.session() as db:
+        pending = step_rows.pending_attempts(db)
+    if not pending:
+        return PassReport()
+    report, to_enqueue = PassReport(), []
+    leases = queue.has_lease(conn, [a["id"] for a in pending if a["status"] == "running"])
+    with store.session() as db:
+        for attempt in pending:
+            to_enqueue += _reconcile(db, conn, attempt, leases, report)
+    queue.try_enqueue(to_enqueue, settings)
+    if report:
+        log.info("reconciled: %s", report)
+    return report
+
+
+def _reconcile(db, conn, attempt: dict, leases: dict[int, bool], report: PassReport) -> list[dict]:
+    status = attempt["status"]
+    if status == "scheduled" and step_rows.promote_scheduled(db, attempt["id"]):
+        report.promoted += 1
+        return [attempt]
+    if status == "queued" and _needs_requeue(conn, attempt):
+        report.requeued += 1
+        return [attempt]
+    if status == "running" and not leases.get(attempt["id"]) and age_s(attempt["started_at"]) > defaults.LEASE_TTL_S:
+        return _recover_lost(db, attempt, report)
+    return []
+
+
+def _needs_requeue(conn, attempt: dict) -> bool:
+    """A queued attempt that Redis does not carry (any more). An RQ job 'started' long ago for
+    an attempt still queued in DuckDB means its worker died before it could claim it."""
+    age = age_s(attempt["queued_at"])
+    if age <= defaults.REQUEUE_AFTER_S:
+        return False
+    state = queue.rq_state(conn, attempt["id"])
+    if state == "started":
+        return age > defaults.STALE_CLAIM_S
+    return state not in ("queued", "deferred", "scheduled")
+
+
+def _recover_lost(db, attempt: dict, report: PassReport) -> list[dict]:
+    message = f"the worker {attempt['worker']} stopped while running this step"
+    if not step_rows.end_attempt(db, attempt["id"], "lost", code=ErrorCode.WORKER_LOST.value, message=message):
+        return []
+    report.lost += 1
+    job = job_rows.get_job(db, attempt["job_id"])
+    if not should_retry(ErrorCode.WORKER_LOST, attempt["attempt"]):
+        error = StepError(ErrorCode.WORKER_LOST, message + f" ({attempt['attempt']} times)")
+        fail_job(db, job["job_id"], attempt["run_id"], failure_status(error.code, stage_of(attempt["step"])), error)
+        return []
+    return [
+        step_rows.queue_attempt(db, run_id=attempt["run_id"], job_id=attempt["job_id"], step=attempt["step"],
+                                attempt=attempt["attempt"] + 1)
+    ]
+
+
+def run_forever(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
+    """The reconciler process: a pass every RECONCILE_INTERVAL_S until SIGTERM/SIGINT."""
+    settings = settings or get_settings()
+    stop = stop or _stop_on_signals()
+    conn = queue.redis_client(settings)
+    log.info("reconciler running for %s", settings.data_dir)
+    while not stop.is_set():
+        try:
+            reconcile_once(settings, conn)
+        except Exception:  # keep reconciling; one bad pass must not stop recovery for everyone
+            log.exception("reconcile pass failed")
+        stop.wait(defaults.RECONCILE_INTERVAL_S)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+

@@ -1,0 +1,111 @@
+"""Settings: a small value object read from the environment (and ``.streamlit/secrets.toml``
+for secrets). Every default is named in ``pipeline.defaults``.
+
+Secrets are held in fields that never print (``repr=False``) and are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline import defaults
+
+__all__ = ["Settings", "get_settings", "reset_settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value.strip().lower() in _TRUE
+
+
+def _secret(name: str) -> str | None:
+    """A secret from the environment, else from ``.streamlit/secrets.toml`` in the working dir."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    path = Path(".streamlit") / "secrets.toml"
+    if path.is_file():
+        try:
+            value = tomllib.loads(path.read_text(encoding="utf-8")).get(name)
+        except (tomllib.TOMLDecodeError, OSError):
+            value = None
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    redis_url: str | None = None
+    provider: str = "auto"  # auto | local | gemini | dotted.path:factory
+    asr_provider: str = "auto"
+    gemini_api_key: str | None = field(default=None, repr=False)
+    gemini_base_url: str | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    webhook_secret: str | None = field(default=None, repr=False)
+    allow_private_urls: bool = False
+    allow_direct_media: bool = True
+    max_upload_mb: int = 500
+    whisper_model: str | None = None
+    step_registry: str = "pipeline.steps:REGISTRY"
+    qa_threshold: int = defaults.QA_THRESHOLD
+    store_lock_timeout_s: float = defaults.STORE_LOCK_TIMEOUT_S
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get
+        return cls(
+            data_dir=Path(env("CLIPINSIGHT_DATA_DIR") or defaults.DATA_DIR).resolve(),
+            redis_url=env("REDIS_URL") or None,
+            provider=env("CLIPINSIGHT_PROVIDER") or "auto",
+            asr_provider=env("CLIPINSIGHT_ASR_PROVIDER") or "auto",
+            gemini_api_key=_secret("GEMINI_API_KEY"),
+            gemini_base_url=env("GEMINI_BASE_URL") or None,
+            gemini_model=env("GEMINI_MODEL") or "gemini-2.5-flash",
+            webhook_secret=_secret("CLIPINSIGHT_WEBHOOK_SECRET"),
+            allow_private_urls=_flag("CLIPINSIGHT_ALLOW_PRIVATE_URLS", False),
+            allow_direct_media=_flag("CLIPINSIGHT_ALLOW_DIRECT_MEDIA", True),
+            max_upload_mb=int(env("CLIPINSIGHT_MAX_UPLOAD_MB") or 500),
+            whisper_model=env("CLIPINSIGHT_WHISPER_MODEL") or None,
+            step_registry=env("CLIPINSIGHT_STEP_REGISTRY") or "pipeline.steps:REGISTRY",
+            qa_threshold=int(env("CLIPINSIGHT_QA_THRESHOLD") or defaults.QA_THRESHOLD),
+            store_lock_timeout_s=float(env("CLIPINSIGHT_STORE_LOCK_TIMEOUT") or defaults.STORE_LOCK_TIMEOUT_S),
+        )
+
+    # --- Paths under the data dir ---
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / defaults.DATABASE_FILENAME
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "redis"
+
+    @property
+    def uses_gemini(self) -> bool:
+        if self.provider == "auto":
+            return bool(self.gemini_api_key)
+        return self.provider == "gemini"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

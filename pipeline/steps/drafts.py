@@ -1,0 +1,34 @@
+"""draft:<format>: one draft per job, four of these run in parallel."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from pipeline.models import Draft, DraftFormat, InsightPack, Transcript
+from pipeline.providers import content_provider
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+
+
+class Inputs(BaseModel):
+    job: JobInfo
+    transcript: Transcript
+    insights: InsightPack
+
+
+class Outputs(StepOutputs):
+    draft: Draft
+
+    def artifacts(self) -> dict:
+        return {f"draft:{self.draft.format.value}": self.draft}
+
+    def new_drafts(self) -> list[tuple[Draft, str, str | None]]:
+        return [(self.draft, "generated", None)]
+
+
+def run(ctx: StepContext, inputs: Inputs) -> Outputs:
+    fmt = DraftFormat(ctx.params["format"])
+    provider = content_provider(ctx.settings)
+    generation = provider.draft(fmt, inputs.transcript, inputs.insights, inputs.job.options)
+    ctx.record(f"draft:{fmt.value}", generation.provenance)
+    ctx.info(f"{fmt.label} drafted: {len(generation.value.text())} characters")
+    return Outputs(draft=generation.value)

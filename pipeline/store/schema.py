@@ -1,0 +1,195 @@
+"""Numbered migrations, recorded in ``schema_migrations`` as they are applied.
+
+Add a migration by appending a function ``mNNN_what(db)`` to ``MIGRATIONS``; never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+
+from pipeline import defaults
+
+
+def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE plans (
+            name VARCHAR PRIMARY KEY,
+            monthly_minutes INTEGER NOT NULL,
+            max_video_minutes INTEGER NOT NULL
+        );
+        CREATE TABLE workspaces (
+            name VARCHAR PRIMARY KEY,
+            plan VARCHAR NOT NULL,
+            webhook_url VARCHAR,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE jobs (
+            job_id VARCHAR PRIMARY KEY,
+            workspace VARCHAR NOT NULL,
+            source_kind VARCHAR NOT NULL,      -- transcript | youtube | url | upload
+            source VARCHAR NOT NULL,           -- URL, file name, or transcript file name
+            options VARCHAR NOT NULL,          -- JobOptions as JSON
+            dedupe_key VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            status_reason VARCHAR,
+            error_code VARCHAR,
+            title VARCHAR,
+            duration_s DOUBLE,
+            metadata VARCHAR,                  -- source metadata as JSON
+            qa_score INTEGER,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE job_runs (
+            run_id VARCHAR PRIMARY KEY,
+            job_id VARCHAR NOT NULL,
+            seq INTEGER NOT NULL,
+            start_step VARCHAR NOT NULL,
+            reason VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP
+        );
+        CREATE SEQUENCE run_steps_id;
+        CREATE TABLE run_steps (
+            id BIGINT PRIMARY KEY DEFAULT nextval('run_steps_id'),
+            run_id VARCHAR NOT NULL,
+            job_id VARCHAR NOT NULL,
+            step VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            status VARCHAR NOT NULL,           -- scheduled | queued | running | done | failed | lost | cancelled
+            error_code VARCHAR,
+            error_message VARCHAR,
+            queued_at TIMESTAMP NOT NULL,
+            not_before TIMESTAMP,
+            started_at TIMESTAMP,
+            finished_at TIMESTAMP,
+            worker VARCHAR,
+            body_ms DOUBLE
+        );
+        CREATE TABLE artifacts (
+            job_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            step VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,           -- json | text | markdown
+            content VARCHAR NOT NULL,
+            chars INTEGER NOT NULL,
+            provider VARCHAR,
+            model VARCHAR,
+            prompt_name VARCHAR,
+            prompt_version VARCHAR,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost_usd DOUBLE,
+            latency_ms DOUBLE,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, step, kind)
+        );
+        CREATE TABLE draft_versions (
+            job_id VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            title VARCHAR NOT NULL,
+            body VARCHAR NOT NULL,
+            posts VARCHAR,                     -- JSON list for X threads
+            source VARCHAR NOT NULL,           -- generated | autofix | edit
+            author VARCHAR NOT NULL,
+            run_id VARCHAR,
+            note VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (job_id, format, version)
+        );
+        CREATE SEQUENCE reviews_id;
+        CREATE TABLE reviews (
+            id BIGINT PRIMARY KEY DEFAULT nextval('reviews_id'),
+            job_id VARCHAR NOT NULL,
+            run_id VARCHAR,
+            decision VARCHAR NOT NULL,         -- approved | rejected
+            reason VARCHAR,
+            editor VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE status_changes_id;
+        CREATE TABLE status_changes (
+            id BIGINT PRIMARY KEY DEFAULT nextval('status_changes_id'),
+            job_id VARCHAR NOT NULL,
+            run_id VARCHAR,
+            from_status VARCHAR,
+            to_status VARCHAR NOT NULL,
+            move VARCHAR NOT NULL,
+            reason VARCHAR,
+            actor VARCHAR NOT NULL,
+            changed_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE usage (
+            run_id VARCHAR PRIMARY KEY,
+            job_id VARCHAR NOT NULL,
+            workspace VARCHAR NOT NULL,
+            minutes DOUBLE NOT NULL,
+            tokens_in BIGINT NOT NULL,
+            tokens_out BIGINT NOT NULL,
+            cost_usd DOUBLE NOT NULL,
+            recorded_at TIMESTAMP NOT NULL
+        );
+        CREATE SEQUENCE run_logs_id;
+        CREATE TABLE run_logs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('run_logs_id'),
+            job_id VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL,
+            step VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            logged_at TIMESTAMP NOT NULL,
+            level VARCHAR NOT NULL,
+            message VARCHAR NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            run_id VARCHAR PRIMARY KEY,
+            job_id VARCHAR NOT NULL,
+            url VARCHAR NOT NULL,
+            event_id VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,           -- sent | failed
+            attempts INTEGER NOT NULL,
+            response_code INTEGER,
+            error VARCHAR,
+            sent_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for name, (monthly, max_video) in defaults.PLANS.items():
+        con.execute("INSERT INTO plans VALUES (?, ?, ?)", [name, monthly, max_video])
+    con.execute(
+        "INSERT INTO workspaces VALUES (?, ?, NULL, ?)", [defaults.DEFAULT_WORKSPACE, defaults.DEFAULT_PLAN, now]
+    )
+
+
+MIGRATIONS = [m001_initial]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply what is missing, each migration in its own transaction. Returns what ran."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for number, migration in enumerate(MIGRATIONS, start=1):
+        if number in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            migration(con)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [number, migration.__name__, datetime.now(timezone.utc).replace(tzinfo=None)],
+            )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        applied.append(migration.__name__)
+    return applied

@@ -1,0 +1,67 @@
+"""Every test gets its own data dir (DuckDB file, media, exports, embedded Redis)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline import providers, queue
+from pipeline import store as store_module
+from pipeline.settings import get_settings, reset_settings
+from tests.support.cluster import Cluster
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def _forget_process_state() -> None:
+    reset_settings()
+    queue._clients.clear()
+    store_module._stores.clear()
+    providers.content_provider.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv("CLIPINSIGHT_DATA_DIR", str(path))
+    for name in ("REDIS_URL", "GEMINI_API_KEY", "CLIPINSIGHT_PROVIDER", "CLIPINSIGHT_STEP_REGISTRY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # so no .streamlit/secrets.toml of the developer is read
+    _forget_process_state()
+    yield path
+    _forget_process_state()
+
+
+@pytest.fixture
+def settings(data_dir):
+    return get_settings()
+
+
+@pytest.fixture
+def cluster_factory(data_dir):
+    """Start a real deployment with extra environment; stopped after the test."""
+    started: list[Cluster] = []
+
+    def start(workers: int = 2, reconciler: bool = True, **env: str) -> Cluster:
+        for key, value in env.items():
+            os.environ[key] = value
+        _forget_process_state()
+        cluster = Cluster().start(workers=workers, reconciler=reconciler)
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster(cluster_factory) -> Cluster:
+    return cluster_factory()
+
+
+@pytest.fixture
+def sample_srt() -> Path:
+    return SAMPLES / "creator-workflow-talk.srt"
