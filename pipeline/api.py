@@ -43,6 +43,7 @@ __all__ = [
     "workers_alive",
     "configure_workspace",
     "read_transcript_file",
+    "save_upload",
 ]
 
 
@@ -66,6 +67,25 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
     if size > defaults.MAX_TRANSCRIPT_BYTES:
         raise InvalidInput(f"the transcript is {size / 1e6:.1f} MB; the limit is {defaults.MAX_TRANSCRIPT_BYTES / 1e6:.0f} MB")
     return path.read_bytes(), path.name
+
+
+def save_upload(data: bytes, filename: str, settings: Settings | None = None) -> Path:
+    """Keep an uploaded file under the data dir and return its path, for ``submit(path)``.
+    Content-addressed, so the same upload twice is one file (and one job while it runs)."""
+    settings = settings or get_settings()
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(filename).name)[-80:] or "upload"
+    folder = settings.media_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_digest_bytes(data)[:16]}-{safe}"
+    if not path.exists():
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def submit(

@@ -18,6 +18,7 @@ __all__ = [
     "Generation",
     "SpeechRecognizer",
     "content_provider",
+    "speech_recognizer",
     "describe",
 ]
 
@@ -40,6 +41,24 @@ def content_provider(settings: Settings) -> ContentProvider:
         from pipeline.providers.gemini import GeminiContentProvider
 
         return GeminiContentProvider(settings)
+    return _factory(choice)(settings)
+
+
+@lru_cache(maxsize=8)
+def speech_recognizer(settings: Settings) -> SpeechRecognizer:
+    """``CLIPINSIGHT_ASR_PROVIDER`` = ``auto`` (Gemini with a key, faster-whisper offline),
+    ``gemini``, ``whisper`` or ``package.module:factory``. Cached: a model loads once per worker."""
+    choice = settings.asr_provider
+    if choice == "auto":
+        choice = "gemini" if settings.gemini_api_key else "whisper"
+    if choice == "gemini":
+        from pipeline.providers.gemini import GeminiSpeechRecognizer
+
+        return GeminiSpeechRecognizer(settings)
+    if choice == "whisper":
+        from pipeline.providers.whisper import WhisperSpeechRecognizer
+
+        return WhisperSpeechRecognizer(settings)
     return _factory(choice)(settings)
 
 
