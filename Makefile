@@ -1,0 +1,47 @@
+# The whole dev loop. `make run` and `make test` work on a fresh machine: they create the
+# virtualenv and install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-fast lint format bench system-deps clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## Start the product: embedded Redis, workers, reconciler, UI on http://localhost:8501
+run: $(STAMP)
+	$(BIN)/python -m pipeline up
+
+## Every test, slow ones included (what CI runs)
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+## Skip the slow tests while developing
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+## Chromium for the browser tests (Debian package; Playwright's own download does not work offline)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests bench app.py pages
+	$(BIN)/ruff format --check pipeline tests bench app.py pages
+
+format: $(STAMP)
+	$(BIN)/ruff format pipeline tests bench app.py pages
+	$(BIN)/ruff check --fix pipeline tests bench app.py pages
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
