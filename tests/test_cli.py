@@ -1,0 +1,135 @@
+"""The command line as a user meets it, and ``python -m pipeline up`` as the product runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipeline import queue
+from pipeline.settings import get_settings
+from tests.conftest import SAMPLES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env=os.environ.copy())
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, text: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], result.stderr
+
+
+def test_user_errors_are_one_clear_line(data_dir, tmp_path):
+    assert_one_line_error(cli("status", "job_nope"), "no job with id job_nope")
+    assert_one_line_error(cli("export", "job_nope", "--out", str(tmp_path / "x")), "no job with id")
+    binary = tmp_path / "clip.srt"
+    binary.write_bytes(bytes(range(256)) * 10)
+    assert_one_line_error(cli("submit", "--transcript", str(binary)), "binary")
+    assert_one_line_error(cli("submit", "--transcript", str(tmp_path / "missing.srt")), "not found")
+    assert_one_line_error(cli("submit"), "give a SOURCE")
+    assert_one_line_error(cli("review", "reject", "job_nope"), "reason")
+    assert_one_line_error(cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--tone", "loud"),
+                          "tone must be one of")
+
+
+def test_submit_without_a_worker_keeps_the_job_and_says_so(data_dir):
+    result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait", "--json")
+    assert result.returncode == 3
+    assert "no worker is running" in result.stderr and "Traceback" not in result.stderr
+    job_id = json.loads(result.stdout)["job_id"]
+    assert json.loads(cli("status", job_id, "--json").stdout)["status"] == "RECEIVED"
+
+
+def test_submit_wait_export_review_through_the_cli(cluster, tmp_path):
+    done = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait", "--json",
+               "--formats", "linkedin,x_thread", "--cta", "https://example.com/join")
+    assert done.returncode == 0, done.stderr
+    job_id = json.loads(done.stdout)["job_id"]
+    out = tmp_path / "bundle"
+    assert cli("export", job_id, "--out", str(out)).returncode == 0
+    assert sorted(p.name for p in (out / "drafts").iterdir()) == ["linkedin.md", "x_thread.md"]
+    assert "https://example.com/join" in (out / "drafts" / "linkedin.md").read_text()
+
+    flagged = cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--wait")
+    assert flagged.returncode == 1
+    flagged_id = flagged.stdout.split()[0]
+    assert flagged.stdout.split()[1] == "REQUIRES_MANUAL_REVIEW"
+    assert_one_line_error(cli("review", "reject", flagged_id), "needs a reason")
+    approved = cli("review", "approve", flagged_id, "--editor", "sam")
+    assert approved.returncode == 0 and "REVIEWED" in approved.stdout
+
+
+def _children(process: subprocess.Popen) -> list[psutil.Process]:
+    return psutil.Process(process.pid).children(recursive=True)
+
+
+def _live_worker_pids(up: subprocess.Popen) -> set[int]:
+    pids = set()
+    for child in _children(up):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "worker" in child.cmdline():
+                pids.add(child.pid)
+        except psutil.Error:  # exited while we looked
+            continue
+    return pids
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait(predicate, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
+    up = subprocess.Popen([sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2"], cwd=ROOT,
+                          env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(lambda: (data_dir / "redis" / "redis.sock").exists(), what="redis")
+        conn = queue.redis_client(get_settings())
+        _wait(lambda: len(queue.live_workers(conn)) == 2, what="two workers")
+        result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait")
+        assert result.returncode == 0, result.stderr
+
+        workers = _live_worker_pids(up)
+        assert len(workers) == 2
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        _wait(lambda: len(_live_worker_pids(up) - {victim}) == 2, what="a restarted worker")
+        everything = _children(up)
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert up.returncode == 0
+    assert "restarting" in output and "ClipInsight stopped." in output
+    _wait(lambda: all(_gone(p) for p in everything), 15, "children to exit")
+    assert not (data_dir / "redis" / "redis.sock").exists() or not _redis_answers()
+
+
+def _redis_answers() -> bool:
+    from pipeline.redis_server import embedded
+
+    return embedded(get_settings()).running()

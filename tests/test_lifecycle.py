@@ -1,0 +1,126 @@
+"""What happens around a run: review by an editor, plan quota, completion webhooks, logs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from pipeline import api
+from pipeline.errors import Conflict, InvalidInput
+from pipeline.store import get_store, utcnow
+from pipeline.store import jobs as job_rows
+from tests.conftest import SAMPLES
+from tests.support.http import Recorder
+
+
+def submit(path, workspace="default"):
+    return api.submit(transcript=path.read_bytes(), transcript_name=path.name, workspace=workspace).job_id
+
+
+def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
+    job_id = submit(SAMPLES / "risky-interview.srt")
+    report = api.wait_for(job_id, timeout=120)
+    assert report["status"] == "REQUIRES_MANUAL_REVIEW"
+    assert "deliver" not in {s["step"] for s in report["runs"][0]["steps"]}
+    with pytest.raises(InvalidInput, match="reason"):
+        api.reject(job_id, reason="  ")
+
+    api.approve(job_id, editor="maya", note="checked the quotes")
+    report = api.wait_for(job_id, timeout=60)
+    assert report["status"] == "ANALYTICS_LOGGED"
+    with get_store().session() as db:
+        trail = job_rows.audit_trail(db, job_id)
+        decision = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [job_id])
+    approved = [t for t in trail if t["move"] == "approve"]
+    assert approved and approved[0]["actor"] == "maya" and approved[0]["to_status"] == "REVIEWED"
+    assert decision == {"decision": "approved", "editor": "maya", "reason": "checked the quotes"}
+    with pytest.raises(Conflict, match="not REQUIRES_MANUAL_REVIEW"):
+        api.approve(job_id)
+
+
+def test_rejection_ends_the_job_with_the_reason_recorded(cluster):
+    job_id = submit(SAMPLES / "risky-interview.srt")
+    assert api.wait_for(job_id, timeout=120)["status"] == "REQUIRES_MANUAL_REVIEW"
+    api.reject(job_id, reason="the guest's revenue claim is not something we can print", editor="li")
+    report = api.status_report(job_id)
+    assert report["status"] == "FAILED" and report["error_code"] == "REJECTED"
+    assert "revenue claim" in report["status_reason"]
+
+
+def test_a_video_longer_than_the_plan_allows_is_blocked_with_what_to_change(cluster):
+    api.configure_workspace("tiny", plan="free")
+    job_id = submit(SAMPLES / "long-workshop.srt", workspace="tiny")
+    report = api.wait_for(job_id, timeout=60)
+    assert report["status"] == "BLOCKED_ENTITLEMENT" and report["error_code"] == "QUOTA_EXCEEDED"
+    assert "60 min" in report["status_reason"] and "20 min" in report["status_reason"]
+    assert "larger plan" in report["status_reason"]
+
+
+def test_monthly_minutes_run_out(cluster):
+    api.configure_workspace("busy", plan="free")
+    with get_store().session() as db:  # 50 of the free plan's 60 minutes already used this month
+        db.execute("INSERT INTO usage VALUES ('old.r1', 'old', 'busy', 50, 0, 0, 0, ?)", [utcnow()])
+    job_id = submit(SAMPLES / "creator-workflow-talk.srt", workspace="busy")
+    report = api.wait_for(job_id, timeout=60)
+    assert report["status"] == "BLOCKED_ENTITLEMENT"
+    assert "10 of its 60 monthly minutes left" in report["status_reason"]
+
+
+def test_webhook_is_signed_retried_and_sent_once_per_run(cluster_factory, monkeypatch):
+    monkeypatch.setenv("CLIPINSIGHT_WEBHOOK_SECRET", "s3cret")
+    cluster = cluster_factory(CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY",
+                              CLIPINSIGHT_TEST_SLOW_STEP="deliver", CLIPINSIGHT_TEST_SLOW_WHEN="after",
+                              CLIPINSIGHT_WEBHOOK_SECRET="s3cret")
+    with Recorder(replies=[503]) as hook:
+        api.configure_workspace("hooked", webhook_url=hook.url)
+        job_id = submit(SAMPLES / "creator-workflow-talk.srt", workspace="hooked")
+        started = _wait_for_file(get_store().path.parent / "started-deliver")
+        # the webhook went out (after one 503), now the worker dies before it can commit
+        victim = next(p for p in cluster.workers if p.pid == int(started.read_text()))
+        cluster.kill(victim)
+        report = api.wait_for(job_id, timeout=60)
+        time.sleep(0.5)
+    assert report["status"] == "ANALYTICS_LOGGED"
+    delivered = [r for r in hook.requests if r["code"] == 200]
+    assert [r["code"] for r in hook.requests] == [503, 200] and len(delivered) == 1
+    body, headers = delivered[0]["body"], delivered[0]["headers"]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Clipinsight-Signature"] == expected
+    event = json.loads(body)
+    assert event["job_id"] == job_id and event["type"] == "job.completed"
+    assert headers["X-Clipinsight-Event"] == event["event_id"]
+
+
+def _wait_for_file(path, timeout=90):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return path
+
+
+def test_each_step_leaves_log_lines_with_the_run(cluster):
+    job_id = submit(SAMPLES / "creator-workflow-talk.srt")
+    api.wait_for(job_id, timeout=120)
+    with get_store().session() as db:
+        lines = db.rows("SELECT step, level, message, logged_at FROM run_logs WHERE job_id = ? ORDER BY id", [job_id])
+    steps = {line["step"] for line in lines}
+    assert {"validate", "ingest", "transcribe", "insights", "draft:linkedin", "qa_review", "deliver"} <= steps
+    assert all(line["level"] in ("INFO", "WARNING", "ERROR") and line["logged_at"] for line in lines)
+    assert any("themes" in line["message"] for line in lines if line["step"] == "insights")
+
+
+def test_rerun_from_drafts_regenerates_only_what_follows(cluster):
+    job_id = submit(SAMPLES / "creator-workflow-talk.srt")
+    assert api.wait_for(job_id, timeout=120)["status"] == "ANALYTICS_LOGGED"
+    assert api.rerun(job_id, "drafts") == "INSIGHTS"
+    report = api.wait_for(job_id, timeout=120)
+    assert report["status"] == "ANALYTICS_LOGGED"
+    second = report["runs"][1]
+    assert second["start_step"] == "drafts"
+    assert {s["step"] for s in second["steps"]} == {"draft:newsletter", "draft:blog", "draft:x_thread",
+                                                   "draft:linkedin", "qa_review", "deliver"}
