@@ -1,0 +1,310 @@
+"""The offline provider as a creator meets it: insights from a talk, four drafts from them."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.models import LINKEDIN_LIMIT, X_POST_LIMIT, DraftFormat, InsightPack, JobOptions, Quote, Theme
+from pipeline.prompts import list_versions
+from pipeline.providers.base import DRAFTS, INSIGHTS, JUDGE, ContentProvider
+from pipeline.providers.local import LocalContentProvider, rebuild_sentences
+from pipeline.qa import run_checks
+from pipeline.transcript import Segment, Transcript, parse_transcript, timestamp
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+CTA = "https://example.com/watch?v=abc"
+
+# Cues that split sentences anywhere, as auto-captions do, with a speaker label on each turn.
+SPLIT_CUES_SRT = """1
+00:00:00,000 --> 00:00:03,000
+ALEX: One good recording is not one piece
+
+2
+00:00:03,000 --> 00:00:06,500
+of content; it is the raw material for a whole week. Plan the
+
+3
+00:00:06,500 --> 00:00:09,000
+clips before you press record, not after you have forgotten what you said.
+
+4
+00:00:09,500 --> 00:00:14,000
+SAM: Why does the plan matter so much for a small creator with no team?
+
+5
+00:00:14,500 --> 00:00:19,000
+ALEX: Because a plan turns one long session into a week of posts without extra filming.
+"""
+
+SHORT_TEXT = (
+    "Batching saves my week. I record every video on Monday and edit on Tuesday. "
+    "The rest of the week belongs to writing, so my newsletter never starts from a blank page."
+)
+
+
+def sample(name: str) -> Transcript:
+    path = SAMPLES / name
+    return parse_transcript(path.read_bytes(), path.name)
+
+
+@pytest.fixture(scope="module")
+def provider() -> LocalContentProvider:
+    return LocalContentProvider()
+
+
+@pytest.fixture(scope="module")
+def talk() -> Transcript:
+    return sample("creator-workflow-talk.srt")
+
+
+@pytest.fixture(scope="module")
+def talk_insights(provider, talk) -> InsightPack:
+    return provider.insights(talk, JobOptions()).value
+
+
+def _segment_with_start(transcript: Transcript, start: float):
+    return next(s for s in transcript.segments if s.start == start)
+
+
+# --- Insights -------------------------------------------------------------------------------
+
+
+def test_sentences_split_across_cues_are_rebuilt_with_the_start_of_their_first_cue():
+    transcript = parse_transcript(SPLIT_CUES_SRT, "split.srt")
+    sentences = rebuild_sentences(transcript)
+    texts = [s.text for s in sentences]
+    assert texts[0] == "One good recording is not one piece of content; it is the raw material for a whole week."
+    assert (sentences[0].start, sentences[0].end) == (0.0, 6.5)
+    assert texts[1] == "Plan the clips before you press record, not after you have forgotten what you said."
+    assert (sentences[1].start, sentences[1].end) == (3.0, 9.0)  # starts inside cue 2
+    assert [s.speaker for s in sentences] == ["ALEX", "ALEX", "SAM", "ALEX"]
+
+
+def test_quotes_from_split_cues_are_whole_sentences_with_their_start_time(provider):
+    transcript = parse_transcript(SPLIT_CUES_SRT, "split.srt")
+    quotes = {q.text: q for q in provider.insights(transcript, JobOptions()).value.quotes}
+    assert quotes, "a short talk still yields quotes"
+    plan = quotes.get("Plan the clips before you press record, not after you have forgotten what you said.")
+    assert plan is not None and plan.start == 3.0 and plan.end == 9.0 and plan.speaker == "ALEX"
+
+
+def test_sample_talk_gives_a_usable_insight_pack(talk_insights):
+    pack = talk_insights
+    assert 3 <= len(pack.themes) <= 7
+    assert 5 <= len(pack.quotes) <= 10
+    assert 4 <= len(pack.outline) <= 10
+    assert pack.title == "Repurposing One Video into a Week of Content"  # as the speaker announces it
+    assert 2 <= len(re.findall(r"[.!?](?:\s|$)", pack.summary)) <= 3
+    for theme in pack.themes:
+        assert theme.title and theme.summary and theme.keywords
+
+
+def test_quotes_are_verbatim_transcript_sentences_with_the_times_of_their_cues(talk, talk_insights):
+    for quote in talk_insights.quotes:
+        assert quote.text in talk.text
+        assert 8 <= len(quote.text.split()) <= 35
+        first_cue = _segment_with_start(talk, quote.start)
+        assert quote.text.split(",")[0][:30] in first_cue.text, (timestamp(quote.start), quote.text)
+        assert any(s.end == quote.end and quote.text[-20:] in s.text for s in talk.segments)
+
+
+def test_quotes_are_spread_over_the_talk_and_its_themes(talk, talk_insights):
+    starts = [q.start for q in talk_insights.quotes]
+    assert starts == sorted(starts)
+    assert starts[-1] - starts[0] > talk.duration / 2
+    assert len({q.theme for q in talk_insights.quotes}) >= 4
+    assert not any(q.text.endswith("?") for q in talk_insights.quotes)
+
+
+def test_outline_starts_where_the_speaker_starts_each_part(talk_insights):
+    parts = {item.title: item.start for item in talk_insights.outline}
+    announced = {
+        "Planning the Recording": 89,
+        "Capturing Quotable Moments": 242,
+        "Formats per Platform": 388,
+        "Measuring Results": 547,
+        "Avoiding Burnout": 670,
+    }
+    for title, start in announced.items():
+        assert abs(parts[title] - start) < 5, title
+    assert [t.title for t in talk_insights.themes] == list(announced)
+    starts = [item.start for item in talk_insights.outline]
+    assert starts == sorted(starts) and starts[0] == pytest.approx(0.4)
+
+
+def test_interview_quotes_name_their_speaker_and_never_repeat_the_injected_instruction(provider):
+    pack = provider.insights(sample("risky-interview.srt"), JobOptions()).value
+    assert {q.speaker for q in pack.quotes} <= {"HOST", "GUEST"}
+    everything = pack.model_dump_json().lower()
+    assert "previous instructions" not in everything
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_every_insights_version_stays_in_range(provider, talk, version):
+    pack = provider.insights(talk, JobOptions(), prompt_version=version).value
+    assert 3 <= len(pack.themes) <= 7 and 5 <= len(pack.quotes) <= 10 and 4 <= len(pack.outline) <= 10
+
+
+def test_insights_v2_gives_more_quotes_than_v1(provider, talk):
+    v1 = provider.insights(talk, JobOptions(), prompt_version="v1").value
+    v2 = provider.insights(talk, JobOptions(), prompt_version="v2").value
+    assert len(v2.quotes) > len(v1.quotes)
+    assert v1.summary != v2.summary
+
+
+def test_one_hour_workshop_gives_insights(provider):
+    transcript = sample("long-workshop.srt")
+    started = time.perf_counter()
+    generation = provider.insights(transcript, JobOptions())
+    elapsed = time.perf_counter() - started
+    print(f"\ninsights on {transcript.word_count} words ({timestamp(transcript.duration)}): {elapsed:.3f} s")
+    pack = generation.value
+    assert 3 <= len(pack.themes) <= 7 and 5 <= len(pack.quotes) <= 10 and len(pack.outline) == 10
+    assert all(q.text in transcript.text for q in pack.quotes)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SHORT_TEXT,
+        "Record once, publish all week, and protect your energy for the ideas that matter most to your audience.",
+        "so we just kept going and going and nobody really knew what the plan was but it worked out in the end somehow",
+        "Hi.",
+    ],
+)
+def test_a_very_short_transcript_gives_a_pack_and_drafts(provider, text):
+    transcript = parse_transcript(text, "short.txt")
+    options = JobOptions(cta_url=CTA)
+    pack = provider.insights(transcript, options).value
+    assert pack.title and len(pack.outline) >= 1
+    assert len(pack.themes) <= 7 and len(pack.quotes) <= 10
+    for fmt in DraftFormat:
+        draft = provider.draft(fmt, transcript, pack, options).value
+        assert CTA in draft.text()
+
+
+def test_captions_without_punctuation_still_give_verbatim_quotes(provider, talk):
+    words = re.sub(r"[^\w\s']", "", talk.text).lower().split()
+    cues = [" ".join(words[i : i + 8]) for i in range(0, len(words), 8)]
+    captions = Transcript(segments=[Segment(start=3.0 * i, end=3.0 * i + 3, text=c) for i, c in enumerate(cues)])
+    pack = provider.insights(captions, JobOptions()).value
+    assert 5 <= len(pack.quotes) <= 10 and 3 <= len(pack.themes) <= 7
+    assert all(q.text in captions.text and len(q.text.split()) <= 35 for q in pack.quotes)
+    assert pack.title == "Repurposing One Video into a Week of Content"
+
+
+def test_the_same_input_gives_the_same_output(talk):
+    options = JobOptions(tone="bold", cta_url=CTA)
+    first, second = LocalContentProvider(), LocalContentProvider()
+    assert first.insights(talk, options).value == second.insights(talk, options).value
+    pack = first.insights(talk, options).value
+    for fmt in DraftFormat:
+        assert first.draft(fmt, talk, pack, options).value == second.draft(fmt, talk, pack, options).value
+
+
+# --- Drafts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drafts(provider, talk, talk_insights):
+    options = JobOptions(cta_url=CTA)
+    return {fmt: provider.draft(fmt, talk, talk_insights, options).value for fmt in DraftFormat}
+
+
+@pytest.mark.parametrize("tone", ["friendly", "professional", "bold"])
+@pytest.mark.parametrize("name", ["creator-workflow-talk.srt", "risky-interview.srt", "long-workshop.srt"])
+def test_x_thread_posts_are_numbered_and_fit(provider, name, tone):
+    transcript = sample(name)
+    options = JobOptions(tone=tone, cta_url=CTA)
+    pack = provider.insights(transcript, options).value
+    thread = provider.draft(DraftFormat.X_THREAD, transcript, pack, options).value
+    total = len(thread.posts)
+    for number, post in enumerate(thread.posts, 1):
+        assert post.startswith(f"{number}/{total} ")
+        assert len(post) <= X_POST_LIMIT
+    assert not thread.posts[0].split(" ", 1)[1].startswith('"'), "the hook comes first"
+    assert CTA in thread.posts[-1]
+    assert thread.body == "\n\n".join(thread.posts)
+
+
+def test_linkedin_fits_with_a_hook_takeaways_cta_and_three_hashtags(drafts):
+    post = drafts[DraftFormat.LINKEDIN].body
+    assert len(post) <= LINKEDIN_LIMIT
+    assert CTA in post
+    assert len(re.findall(r"#\w+", post.splitlines()[-1])) == 3
+    assert max(len(p) for p in post.split("\n\n")) < 700, "short paragraphs"
+
+
+def test_linkedin_stays_under_the_limit_when_the_pack_is_huge(provider, talk):
+    sentence = "Plan the clips before you press record, not after you've forgotten what you said."
+    themes = [Theme(title=f"Theme {c}", summary=" ".join([sentence] * 6), keywords=["plan"]) for c in "ABCDEFG"]
+    quotes = [Quote(text=sentence, start=125.0, end=130.0) for _ in range(10)]
+    pack = InsightPack(title="Big", summary=" ".join([sentence] * 12), themes=themes, quotes=quotes, outline=[])
+    for version in list_versions("local_draft_linkedin"):
+        post = provider.draft(
+            DraftFormat.LINKEDIN, talk, pack, JobOptions(cta_url=CTA), prompt_version=version
+        ).value.body
+        assert len(post) <= LINKEDIN_LIMIT and CTA in post
+
+
+def test_newsletter_has_a_section_per_theme_with_timestamped_blockquotes(drafts, talk_insights):
+    body = drafts[DraftFormat.NEWSLETTER].body
+    for theme in talk_insights.themes:
+        assert f"## {theme.title}" in body
+    blockquotes = [line for line in body.splitlines() if line.startswith("> ")]
+    assert blockquotes and all(re.search(r'^> ".+" \u2014 \d+:\d\d$', line) for line in blockquotes)
+    assert f"]({CTA})" in body
+
+
+def test_blog_post_has_headings_key_quotes_and_a_conclusion(drafts):
+    body = drafts[DraftFormat.BLOG].body
+    assert body.startswith("# ")
+    assert "## Key quotes" in body and "## Conclusion" in body
+    assert body.index("## Key quotes") < body.index("## Conclusion") < body.index(CTA)
+
+
+def test_quotes_in_every_draft_are_the_speakers_words(drafts, talk):
+    for draft in drafts.values():
+        quoted = re.findall(r'"([^"]+)"', draft.text())
+        assert quoted, draft.format
+        assert all(passage in talk.text for passage in quoted)
+        checks = {c.name: c for c in run_checks(draft, talk, JobOptions(cta_url=CTA))}
+        assert checks["quotes_grounded"].passed and checks["cta_present"].passed
+
+
+def test_tone_changes_the_wording(provider, talk, talk_insights):
+    bodies = {
+        tone: provider.draft(DraftFormat.NEWSLETTER, talk, talk_insights, JobOptions(tone=tone)).value.body
+        for tone in ("friendly", "professional", "bold")
+    }
+    assert len(set(bodies.values())) == 3
+    assert bodies["friendly"].splitlines()[2] == "Hi friends,"
+
+
+def test_linkedin_v2_leads_with_a_quote_and_v1_with_a_statement(provider, talk, talk_insights):
+    v1 = provider.draft(DraftFormat.LINKEDIN, talk, talk_insights, JobOptions(), prompt_version="v1").value.body
+    v2 = provider.draft(DraftFormat.LINKEDIN, talk, talk_insights, JobOptions(), prompt_version="v2").value.body
+    assert not v1.startswith('"')
+    assert v2.startswith('"') and v2.split("\n")[0].strip('"') in talk.text
+
+
+# --- Provider contract ----------------------------------------------------------------------
+
+
+def test_provider_contract_and_provenance(provider, talk, talk_insights):
+    assert isinstance(provider, ContentProvider)
+    assert provider.capabilities == frozenset({INSIGHTS, DRAFTS}) and JUDGE not in provider.capabilities
+    insights = provider.insights(talk, JobOptions())
+    assert insights.provenance.provider == "local" and insights.provenance.model == "extractive-v1"
+    assert (insights.provenance.prompt_name, insights.provenance.prompt_version) == ("local_insights", "v2")
+    assert insights.provenance.tokens_in == round(talk.word_count * 1.3)
+    assert insights.provenance.tokens_out > 0 and insights.provenance.cost_usd == 0
+    assert insights.provenance.latency_ms > 0
+    draft = provider.draft(DraftFormat.BLOG, talk, talk_insights, JobOptions(), prompt_version="v1")
+    assert (draft.provenance.prompt_name, draft.provenance.prompt_version) == ("local_draft_blog", "v1")
+    judged = provider.judge(draft.value, talk)
+    assert judged.value == [] and judged.provenance.provider == "local"
