@@ -1,0 +1,36 @@
+"""Differences between two texts, as editors read them: a unified diff and a count of changes."""
+
+from __future__ import annotations
+
+import difflib
+
+from pipeline.export import draft_markdown
+from pipeline.models import Draft
+
+__all__ = ["unified", "change_counts", "draft_diff"]
+
+
+def unified(
+    before: str, after: str, *, before_label: str = "before", after_label: str = "after", context: int = 2
+) -> str:
+    """A unified diff; empty when the texts are equal."""
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), fromfile=before_label, tofile=after_label, n=context, lineterm=""
+    )
+    return "\n".join(lines)
+
+
+def change_counts(before: str, after: str) -> tuple[int, int]:
+    """(lines added, lines removed)."""
+    added = removed = 0
+    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
+        if line.startswith("+ "):
+            added += 1
+        elif line.startswith("- "):
+            removed += 1
+    return added, removed
+
+
+def draft_diff(old: Draft, new: Draft, *, old_label: str, new_label: str) -> str:
+    """Two versions of a draft compared as the Markdown the export bundle holds."""
+    return unified(draft_markdown(old), draft_markdown(new), before_label=old_label, after_label=new_label)
