@@ -76,6 +76,21 @@ MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
 #: Fewer words than this in a transcript cannot make a content pack.
 MIN_TRANSCRIPT_WORDS = 30
 
+# --- Media and speech recognition ---------------------------------------------------------
+#: Media longer than this is cut into chunks that are recognised in parallel and stitched.
+ASR_CHUNK_AFTER_S = 15 * 60
+#: Length of one chunk; the last one is shorter.
+ASR_CHUNK_S = 10 * 60
+#: Chunks recognised at the same time (threads; a remote recognizer waits on the network).
+ASR_PARALLEL_CHUNKS = 4
+#: Mean recognizer confidence (0..1) below which the creator is asked for a transcript.
+#: Whisper's mean token probability on clear speech is 0.6-0.9; below 0.35 most words are guesses.
+MIN_ASR_CONFIDENCE = 0.35
+#: A transcript covering less than this share of the media's duration is sent back to the creator.
+MIN_TRANSCRIPT_COVERAGE = 0.5
+#: Seconds yt-dlp waits on one network read before giving up.
+DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
+
 # --- Webhooks ------------------------------------------------------------------------------
 WEBHOOK_TIMEOUT_S = 10.0
 WEBHOOK_ATTEMPTS = 3

@@ -1,34 +1,236 @@
-"""Media sources (YouTube, direct links, uploads): checked, ingested and transcribed.
+"""Media sources — YouTube links, direct media links (and pages with a video), uploaded files:
+recognised at submission, checked in the validate step, brought in by the ingest step and
+turned into a transcript by the transcribe step.
 
-Until media ingest lands, only provided transcripts are accepted; everything else is refused
-with a message that says what works today.
+Kinds: ``youtube``, ``link`` (any other http(s) URL, when direct media is allowed) and
+``upload`` (a local file, from the CLI or saved by the UI).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from pipeline import media, urlguard
 from pipeline.errors import ErrorCode, InvalidInput, StepError
+from pipeline.settings import Settings
+from pipeline.steps.base import JobInfo, PlanStatus, StepContext
+from pipeline.steps.ingest import SourceInfo
+from pipeline.transcript import Transcript
 
-__all__ = ["classify", "fingerprint", "check_source", "ingest", "transcribe"]
+__all__ = ["classify", "fingerprint", "check_source", "ingest", "transcribe", "youtube_id"]
 
-_NOT_YET = "media links and uploads are not supported yet; submit a transcript (.srt, .vtt or .txt) instead"
+_YOUTUBE_HOSTS = {
+    "youtube.com",
+    "www.youtube.com",
+    "m.youtube.com",
+    "music.youtube.com",
+    "youtu.be",
+    "www.youtube-nocookie.com",
+    "youtube-nocookie.com",
+}
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+_PATH_ID = re.compile(r"^/(?:shorts|live|embed|v|e)/([A-Za-z0-9_-]{11})(?:[/?]|$)")
 
 
-def classify(source: str, settings) -> tuple[str, str]:
-    """(kind, normalised source) for a URL or a local media path."""
-    raise InvalidInput(_NOT_YET)
+def _is_url(source: str) -> bool:
+    return "://" in source or source.startswith(("www.", "youtube.com", "youtu.be", "m.youtube.com"))
+
+
+def classify(source: str, settings: Settings) -> tuple[str, str]:
+    """(kind, normalised source) for a URL or a local media file; :class:`InvalidInput` otherwise."""
+    source = (source or "").strip()
+    if not source:
+        raise InvalidInput("give a YouTube link, a media link or a media file")
+    if not _is_url(source):
+        path = Path(source).expanduser().resolve()
+        media.check_upload(path, settings.max_upload_mb)
+        return "upload", str(path)
+    url = source if "://" in source else f"https://{source}"
+    url = urlguard.check_url(url, allow_private=settings.allow_private_urls)
+    video = youtube_id(url)
+    if video:
+        return "youtube", f"https://www.youtube.com/watch?v={video}"
+    if urlsplit(url).hostname in _YOUTUBE_HOSTS:
+        raise InvalidInput("this YouTube link is not a single video (a channel or playlist?); link to one video")
+    if not settings.allow_direct_media:
+        raise InvalidInput("only YouTube links are accepted here (direct media links are turned off)")
+    return "link", url
+
+
+def youtube_id(url: str) -> str | None:
+    """The 11-character video id of a watch, youtu.be, shorts, live or embed link."""
+    parts = urlsplit(url)
+    if parts.hostname not in _YOUTUBE_HOSTS:
+        return None
+    if parts.hostname == "youtu.be":
+        candidate = parts.path.strip("/").split("/")[0]
+        return candidate if _VIDEO_ID.match(candidate) else None
+    if parts.path == "/watch":
+        candidate = (parse_qs(parts.query).get("v") or [""])[0]
+        return candidate if _VIDEO_ID.match(candidate) else None
+    match = _PATH_ID.match(parts.path)
+    return match.group(1) if match else None
 
 
 def fingerprint(kind: str, source: str) -> str:
+    """What makes two submissions the same: the video id, the URL, or the file's content."""
+    if kind == "youtube":
+        return f"youtube:{youtube_id(source)}"
+    if kind == "upload":
+        return f"upload:{_file_digest(Path(source))}"
     return f"{kind}:{source}"
 
 
-def check_source(kind: str, source: str, settings) -> None:
-    raise StepError(ErrorCode.INVALID_INPUT, _NOT_YET)
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def ingest(ctx, job):
-    raise StepError(ErrorCode.INVALID_INPUT, _NOT_YET)
+def check_source(kind: str, source: str, settings: Settings) -> float | None:
+    """The validate step's check, run again at processing time (DNS and files change since
+    submission). Returns the duration when it is known without downloading."""
+    if kind == "upload":
+        return media.check_upload(Path(source), settings.max_upload_mb).duration_s
+    if kind not in ("youtube", "link"):
+        raise StepError(ErrorCode.INVALID_INPUT, f"unknown source kind {kind!r}")
+    urlguard.check_url(source, allow_private=settings.allow_private_urls)
+    return None
 
 
-def transcribe(ctx, source):
-    raise StepError(ErrorCode.INVALID_INPUT, _NOT_YET)
+# --- Ingest ----------------------------------------------------------------------------------
+
+
+def ingest(ctx: StepContext, job: JobInfo, plan: PlanStatus | None = None) -> SourceInfo:
+    """Bring the media in and extract its 16 kHz mono audio once, into the job's media folder."""
+    folder = ctx.settings.media_dir / job.job_id
+    if job.source_kind == "upload":
+        return _ingest_upload(ctx, job, plan, folder)
+    return _ingest_url(ctx, job, plan, folder)
+
+
+def _ingest_upload(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path) -> SourceInfo:
+    path = Path(job.source)
+    info = media.check_upload(path, ctx.settings.max_upload_mb)
+    _check_plan(plan, info.duration_s)
+    audio = media.extract_audio(path, folder, ctx.progress, info.duration_s)
+    ctx.info(f"upload {path.name}: {_minutes(info.duration_s)}, {info.container}; audio extracted")
+    return SourceInfo(
+        kind="upload",
+        title=_title_from_file(path),
+        duration_s=info.duration_s,
+        media_path=str(path),
+        audio_path=str(audio),
+    )
+
+
+def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path) -> SourceInfo:
+    from pipeline.download import Downloader
+
+    guard = urlguard.ConnectionGuard(allow_private=ctx.settings.allow_private_urls)
+    downloader = Downloader(
+        folder, guard, max_bytes=ctx.settings.max_upload_mb * 1_000_000, progress=lambda f: ctx.progress(0.9 * f)
+    )
+    info = downloader.metadata(job.source)
+    _check_plan(plan, info.get("duration"))  # before the download: refuse what the plan cannot take
+    fetched = downloader.fetch(info)
+    probed = media.probe(fetched.media_path)
+    duration = float(fetched.info.get("duration") or probed.duration_s or 0) or None
+    if not info.get("duration"):
+        _check_plan(plan, duration)
+    audio = media.extract_audio(fetched.media_path, folder, lambda f: ctx.progress(0.9 + 0.1 * f), duration)
+    ctx.info(
+        f"downloaded {fetched.bytes_downloaded / 1e6:.2f} MB ({fetched.info.get('format_id')}, "
+        f"{_minutes(duration)})" + ("; captions found" if fetched.captions_path else "")
+    )
+    return _described(job, fetched.info, duration, fetched.media_path, audio, fetched.captions_path)
+
+
+def _check_plan(plan: PlanStatus | None, duration_s: float | None) -> None:
+    from pipeline.plans import check_quota  # plans imports the step registry, which imports this module's callers
+
+    if plan is not None and duration_s:
+        check_quota(plan, float(duration_s))
+
+
+def _described(
+    job: JobInfo, info: dict, duration: float | None, media_path: Path, audio: Path, captions: Path | None
+) -> SourceInfo:
+    return SourceInfo(
+        kind=job.source_kind,
+        title=(info.get("title") or "").strip() or "Untitled video",
+        duration_s=duration,
+        channel=info.get("channel") or info.get("uploader"),
+        upload_date=_iso_date(info.get("upload_date")),
+        thumbnail_url=info.get("thumbnail"),
+        webpage_url=info.get("webpage_url") or job.source,
+        media_path=str(media_path),
+        audio_path=str(audio),
+        captions_path=str(captions) if captions else None,
+    )
+
+
+def _iso_date(value: str | None) -> str | None:
+    if not value or not re.fullmatch(r"\d{8}", value):
+        return None
+    return date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+
+
+def _title_from_file(path: Path) -> str:
+    stem = re.sub(r"^[0-9a-f]{16}-", "", path.stem)  # uploads kept by the UI carry a content prefix
+    return stem.replace("_", " ").replace("-", " ").strip().capitalize() or "Untitled video"
+
+
+def _minutes(seconds: float | None) -> str:
+    return f"{seconds / 60:.1f} min" if seconds else "length unknown"
+
+
+# --- Transcribe ------------------------------------------------------------------------------
+
+
+def transcribe(ctx: StepContext, source: SourceInfo) -> Transcript:
+    """Captions the source has, else speech recognition of the extracted audio."""
+    from pipeline import transcription
+
+    if source.captions_path:
+        transcript = _captions(ctx, Path(source.captions_path))
+        if transcript is not None:
+            return transcript
+    return _recognized(ctx, source, transcription)
+
+
+def _captions(ctx: StepContext, path: Path) -> Transcript | None:
+    from pipeline import transcription
+    from pipeline.steps.transcribe import assess
+
+    try:
+        transcript = transcription.captions_transcript(path)
+    except InvalidInput as exc:
+        ctx.warning(f"the captions could not be read ({exc}); recognising speech instead")
+        return None
+    if not assess(transcript, None).ok:
+        ctx.warning("the captions are too thin to use; recognising speech instead")
+        return None
+    ctx.info(f"using the source's captions ({path.suffix.lstrip('.')})")
+    return transcript
+
+
+def _recognized(ctx: StepContext, source: SourceInfo, transcription) -> Transcript:
+    from pipeline.providers import speech_recognizer
+
+    audio = Path(source.audio_path) if source.audio_path else None
+    if audio is None or not audio.is_file():
+        if not source.media_path:
+            raise StepError(ErrorCode.INVALID_INPUT, "this job has no media to transcribe")
+        audio = media.extract_audio(Path(source.media_path), ctx.settings.media_dir / ctx.job_id)
+    recognizer = speech_recognizer(ctx.settings)
+    generation = transcription.recognize(recognizer, audio, ctx.progress)
+    ctx.record("transcript", generation.provenance)
+    ctx.info(f"speech recognised with {recognizer.name} ({recognizer.model})")
+    return generation.value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from pydantic import BaseModel, Field
@@ -25,7 +26,9 @@ class Segment(BaseModel):
 class Transcript(BaseModel):
     segments: list[Segment]
     language: str = "en"
-    source: str = "provided"
+    source: str = "provided"  # provided | captions | asr
+    #: Mean recognition confidence (0..1) when a recognizer made the transcript.
+    confidence: float | None = None
 
     @property
     def duration(self) -> float:
@@ -78,11 +81,17 @@ def timestamp(seconds: float) -> str:
 
 
 # --- Parsing -------------------------------------------------------------------------------
+#
+# SRT goes through the ``srt`` library and WebVTT through ``webvtt-py``; this module adds what
+# they leave to the caller: decoding (BOM, CRLF, binary files), markup removal (styling tags,
+# ASS overrides, entities), speaker labels, and one error type with a reason a person can act on.
 
-_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[,.](\d{1,3})"
-_CUE_TIMES = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}")
-_TAG = re.compile(r"</?[a-zA-Z0-9.]+[^>]*>|\{\\[^}]*\}")
-_SPEAKER = re.compile(r"^(?:<v\s+([^>]+)>|(?:>>\s*)?([A-Z][A-Z0-9 .'-]{1,30}):\s)")
+_TAG = re.compile(r"</?[a-zA-Z0-9.:]+[^>]*>|<\d[\d:.]*>|\{\\[^}]*\}")
+_SPEAKER = re.compile(r"^(?:>>\s*)?([A-Z][A-Z0-9 .'-]{1,30}):\s")
+#: A cue timing line, per format: (start, end) each as (hours, minutes, seconds, fraction).
+_STAMP = {"SRT": r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})", "VTT": r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})"}
+_TIMING = {kind: re.compile(rf"^\s*{stamp}\s*-->\s*{stamp}(?:\s.*)?$") for kind, stamp in _STAMP.items()}
+_EXAMPLE = {"SRT": "00:00:01,000 --> 00:00:04,000", "VTT": "00:00:01.000 --> 00:00:04.000"}
 _WORDS_PER_SECOND = 2.5
 
 
@@ -91,16 +100,25 @@ def parse_transcript(data: bytes | str, filename: str = "transcript.txt") -> Tra
     text = _decode(data)
     if not text.strip():
         raise TranscriptFormatError("the transcript is empty")
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "txt"
-    if suffix == "vtt" or text.lstrip().startswith("WEBVTT"):
-        segments = _parse_cues(text, vtt=True)
-    elif suffix == "srt" or _CUE_TIMES.search(text.split("\n", 3)[-1] if text else ""):
-        segments = _parse_cues(text, vtt=False)
-    else:
-        segments = _parse_plain(text)
+    kind = _kind(text, filename)
+    try:
+        segments = _PARSERS[kind](text)
+    except TranscriptFormatError:
+        raise
+    except Exception as exc:  # a parser library failing in a way it does not document
+        raise TranscriptFormatError(f"the {kind.upper()} file could not be read ({exc})") from None
     if not segments:
         raise TranscriptFormatError(f"no caption text found in {filename}")
     return Transcript(segments=segments, source="provided")
+
+
+def _kind(text: str, filename: str) -> str:
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "txt"
+    if suffix == "vtt" or text.lstrip().startswith("WEBVTT"):
+        return "vtt"
+    if suffix == "srt" or "-->" in text:
+        return "srt"
+    return "txt"
 
 
 def _decode(data: bytes | str) -> str:
@@ -125,63 +143,83 @@ def _control_ratio(text: str) -> float:
     return bad / max(len(sample), 1)
 
 
-def _seconds(groups: tuple[str | None, ...]) -> float:
-    h, m, s, frac = groups
-    if int(m) > 59 or int(s) > 59:
-        raise ValueError("minutes and seconds must be below 60")
-    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(frac.ljust(3, "0")) / 1000
+def _parse_srt(text: str) -> list[Segment]:
+    import srt
+
+    _check_timings(text, "SRT")
+    try:
+        cues = list(srt.parse(text))
+    except srt.SRTParseError as exc:
+        line = text.count("\n", 0, exc.expected_start) + 1
+        snippet = exc.unmatched_content.strip().splitlines()[:2]
+        raise TranscriptFormatError(f"SRT line {line}: not a valid cue ({' / '.join(snippet)!r}); expected a "
+                                    "number, a line like 00:00:01,000 --> 00:00:04,000, then the text") from None
+    for cue in cues:
+        _check_srt_block(cue)
+    return _segments(("SRT", cue.index, cue.start.total_seconds(), cue.end.total_seconds(), cue.content, None)
+                     for cue in cues)
 
 
-def _parse_cues(text: str, *, vtt: bool) -> list[Segment]:
-    segments: list[Segment] = []
-    lines = text.split("\n")
-    i = 0
-    kind = "VTT" if vtt else "SRT"
-    while i < len(lines):
-        match = _CUE_TIMES.match(lines[i])
-        if not match:
-            i += 1
-            continue
-        try:
-            start, end = _seconds(match.groups()[:4]), _seconds(match.groups()[4:])
-        except ValueError as exc:
-            raise TranscriptFormatError(f"{kind} line {i + 1}: bad timestamp ({exc})") from None
+def _check_srt_block(cue) -> None:
+    """``srt`` reads a block with no timing line as more text of the cue before it; say so instead."""
+    body, _, stray = cue.content.partition("\n\n")
+    if stray.strip():
+        lines = " / ".join(stray.strip().splitlines()[:2])
+        raise TranscriptFormatError(f"SRT cue {cue.index}: a block after it has no timing line ({lines!r}); each "
+                                    "cue needs a line like 00:00:01,000 --> 00:00:04,000")
+
+
+def _parse_vtt(text: str) -> list[Segment]:
+    import webvtt
+    from webvtt.errors import MalformedFileError
+
+    if not text.lstrip().startswith("WEBVTT"):
+        text = "WEBVTT\n\n" + text  # a pasted body without its header is still clearly VTT
+    _check_timings(text, "VTT")
+    try:
+        captions = webvtt.from_string(text)
+    except MalformedFileError as exc:
+        raise TranscriptFormatError(f"the VTT file is malformed ({exc})") from None
+    return _segments(("VTT", number, c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000,
+                      c.raw_text, c.voice) for number, c in enumerate(captions, 1))
+
+
+def _check_timings(text: str, kind: str) -> None:
+    """Every timing line readable, minutes and seconds below 60. (webvtt-py skips cues it cannot
+    read and ``srt`` takes any number of seconds; a creator should hear about both.)"""
+    lines = [(number, line) for number, line in enumerate(text.split("\n"), 1) if "-->" in line]
+    if not lines:
+        raise TranscriptFormatError(f"no {kind} cue timings found (expected lines like {_EXAMPLE[kind]})")
+    for number, line in lines:
+        match = _TIMING[kind].match(line)
+        if match is None:
+            raise TranscriptFormatError(f"{kind} line {number}: bad cue timing {line.strip()[:60]!r}; expected "
+                                        f"{_EXAMPLE[kind]}")
+        if any(int(value) > 59 for value in match.group(2, 3, 6, 7)):
+            raise TranscriptFormatError(f"{kind} line {number}: bad timestamp {line.strip()[:60]!r} (minutes and "
+                                        "seconds must be below 60)")
+
+
+def _segments(cues) -> list[Segment]:
+    segments = []
+    for kind, number, start, end, body, voice in cues:
         if end < start:
-            raise TranscriptFormatError(f"{kind} line {i + 1}: the cue ends before it starts")
-        i += 1
-        body = []
-        while i < len(lines) and lines[i].strip() and not _CUE_TIMES.match(lines[i]):
-            body.append(lines[i])
-            i += 1
-        if body and not vtt and body[-1].strip().isdigit() and i < len(lines) and _CUE_TIMES.match(lines[i]):
-            body.pop()  # a cue number without the blank line before it
-        segment = _segment(start, end, body)
-        if segment:
+            raise TranscriptFormatError(f"{kind} cue {number}: it ends before it starts")
+        segment = _segment(start, end, body, voice)
+        if segment is not None:
             segments.append(segment)
-    if not segments and _looks_like_cues(text):
-        raise TranscriptFormatError(f"the {kind} file has no readable cues")
-    if not segments:
-        raise TranscriptFormatError(f"no {kind} cue timings found (expected lines like 00:00:01,000 --> 00:00:04,000)")
     return segments
 
 
-def _looks_like_cues(text: str) -> bool:
-    return "-->" in text
-
-
-def _segment(start: float, end: float, body: list[str]) -> Segment | None:
-    speaker = None
-    first = body[0].strip() if body else ""
-    match = _SPEAKER.match(first)
-    if match:
-        speaker = (match.group(1) or match.group(2)).strip()
-    cleaned = " ".join(_TAG.sub("", line).strip() for line in body)
-    if match and match.group(2):
-        cleaned = cleaned[len(match.group(0)) :] if cleaned.startswith(match.group(0)) else cleaned
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    if not cleaned:
+def _segment(start: float, end: float, body: str, voice: str | None) -> Segment | None:
+    text = html.unescape(re.sub(r"\s+", " ", _TAG.sub("", body))).strip()
+    speaker = voice.strip() if voice else None
+    label = _SPEAKER.match(text)
+    if label and speaker is None:
+        speaker, text = label.group(1).strip(), text[label.end():].strip()
+    if not text:
         return None
-    return Segment(start=start, end=end, text=cleaned, speaker=speaker)
+    return Segment(start=round(start, 3), end=round(end, 3), text=text, speaker=speaker)
 
 
 _TXT_STAMP = re.compile(r"^\s*\[?((?:\d+:)?\d{1,2}:\d{2})\]?\s+(.*)$")
@@ -217,3 +255,6 @@ def _clock_to_seconds(value: str) -> float:
 def _sentences(line: str) -> list[str]:
     pieces = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])", line)
     return [p.strip() for p in pieces if p.strip()]
+
+
+_PARSERS = {"srt": _parse_srt, "vtt": _parse_vtt, "txt": _parse_plain}

@@ -1,16 +1,18 @@
-"""ingest: bring the source in. A provided transcript needs nothing; media is issue-3 work
-handled by ``pipeline.sources``."""
+"""ingest: bring the source in. A provided transcript needs nothing; media (a download or an
+upload) is fetched, checked against the plan once its length is known, and its audio extracted
+by ``pipeline.sources``."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
 from pipeline.models import Transcript
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs
 
 
 class Inputs(BaseModel):
     job: JobInfo
+    plan: PlanStatus | None = None
     provided_transcript: Transcript | None = None
 
 
@@ -44,7 +46,7 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         return Outputs(source=SourceInfo(kind="transcript", title=title, duration_s=transcript.duration))
     from pipeline import sources
 
-    return Outputs(source=SourceInfo(**sources.ingest(ctx, job).model_dump()))
+    return Outputs(source=sources.ingest(ctx, job, inputs.plan))
 
 
 def _title_from_name(name: str) -> str:

@@ -23,6 +23,7 @@ class Quality(BaseModel):
     reason: str = ""
     words: int
     coverage: float | None = None  # transcript duration / media duration
+    confidence: float | None = None  # the recognizer's mean confidence, when a recognizer made it
 
 
 class Outputs(StepOutputs):
@@ -38,7 +39,8 @@ class Outputs(StepOutputs):
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     transcript = inputs.provided_transcript or _from_media(ctx, inputs)
     quality = assess(transcript, inputs.source.duration_s)
-    ctx.info(f"transcript from {transcript.source}: {quality.words} words" + ("" if quality.ok else f"; {quality.reason}"))
+    verdict = "" if quality.ok else f"; {quality.reason}"
+    ctx.info(f"transcript from {transcript.source}: {quality.words} words{verdict}")
     return Outputs(transcript=transcript, transcript_quality=quality)
 
 
@@ -49,13 +51,19 @@ def _from_media(ctx: StepContext, inputs: Inputs) -> Transcript:
 
 
 def assess(transcript: Transcript, media_duration: float | None) -> Quality:
+    """Good enough to build on, or the reason to ask the creator for a transcript."""
     words = transcript.word_count
     if words < defaults.MIN_TRANSCRIPT_WORDS:
         return Quality(ok=False, words=words, reason=f"the transcript has only {words} words; please provide one")
     coverage = None
     if media_duration and transcript.source != "provided":
-        coverage = transcript.duration / media_duration if media_duration else None
-        if coverage is not None and coverage < 0.5:
+        coverage = round(transcript.duration / media_duration, 3)
+        if coverage < defaults.MIN_TRANSCRIPT_COVERAGE:
             return Quality(ok=False, words=words, coverage=coverage,
                            reason=f"the transcript covers {coverage:.0%} of the media; please provide one")
-    return Quality(ok=True, words=words, coverage=coverage)
+    confidence = transcript.confidence
+    if confidence is not None and confidence < defaults.MIN_ASR_CONFIDENCE:
+        return Quality(ok=False, words=words, coverage=coverage, confidence=confidence,
+                       reason=f"the speech recognizer was unsure of most words (confidence {confidence:.0%}); "
+                              "please provide a transcript")
+    return Quality(ok=True, words=words, coverage=coverage, confidence=confidence)

@@ -54,5 +54,5 @@ def _validate_transcript(transcript: Transcript | None) -> ValidationReport:
 def _validate_source(ctx: StepContext, job: JobInfo) -> ValidationReport:
     from pipeline import sources
 
-    sources.check_source(job.source_kind, job.source, ctx.settings)
-    return ValidationReport(source_kind=job.source_kind, duration_s=job.duration_s)
+    duration = sources.check_source(job.source_kind, job.source, ctx.settings)
+    return ValidationReport(source_kind=job.source_kind, duration_s=duration or job.duration_s)
