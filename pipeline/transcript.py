@@ -152,12 +152,15 @@ def _parse_srt(text: str) -> list[Segment]:
     except srt.SRTParseError as exc:
         line = text.count("\n", 0, exc.expected_start) + 1
         snippet = exc.unmatched_content.strip().splitlines()[:2]
-        raise TranscriptFormatError(f"SRT line {line}: not a valid cue ({' / '.join(snippet)!r}); expected a "
-                                    "number, a line like 00:00:01,000 --> 00:00:04,000, then the text") from None
+        raise TranscriptFormatError(
+            f"SRT line {line}: not a valid cue ({' / '.join(snippet)!r}); expected a "
+            "number, a line like 00:00:01,000 --> 00:00:04,000, then the text"
+        ) from None
     for cue in cues:
         _check_srt_block(cue)
-    return _segments(("SRT", cue.index, cue.start.total_seconds(), cue.end.total_seconds(), cue.content, None)
-                     for cue in cues)
+    return _segments(
+        ("SRT", cue.index, cue.start.total_seconds(), cue.end.total_seconds(), cue.content, None) for cue in cues
+    )
 
 
 def _check_srt_block(cue) -> None:
@@ -165,8 +168,10 @@ def _check_srt_block(cue) -> None:
     body, _, stray = cue.content.partition("\n\n")
     if stray.strip():
         lines = " / ".join(stray.strip().splitlines()[:2])
-        raise TranscriptFormatError(f"SRT cue {cue.index}: a block after it has no timing line ({lines!r}); each "
-                                    "cue needs a line like 00:00:01,000 --> 00:00:04,000")
+        raise TranscriptFormatError(
+            f"SRT cue {cue.index}: a block after it has no timing line ({lines!r}); each "
+            "cue needs a line like 00:00:01,000 --> 00:00:04,000"
+        )
 
 
 def _parse_vtt(text: str) -> list[Segment]:
@@ -180,8 +185,10 @@ def _parse_vtt(text: str) -> list[Segment]:
         captions = webvtt.from_string(text)
     except MalformedFileError as exc:
         raise TranscriptFormatError(f"the VTT file is malformed ({exc})") from None
-    return _segments(("VTT", number, c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000,
-                      c.raw_text, c.voice) for number, c in enumerate(captions, 1))
+    return _segments(
+        ("VTT", number, c.start_time.in_milliseconds() / 1000, c.end_time.in_milliseconds() / 1000, c.raw_text, c.voice)
+        for number, c in enumerate(captions, 1)
+    )
 
 
 def _check_timings(text: str, kind: str) -> None:
@@ -193,11 +200,13 @@ def _check_timings(text: str, kind: str) -> None:
     for number, line in lines:
         match = _TIMING[kind].match(line)
         if match is None:
-            raise TranscriptFormatError(f"{kind} line {number}: bad cue timing {line.strip()[:60]!r}; expected "
-                                        f"{_EXAMPLE[kind]}")
+            raise TranscriptFormatError(
+                f"{kind} line {number}: bad cue timing {line.strip()[:60]!r}; expected {_EXAMPLE[kind]}"
+            )
         if any(int(value) > 59 for value in match.group(2, 3, 6, 7)):
-            raise TranscriptFormatError(f"{kind} line {number}: bad timestamp {line.strip()[:60]!r} (minutes and "
-                                        "seconds must be below 60)")
+            raise TranscriptFormatError(
+                f"{kind} line {number}: bad timestamp {line.strip()[:60]!r} (minutes and seconds must be below 60)"
+            )
 
 
 def _segments(cues) -> list[Segment]:
@@ -216,7 +225,7 @@ def _segment(start: float, end: float, body: str, voice: str | None) -> Segment 
     speaker = voice.strip() if voice else None
     label = _SPEAKER.match(text)
     if label and speaker is None:
-        speaker, text = label.group(1).strip(), text[label.end():].strip()
+        speaker, text = label.group(1).strip(), text[label.end() :].strip()
     if not text:
         return None
     return Segment(start=round(start, 3), end=round(end, 3), text=text, speaker=speaker)

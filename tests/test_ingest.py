@@ -43,8 +43,9 @@ def _job(kind: str, source: str, job_id: str = "job-test") -> JobInfo:
 
 
 def _plan(max_minutes: int = 120) -> PlanStatus:
-    return PlanStatus(workspace="default", plan="test", monthly_minutes=600, max_video_minutes=max_minutes,
-                      used_minutes=0)
+    return PlanStatus(
+        workspace="default", plan="test", monthly_minutes=600, max_video_minutes=max_minutes, used_minutes=0
+    )
 
 
 # --- Recognising links ---------------------------------------------------------------------
@@ -70,8 +71,11 @@ def test_youtube_links_in_every_form_are_one_video(link, private_ok):
 
 
 def test_youtube_links_that_are_not_one_video_are_refused(private_ok):
-    for link in ("https://www.youtube.com/@somechannel", "https://www.youtube.com/playlist?list=PL1",
-                 "https://youtu.be/short"):
+    for link in (
+        "https://www.youtube.com/@somechannel",
+        "https://www.youtube.com/playlist?list=PL1",
+        "https://youtu.be/short",
+    ):
         with pytest.raises(InvalidInput, match="not a single video"):
             sources.classify(link, private_ok)
 
@@ -159,15 +163,25 @@ def test_every_connection_the_downloader_opens_is_checked(server, tmp_path):
 @pytest.mark.parametrize(
     ("message", "code", "words"),
     [
-        ("ERROR: [youtube] abc: Private video. Sign in if you've been granted access", ErrorCode.INVALID_INPUT, "private"),
-        ("ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader", ErrorCode.INVALID_INPUT,
-         "removed"),
+        (
+            "ERROR: [youtube] abc: Private video. Sign in if you've been granted access",
+            ErrorCode.INVALID_INPUT,
+            "private",
+        ),
+        (
+            "ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader",
+            ErrorCode.INVALID_INPUT,
+            "removed",
+        ),
         ("ERROR: Unsupported URL: https://example.com/", ErrorCode.INVALID_INPUT, "no video was found"),
         ("ERROR: Unable to download webpage: HTTP Error 404: Not Found", ErrorCode.INVALID_INPUT, "404"),
         ("ERROR: Unable to download webpage: HTTP Error 429: Too Many Requests", ErrorCode.RATE_LIMITED, "limiting"),
         ("ERROR: Unable to download webpage: The read operation timed out", ErrorCode.TIMEOUT, "too long"),
-        ("ERROR: Unable to download webpage: <urlopen error [Errno 111] Connection refused>", ErrorCode.NETWORK_ERROR,
-         "could not be reached"),
+        (
+            "ERROR: Unable to download webpage: <urlopen error [Errno 111] Connection refused>",
+            ErrorCode.NETWORK_ERROR,
+            "could not be reached",
+        ),
         ("ERROR: [youtube] abc: Sign in to confirm your age", ErrorCode.INVALID_INPUT, "age-restricted"),
         ("ERROR: something nobody expected", ErrorCode.UPLOAD_FAILED, "something nobody expected"),
     ],
@@ -176,8 +190,9 @@ def test_download_failures_map_to_error_codes(message, code, words):
     error = download_error(message)
     assert error.code is code
     assert words in error.message
-    assert code.retryable == (code in (ErrorCode.RATE_LIMITED, ErrorCode.TIMEOUT, ErrorCode.NETWORK_ERROR,
-                                       ErrorCode.UPLOAD_FAILED))
+    assert code.retryable == (
+        code in (ErrorCode.RATE_LIMITED, ErrorCode.TIMEOUT, ErrorCode.NETWORK_ERROR, ErrorCode.UPLOAD_FAILED)
+    )
 
 
 # --- The ingest step -----------------------------------------------------------------------
@@ -229,8 +244,24 @@ def test_a_direct_media_link_becomes_a_content_pack(cluster_factory, server):
 def _silent_talk(folder: Path) -> Path:
     """Forty seconds of a quiet hum: a real sound track with no words in it."""
     path = folder / "hum.m4a"
-    subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                    "sine=frequency=60:duration=40", "-af", "volume=0.05", "-c:a", "aac", str(path)], check=True)
+    subprocess.run(
+        [
+            media.ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=60:duration=40",
+            "-af",
+            "volume=0.05",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -241,8 +272,12 @@ def test_unrecognisable_sound_asks_for_a_transcript_and_resumes(cluster_factory,
     report = api.wait_for(job_id, timeout=240)
     assert report["status"] == "NEEDS_USER_INPUT", report
     assert "please provide" in report["status_reason"]
-    done = subprocess.run([sys.executable, "-m", "pipeline", "provide-transcript", job_id, str(sample_srt)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "provide-transcript", job_id, str(sample_srt)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "INGESTED" in done.stdout
     report = api.wait_for(job_id, timeout=240)

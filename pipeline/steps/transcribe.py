@@ -59,11 +59,20 @@ def assess(transcript: Transcript, media_duration: float | None) -> Quality:
     if media_duration and transcript.source != "provided":
         coverage = round(transcript.duration / media_duration, 3)
         if coverage < defaults.MIN_TRANSCRIPT_COVERAGE:
-            return Quality(ok=False, words=words, coverage=coverage,
-                           reason=f"the transcript covers {coverage:.0%} of the media; please provide one")
+            return Quality(
+                ok=False,
+                words=words,
+                coverage=coverage,
+                reason=f"the transcript covers {coverage:.0%} of the media; please provide one",
+            )
     confidence = transcript.confidence
     if confidence is not None and confidence < defaults.MIN_ASR_CONFIDENCE:
-        return Quality(ok=False, words=words, coverage=coverage, confidence=confidence,
-                       reason=f"the speech recognizer was unsure of most words (confidence {confidence:.0%}); "
-                              "please provide a transcript")
+        return Quality(
+            ok=False,
+            words=words,
+            coverage=coverage,
+            confidence=confidence,
+            reason=f"the speech recognizer was unsure of most words (confidence {confidence:.0%}); "
+            "please provide a transcript",
+        )
     return Quality(ok=True, words=words, coverage=coverage, confidence=confidence)
