@@ -76,6 +76,26 @@ MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
 #: Fewer words than this in a transcript cannot make a content pack.
 MIN_TRANSCRIPT_WORDS = 30
 
+# --- Gemini --------------------------------------------------------------------------------
+#: Model used for insights, drafts, the judge and speech recognition unless GEMINI_MODEL says otherwise.
+GEMINI_MODEL = "gemini-2.5-flash"
+#: Seconds one HTTP call to Gemini may take (a long audio file takes the longest).
+GEMINI_TIMEOUT_S = 180.0
+#: Rate limits shared by every worker, per model. The defaults are the free tier of
+#: gemini-2.5-flash (10 requests and 250,000 input tokens per minute); a paid key can raise
+#: them with GEMINI_RPM / GEMINI_TPM.
+GEMINI_RPM = 10
+GEMINI_TPM = 250_000
+#: The window those limits count over.
+GEMINI_RATE_WINDOW_S = 60.0
+#: The longest a call waits for the rate limiter; after that the step is retried later
+#: (RATE_LIMITED) instead of holding a worker.
+GEMINI_RATE_WAIT_S = 120.0
+#: An uploaded audio file is processed by Gemini before it can be used: poll this often, for
+#: at most this long.
+GEMINI_FILE_POLL_S = 1.0
+GEMINI_FILE_READY_TIMEOUT_S = 600.0
+
 # --- Media and speech recognition ---------------------------------------------------------
 #: Media longer than this is cut into chunks that are recognised in parallel and stitched.
 ASR_CHUNK_AFTER_S = 15 * 60

@@ -24,6 +24,10 @@ def _flag(name: str, default: bool) -> bool:
     return default if value is None or value == "" else value.strip().lower() in _TRUE
 
 
+def _optional(value: str | None, kind: type):
+    return None if value is None or value.strip() == "" else kind(value)
+
+
 def _secret(name: str) -> str | None:
     """A secret from the environment, else from ``.streamlit/secrets.toml`` in the working dir."""
     value = os.environ.get(name)
@@ -46,7 +50,13 @@ class Settings:
     asr_provider: str = "auto"
     gemini_api_key: str | None = field(default=None, repr=False)
     gemini_base_url: str | None = None
-    gemini_model: str = "gemini-2.5-flash"
+    gemini_model: str = defaults.GEMINI_MODEL
+    gemini_timeout_s: float = defaults.GEMINI_TIMEOUT_S
+    gemini_temperature: float | None = None  # None: each prompt file's own temperature
+    gemini_thinking_budget: int | None = None  # None: each prompt file's own budget
+    gemini_rpm: int = defaults.GEMINI_RPM
+    gemini_tpm: int = defaults.GEMINI_TPM
+    gemini_rate_wait_s: float = defaults.GEMINI_RATE_WAIT_S
     webhook_secret: str | None = field(default=None, repr=False)
     allow_private_urls: bool = False
     allow_direct_media: bool = True
@@ -66,7 +76,13 @@ class Settings:
             asr_provider=env("CLIPINSIGHT_ASR_PROVIDER") or "auto",
             gemini_api_key=_secret("GEMINI_API_KEY"),
             gemini_base_url=env("GEMINI_BASE_URL") or None,
-            gemini_model=env("GEMINI_MODEL") or "gemini-2.5-flash",
+            gemini_model=env("GEMINI_MODEL") or defaults.GEMINI_MODEL,
+            gemini_timeout_s=float(env("GEMINI_TIMEOUT_S") or defaults.GEMINI_TIMEOUT_S),
+            gemini_temperature=_optional(env("GEMINI_TEMPERATURE"), float),
+            gemini_thinking_budget=_optional(env("GEMINI_THINKING_BUDGET"), int),
+            gemini_rpm=int(env("GEMINI_RPM") or defaults.GEMINI_RPM),
+            gemini_tpm=int(env("GEMINI_TPM") or defaults.GEMINI_TPM),
+            gemini_rate_wait_s=float(env("GEMINI_RATE_WAIT_S") or defaults.GEMINI_RATE_WAIT_S),
             webhook_secret=_secret("CLIPINSIGHT_WEBHOOK_SECRET"),
             allow_private_urls=_flag("CLIPINSIGHT_ALLOW_PRIVATE_URLS", False),
             allow_direct_media=_flag("CLIPINSIGHT_ALLOW_DIRECT_MEDIA", True),

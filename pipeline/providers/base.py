@@ -27,6 +27,9 @@ ProgressFn = Callable[[float], None]
 class Generation(Generic[T]):
     value: T
     provenance: Provenance
+    #: What the step should log about how the value was made (a re-asked answer, quotes
+    #: repaired or dropped).
+    notes: tuple[str, ...] = ()
 
 
 @runtime_checkable

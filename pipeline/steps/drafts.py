@@ -30,5 +30,7 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     provider = content_provider(ctx.settings)
     generation = provider.draft(fmt, inputs.transcript, inputs.insights, inputs.job.options)
     ctx.record(f"draft:{fmt.value}", generation.provenance)
+    for note in generation.notes:
+        ctx.info(note)
     ctx.info(f"{fmt.label} drafted: {len(generation.value.text())} characters")
     return Outputs(draft=generation.value)

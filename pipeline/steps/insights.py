@@ -22,6 +22,8 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     provider = content_provider(ctx.settings)
     generation = provider.insights(inputs.transcript, inputs.job.options, prompt_version=ctx.params.get("prompt_version"))
     ctx.record("insights", generation.provenance)
+    for note in generation.notes:
+        ctx.info(note)
     pack = generation.value
     ctx.info(f"{len(pack.themes)} themes, {len(pack.quotes)} quotes, {len(pack.outline)} outline items")
     return Outputs(insights=pack)
