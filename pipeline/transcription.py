@@ -108,7 +108,8 @@ def stitch(parts: list[Transcript], chunks: list[AudioChunk]) -> Transcript:
             end = min(chunk.offset_s + segment.end, end_of_chunk)
             segments.append(segment.model_copy(update={"start": round(start, 3), "end": round(max(end, start), 3)}))
     language = next((p.language for p in parts if p.segments), parts[0].language if parts else "en")
-    return Transcript(segments=segments, language=language, source="asr", confidence=_confidence(parts, chunks))
+    source = parts[0].source if parts else "asr"
+    return Transcript(segments=segments, language=language, source=source, confidence=_confidence(parts, chunks))
 
 
 def _confidence(parts: list[Transcript], chunks: list[AudioChunk]) -> float | None:

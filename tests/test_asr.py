@@ -3,7 +3,9 @@ the quality gate that sends unusable transcripts back to the creator."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import wave
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from pipeline.providers.whisper import HUB_MODEL, WhisperSpeechRecognizer, model
 from pipeline.steps.transcribe import assess
 from pipeline.transcript import Segment, Transcript
 from pipeline.transcription import recognize, stitch, transcribe_in_chunks
+from tests.support.gemini_server import SCRIPT, GeminiServer
 from tests.support.media_server import SAMPLE_TEXT, SAMPLE_VIDEO
 
 
@@ -146,3 +149,49 @@ def test_the_quality_gate():
     low = assess(_transcript(100, 60, confidence=0.2), 60)
     assert not low.ok and "unsure" in low.reason and low.confidence == 0.2
     assert assess(_transcript(100, 58, confidence=0.8), 60).ok
+
+
+# --- Gemini ASR against the local Gemini server ----------------------------------------------
+
+
+def _quiet_wav(path: Path, seconds: float) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(media.SAMPLE_RATE)
+        out.writeframes(b"\x00\x00" * int(seconds * media.SAMPLE_RATE))
+    return path
+
+
+def test_gemini_asr_transcribes_a_long_file_in_parallel_chunks(settings, tmp_path):
+    """16 minutes of audio: two chunks (10 min + 6 min), each uploaded through the Files API,
+    polled until ACTIVE and transcribed; the server "hears" its 52 s script in every chunk."""
+    audio = _quiet_wav(tmp_path / "audio-16k.wav", 16 * 60)
+    progress: list[float] = []
+    with GeminiServer() as server:
+        gemini = dataclasses.replace(
+            settings, gemini_api_key="test-key", gemini_base_url=server.base_url, gemini_rpm=1000
+        )
+        recognizer = speech_recognizer(gemini)
+        generation = recognize(recognizer, audio, progress.append)
+        requests = list(server.requests)
+        stored = list(server.files.values())
+    assert recognizer.name == "gemini"
+    starts = [
+        i
+        for i, r in enumerate(requests)
+        if r.path.startswith("/upload/") and r.method == "POST" and r.headers.get("x-goog-upload-command") == "start"
+    ]
+    generates = [i for i, r in enumerate(requests) if r.path.endswith(":generateContent")]
+    assert len(starts) == len(generates) == 2
+    assert starts[1] < generates[0]  # the second chunk was on its way before the first was answered
+    assert sorted(round(f.duration_s) for f in stored) == [360, 600]
+    assert all(f.deleted for f in stored)
+
+    transcript = generation.value
+    assert transcript.source == "gemini"
+    expected = [(a, b, t) for a, b, t in SCRIPT] + [(a + 600, b + 600, t) for a, b, t in SCRIPT]
+    assert [s.text for s in transcript.segments] == [t for _, _, t in expected]
+    assert [(s.start, s.end) for s in transcript.segments] == [pytest.approx((a, b)) for a, b, _ in expected]
+    assert progress[-1] == pytest.approx(1.0)
+    assert generation.provenance.provider == "gemini" and generation.provenance.tokens_in > 2 * 600 * 32 * 0.6
