@@ -16,9 +16,10 @@ from pipeline.download import Downloader, download_error
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.settings import get_settings, reset_settings
 from pipeline.steps.base import JobInfo, PlanStatus, StepContext
+from pipeline.steps.transcribe import assess
 from pipeline.urlguard import ConnectionGuard
 from tests.support.cluster import PROJECT_ROOT
-from tests.support.media_server import SAMPLE_VIDEO, MediaServer
+from tests.support.media_server import SAMPLE_TEXT, SAMPLE_VIDEO, MediaServer
 
 
 @pytest.fixture
@@ -283,3 +284,25 @@ def test_unrecognisable_sound_asks_for_a_transcript_and_resumes(cluster_factory,
     report = api.wait_for(job_id, timeout=240)
     assert report["status"] == "ANALYTICS_LOGGED", report
     assert "thanks for having me" in next(t for n, t in api.bundle_files_for(job_id).items() if n.endswith(".srt"))
+
+
+def test_captions_the_source_has_are_the_transcript(server, private_ok):
+    ctx = _context(private_ok)
+    source = sources.ingest(ctx, _job("link", server.url("/captioned.html")), _plan())
+    assert source.captions_path and source.captions_path.endswith(".vtt")
+    transcript = sources.transcribe(ctx, source)
+    assert transcript.source == "captions"
+    assert transcript.segments[0].text.startswith("Welcome to this short video")
+    assert transcript.text.split() == SAMPLE_TEXT.read_text().split()
+    assert assess(transcript, source.duration_s).ok
+
+
+def test_unreadable_captions_fall_back_to_speech_recognition(server, private_ok, tmp_path):
+    ctx = _context(private_ok)
+    source = sources.ingest(ctx, _job("link", server.url("/sample.mp4")), _plan())
+    broken = tmp_path / "broken.en.vtt"
+    broken.write_text("WEBVTT\n\n00:xx.000 --> 00:02.000\nbroken\n")
+    transcript = sources.transcribe(ctx, source.model_copy(update={"captions_path": str(broken)}))
+    assert transcript.source == "asr"
+    assert any("could not be read" in line[-1] for line in ctx.log_lines)
+    assert ctx.provenance["transcript"].provider == "whisper"

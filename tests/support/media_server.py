@@ -2,9 +2,10 @@
 
 It serves the sample video as a direct link (with byte ranges, as real servers do), an HTML
 page that embeds it in ``<video>``, an HLS stream with a video variant and an audio-only one
-(how large sites offer audio separately), a 404, and redirects (to another path, or to any
-address a test names — such as a private one). It counts connections and requests per path, so
-a test can prove that a refused link never reached it.
+(how large sites offer audio separately), a 404, redirects (to another path, or to any
+address a test names — such as a private one), and a page whose video has a captions track.
+It counts connections and requests per path, so a test can prove that a refused link never
+reached it.
 """
 
 from __future__ import annotations
@@ -87,11 +88,13 @@ class MediaServer:
             self.files[f"/hls/{path.name}"] = path
         return self.url("/hls/master.m3u8")
 
-    def page(self) -> str:
+    def page(self, captions: bool = False) -> str:
+        """A page with the sample in ``<video>``; with ``captions``, a person's English captions too."""
+        track = f'<track kind="captions" srclang="en" label="English" src="{self.url("/sample.en.vtt")}">'
         return (
-            f"<!doctype html><html><head><title>Repurposing one video</title></head><body>"
-            f'<h1>Repurposing one video</h1><video controls src="{self.url("/sample.mp4")}"></video>'
-            "</body></html>"
+            "<!doctype html><html><head><title>Repurposing one video</title></head><body>"
+            f'<h1>Repurposing one video</h1><video controls><source src="{self.url("/sample.mp4")}" type="video/mp4">'
+            f"{track if captions else ''}</video></body></html>"
         )
 
     def __enter__(self) -> MediaServer:
@@ -108,6 +111,23 @@ class MediaServer:
         with self._lock:
             self.requests[path] += 1
             self.bytes_sent[path] += sent
+
+
+def sample_captions(seconds: float = 38.0) -> str:
+    """Captions a person wrote for the sample: its reference lines, timed by their word counts."""
+    lines = [line.strip() for line in SAMPLE_TEXT.read_text().splitlines() if line.strip()]
+    per_word = seconds / sum(len(line.split()) for line in lines)
+    cues, clock = ["WEBVTT", ""], 0.0
+    for line in lines:
+        end = clock + len(line.split()) * per_word
+        cues += [f"{_vtt_time(clock)} --> {_vtt_time(end)}", line, ""]
+        clock = end
+    return "\n".join(cues)
+
+
+def _vtt_time(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"00:{int(minutes):02d}:{rest:06.3f}"
 
 
 def _make_hls(video: Path, folder: Path) -> None:
@@ -182,6 +202,10 @@ def _handler(owner: MediaServer):
                 return self._send(302, b"", "text/plain", path, head, {"Location": owner.redirects[path]})
             if path == "/page.html":
                 return self._send(200, owner.page().encode(), _TYPES[".html"], path, head)
+            if path == "/captioned.html":
+                return self._send(200, owner.page(captions=True).encode(), _TYPES[".html"], path, head)
+            if path == "/sample.en.vtt":
+                return self._send(200, sample_captions().encode(), _TYPES[".vtt"], path, head)
             file = owner.files.get(path)
             if file is None or not file.is_file():
                 return self._send(404, b"not found", "text/plain", path, head)
