@@ -46,18 +46,25 @@ def remember_selection() -> None:
         st.session_state["runs_job"] = visible[rows[0]]
 
 
+def go_to(page: int) -> None:
+    st.session_state["runs_page"] = page
+
+
 def pager(data: dict) -> None:
     newer, where, older = st.columns([1, 3, 1])
-    if newer.button("← Newer", disabled=data["page"] == 0, key="runs_newer"):
-        st.session_state["runs_page"] = data["page"] - 1
-        st.rerun(scope="fragment")
+    newer.button("← Newer", disabled=data["page"] == 0, key="runs_newer", on_click=go_to, args=(data["page"] - 1,))
     where.caption(f"Page {data['page'] + 1} of {data['pages']} · {data['total']:,} jobs")
-    if older.button("Older →", disabled=data["page"] >= data["pages"] - 1, key="runs_older"):
-        st.session_state["runs_page"] = data["page"] + 1
-        st.rerun(scope="fragment")
+    older.button(
+        "Older →",
+        disabled=data["page"] >= data["pages"] - 1,
+        key="runs_older",
+        on_click=go_to,
+        args=(data["page"] + 1,),
+    )
 
 
 def act(action, job_id: str, done: str) -> None:
+    """Run before the table is drawn again (a button callback), so the table shows the result."""
     try:
         status = action(job_id, actor=editor())
     except ClipInsightError as exc:
@@ -87,10 +94,20 @@ def actions(rows) -> None:
     status = JobStatus(statuses[job_id]) if job_id in statuses else None
     if open_.button("Open", disabled=job_id is None, key="runs_open"):
         st.switch_page(RUN_PAGE, query_params={"job": job_id})
-    if cancel.button("Cancel", disabled=status is None or status.terminal, key="runs_cancel"):
-        act(api.cancel, job_id, "Cancelled")
-    if retry.button("Retry", disabled=status not in views.RETRYABLE_STATUSES, key="runs_retry"):
-        act(api.retry, job_id, "Retrying")
+    cancel.button(
+        "Cancel",
+        disabled=status is None or status.terminal,
+        key="runs_cancel",
+        on_click=act,
+        args=(api.cancel, job_id, "Cancelled"),
+    )
+    retry.button(
+        "Retry",
+        disabled=status not in views.RETRYABLE_STATUSES,
+        key="runs_retry",
+        on_click=act,
+        args=(api.retry, job_id, "Retrying"),
+    )
 
 
 def running(rows) -> None:

@@ -101,8 +101,8 @@ def submit_source(kind: str, value, options: JobOptions, error_slot) -> None:
         error_slot.error("Give a video link." if kind == "Video link" else "Choose a file to upload.")
         return
     try:
-        source = value if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
-        submitted(api.submit(source.strip(), workspace=workspace(), options=options, actor=editor()))
+        source = views.as_link(value) if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
+        submitted(api.submit(source, workspace=workspace(), options=options, actor=editor()))
     except ClipInsightError as exc:
         error_slot.error(str(exc))
 

@@ -50,6 +50,7 @@ __all__ = [
     "evidence_for",
     "analytics",
     "estimate",
+    "as_link",
     "build_options",
     "samples",
     "segment_at",
@@ -437,6 +438,15 @@ def samples() -> dict[str, Path]:
     """The bundled sample transcripts, by file name; the first is the one to try first."""
     found = sorted(SAMPLES_DIR.glob("*.srt"), key=lambda p: (p.name != "creator-workflow-talk.srt", p.name))
     return {path.name: path for path in found}
+
+
+def as_link(text: str) -> str:
+    """What was typed in a link field, always read as a web address (never as a file on the
+    server): ``www.youtube.com/...`` becomes ``https://www.youtube.com/...``."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("give a video link")
+    return text if "://" in text else f"https://{text}"
 
 
 def build_options(formats: list[str], tone: str, cta_url: str | None) -> JobOptions:
