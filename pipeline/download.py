@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import urllib.error
+from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,22 +101,15 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
 
 class _QuietLogger:
-    """yt-dlp talks a lot; keep its warnings for the step log, drop the rest."""
+    """yt-dlp talks a lot; keep its last lines (a skipped download is only said there)."""
 
     def __init__(self):
-        self.warnings: list[str] = []
+        self.lines: deque[str] = deque(maxlen=50)
 
     def debug(self, message: str) -> None:
-        pass
+        self.lines.append(message)
 
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def error(self, message: str) -> None:
-        pass
+    info = warning = error = debug
 
 
 class Downloader:
@@ -186,7 +180,7 @@ class Downloader:
             result = self.ydl.process_ie_result(info, download=True)
         media = _downloaded_file(result)
         if media is None:
-            raise StepError(ErrorCode.INVALID_INPUT, _not_downloaded_reason(self.logger.warnings))
+            raise StepError(ErrorCode.INVALID_INPUT, _not_downloaded_reason(self.logger.lines))
         return Downloaded(
             info=result,
             media_path=media,
@@ -236,10 +230,9 @@ def _captions_file(result: dict) -> Path | None:
     return None
 
 
-def _not_downloaded_reason(warnings: list[str]) -> str:
-    for warning in warnings:
-        if "max-filesize" in warning or "larger than" in warning:
-            return "the media is larger than the upload limit (CLIPINSIGHT_MAX_UPLOAD_MB)"
+def _not_downloaded_reason(lines) -> str:
+    if any("max-filesize" in line for line in lines):
+        return "the media is larger than the upload limit (CLIPINSIGHT_MAX_UPLOAD_MB)"
     return "no media with sound was found at this link"
 
 

@@ -306,3 +306,11 @@ def test_unreadable_captions_fall_back_to_speech_recognition(server, private_ok,
     assert transcript.source == "asr"
     assert any("could not be read" in line[-1] for line in ctx.log_lines)
     assert ctx.provenance["transcript"].provider == "whisper"
+
+
+def test_a_download_over_the_size_limit_is_refused(server, tmp_path):
+    downloader = _downloader(tmp_path, max_bytes=100_000)
+    with pytest.raises(StepError) as refused:
+        downloader.fetch(downloader.metadata(server.url("/sample.mp4")))
+    assert refused.value.code is ErrorCode.INVALID_INPUT
+    assert "larger than the upload limit" in refused.value.message
