@@ -21,6 +21,7 @@ import mimetypes
 import re
 import secrets
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -452,8 +453,10 @@ def _name(value: Any) -> str:
 
 #: The usual ratio of characters to tokens in English text, for estimates before a call.
 CHARS_PER_TOKEN = 4
-#: Compressed audio is about 16 kB per second and Gemini counts 32 tokens per second of audio.
-AUDIO_BYTES_PER_TOKEN = 500
+#: Gemini counts 32 tokens per second of audio.
+AUDIO_TOKENS_PER_SECOND = 32
+#: For audio other than WAV the length is estimated from the size: about 16 kB a second.
+COMPRESSED_AUDIO_BYTES_PER_SECOND = 16_000
 
 
 def _thinks(model: str) -> bool:
@@ -707,6 +710,16 @@ AUDIO_TYPES = {
 }
 
 
+def _audio_tokens(path: Path) -> int:
+    """Tokens Gemini will count for the audio (for the rate limiter, before the call)."""
+    try:
+        with wave.open(str(path), "rb") as audio:
+            seconds = audio.getnframes() / audio.getframerate()
+    except (wave.Error, EOFError, OSError):
+        seconds = path.stat().st_size / COMPRESSED_AUDIO_BYTES_PER_SECOND
+    return math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
+
+
 def audio_mime_type(path: Path) -> str:
     known = AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
     if not known or not known.startswith(("audio/", "video/")):
@@ -744,11 +757,7 @@ class GeminiSpeechRecognizer:
             report(0.4)
             audio = types.Part.from_uri(file_uri=ready.uri, mime_type=ready.mime_type or mime)
             answer, provenance, notes = self._gemini.structured(
-                load_prompt("transcribe"),
-                {},
-                TranscriptAnswer,
-                parts=(audio,),
-                part_tokens=path.stat().st_size // AUDIO_BYTES_PER_TOKEN,
+                load_prompt("transcribe"), {}, TranscriptAnswer, parts=(audio,), part_tokens=_audio_tokens(path)
             )
         finally:
             self._delete(uploaded)

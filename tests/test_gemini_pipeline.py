@@ -1,0 +1,133 @@
+"""Full runs on Gemini: real worker processes reach a local Gemini REST server through
+GEMINI_BASE_URL with the real google-genai client. No network, no key."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from pipeline import api
+from pipeline.models import JobOptions
+from pipeline.store import get_store
+from tests.support.gemini_server import SCRIPT, GeminiServer, answer, blocked, error, smart_payload
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+GENERATED = ["insights", "draft:blog", "draft:linkedin", "draft:newsletter", "draft:x_thread", "qa_report"]
+
+
+@pytest.fixture
+def server():
+    with GeminiServer() as running:
+        yield running
+
+
+@pytest.fixture
+def gemini_cluster(cluster_factory, server, monkeypatch):
+    """Workers with a Gemini key that talk to the local server (limits high enough not to wait)."""
+    for name, value in {"GEMINI_API_KEY": "test-key", "GEMINI_BASE_URL": server.base_url, "GEMINI_RPM": "600"}.items():
+        monkeypatch.setenv(name, value)
+    return cluster_factory()
+
+
+def submit(name: str = "creator-workflow-talk.srt", **options) -> str:
+    path = SAMPLES / name
+    return api.submit(transcript=path.read_bytes(), transcript_name=path.name, options=JobOptions(**options)).job_id
+
+
+def attempts(report: dict, step: str) -> list[tuple]:
+    return [(s["attempt"], s["status"], s["error_code"]) for s in report["runs"][0]["steps"] if s["step"] == step]
+
+
+def artifact_rows(job_id: str) -> dict[str, dict]:
+    with get_store().session() as db:
+        rows = db.rows("SELECT * FROM artifacts WHERE job_id = ?", [job_id])
+    return {row["kind"]: row for row in rows}
+
+
+def test_a_full_run_on_gemini_records_provider_prompts_tokens_and_cost(gemini_cluster, server):
+    job_id = submit(cta_url="https://example.com/watch")
+    report = api.wait_for(job_id, timeout=180)
+
+    assert report["status"] == "ANALYTICS_LOGGED", gemini_cluster.log_text()[-3000:]
+    rows = artifact_rows(job_id)
+    for kind in GENERATED:
+        row = rows[kind]
+        assert (row["provider"], row["model"]) == ("gemini", "gemini-2.5-flash"), kind
+        assert row["prompt_version"] == "v1" and row["tokens_in"] > 0 and row["cost_usd"] > 0, kind
+    assert rows["insights"]["prompt_name"] == "insights"
+    assert rows["draft:x_thread"]["prompt_name"] == "draft_x_thread"
+    assert rows["qa_report"]["prompt_name"] == "qa_judge"
+
+    tasks = sorted(call.task for call in server.generate_calls())
+    assert tasks == sorted(["insights", "newsletter", "blog", "x_thread", "linkedin"] + ["judge"] * 4)
+    with get_store().session() as db:
+        usage = db.row("SELECT * FROM usage WHERE job_id = ?", [job_id])
+        logs = [r["message"] for r in db.rows("SELECT message FROM run_logs WHERE job_id = ?", [job_id])]
+    assert usage["cost_usd"] == pytest.approx(sum(rows[k]["cost_usd"] for k in GENERATED), rel=1e-6)
+    assert any("found word for word" in message for message in logs)
+
+
+def test_a_429_is_retried_by_the_step_and_succeeds(gemini_cluster, server):
+    server.script("insights", error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.", retry_after=1))
+    job_id = submit()
+    report = api.wait_for(job_id, timeout=180)
+
+    assert report["status"] == "ANALYTICS_LOGGED", gemini_cluster.log_text()[-3000:]
+    assert attempts(report, "insights") == [(1, "failed", "RATE_LIMITED"), (2, "done", None)]
+    assert len(server.generate_calls("insights")) == 2
+
+
+def test_a_rejected_key_fails_the_job_at_once(gemini_cluster, server):
+    server.script("insights", error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."))
+    job_id = submit()
+    report = api.wait_for(job_id, timeout=120)
+
+    assert report["status"] == "FAILED" and report["error_code"] == "API_KEY_INVALID"
+    assert "GEMINI_API_KEY" in report["status_reason"] and "test-key" not in report["status_reason"]
+    assert attempts(report, "insights") == [(1, "failed", "API_KEY_INVALID")]
+    assert len(server.generate_calls()) == 1
+
+
+def test_a_safety_block_fails_the_job_as_a_content_policy_violation(gemini_cluster, server):
+    server.script("insights", blocked("SAFETY"))
+    job_id = submit("risky-interview.srt")
+    report = api.wait_for(job_id, timeout=120)
+
+    assert report["status"] == "FAILED" and report["error_code"] == "CONTENT_POLICY_VIOLATION"
+    assert attempts(report, "insights") == [(1, "failed", "CONTENT_POLICY_VIOLATION")]
+
+
+def test_a_judge_that_flags_high_risk_sends_the_job_to_an_editor(gemini_cluster, server):
+    def unsafe(request):
+        payload = smart_payload(request)
+        payload["accuracy"] = {"score": 2, "reason": "Claims a guaranteed revenue the speaker never promised."}
+        return answer(payload)
+
+    server.script("judge", unsafe)
+    job_id = submit()
+    report = api.wait_for(job_id, timeout=180)
+
+    assert report["status"] == "REQUIRES_MANUAL_REVIEW", gemini_cluster.log_text()[-3000:]
+    assert "accuracy 2/10" in report["status_reason"]
+
+
+@pytest.mark.slow
+def test_an_upload_is_transcribed_by_gemini_and_becomes_a_content_pack(gemini_cluster, server, tmp_path):
+    recording = tmp_path / "voice-memo.wav"
+    with wave.open(str(recording), "wb") as out:  # a minute of audio; the server "hears" its fixed script
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(b"\x00\x00" * 16_000 * 60)
+    job_id = api.submit(str(api.save_upload(recording.read_bytes(), recording.name))).job_id
+    report = api.wait_for(job_id, timeout=240)
+
+    assert report["status"] == "ANALYTICS_LOGGED", gemini_cluster.log_text()[-3000:]
+    srt = next(text for name, text in api.bundle_files_for(job_id).items() if name.endswith(".srt"))
+    assert SCRIPT[1][2] in srt
+    transcript = artifact_rows(job_id)["transcript"]
+    assert (transcript["provider"], transcript["prompt_name"]) == ("gemini", "transcribe")
+    assert transcript["tokens_in"] >= 60 * 32 and transcript["cost_usd"] > 0  # a minute of audio tokens
+    assert all(stored.deleted for stored in server.files.values())
