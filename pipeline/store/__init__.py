@@ -5,6 +5,11 @@ CLI are separate processes. So every store session takes a cross-process file lo
 database, runs one transaction, closes it and releases the lock. A session that cannot get the
 lock within a bounded time fails with :class:`StoreBusy` and a message that says what to do.
 
+"Opening" is an ``ATTACH`` of the file to an in-memory DuckDB instance the process keeps, and
+"closing" a ``DETACH``: starting a DuckDB instance costs ~13 ms (building its catalog), attaching
+a file to a running one under 1 ms, so a session costs ~5 ms instead of ~20 ms. The file is
+still held only for the length of one transaction.
+
 Use::
 
     with store.session() as db:
@@ -112,25 +117,33 @@ def _busy_message(db_path: Path, timeout: float) -> str:
 
 
 class Store:
+    ALIAS = "clipinsight"
+
     def __init__(self, path: Path, lock_timeout: float = defaults.STORE_LOCK_TIMEOUT_S):
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self._lock = _FileLock(self.path.with_name(self.path.name + ".lock"))
         self._migrated = False
-        self._migrate_guard = threading.Lock()
+        self._in_process = threading.Lock()  # one session at a time per process (Streamlit uses threads)
+        self._engine: duckdb.DuckDBPyConnection | None = None
 
     @contextmanager
     def session(self) -> Iterator[Database]:
-        """Lock, open, run one transaction, close, unlock."""
+        """Lock, attach, run one transaction, detach, unlock."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout
-        with self._lock.hold(self.lock_timeout):
-            connection = self._connect(deadline)
-            try:
-                self._ensure_migrated(connection)
-                yield from self._transaction(connection)
-            finally:
-                connection.close()
+        if not self._in_process.acquire(timeout=self.lock_timeout):
+            raise StoreBusy(_busy_message(self.path, self.lock_timeout))
+        try:
+            with self._lock.hold(max(0.0, deadline - time.monotonic())):
+                connection = self._attach(deadline)
+                try:
+                    self._ensure_migrated(connection)
+                    yield from self._transaction(connection)
+                finally:
+                    self._detach(connection)
+        finally:
+            self._in_process.release()
 
     def _transaction(self, connection: duckdb.DuckDBPyConnection) -> Iterator[Database]:
         connection.execute("BEGIN TRANSACTION")
@@ -141,20 +154,31 @@ class Store:
             raise
         connection.execute("COMMIT")
 
-    def _connect(self, deadline: float) -> duckdb.DuckDBPyConnection:
-        """Open the file; a process outside our lock (a DuckDB shell) may still hold it."""
+    def _engine_connection(self) -> duckdb.DuckDBPyConnection:
+        if self._engine is None:
+            self._engine = duckdb.connect(":memory:", config={"threads": defaults.STORE_THREADS})
+        return self._engine
+
+    def _attach(self, deadline: float) -> duckdb.DuckDBPyConnection:
+        """Attach the file; a process outside our lock (a DuckDB shell) may still hold it."""
+        connection = self._engine_connection()
+        path = str(self.path).replace("'", "''")
         while True:
             try:
-                return duckdb.connect(str(self.path), config={"threads": defaults.STORE_THREADS})
+                connection.execute(f"ATTACH '{path}' AS {self.ALIAS}")
+                connection.execute(f"USE {self.ALIAS}")
+                return connection
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                     raise StoreBusy(_busy_message(self.path, self.lock_timeout)) from exc
                 time.sleep(0.05)
 
+    def _detach(self, connection: duckdb.DuckDBPyConnection) -> None:
+        connection.execute("USE memory")
+        connection.execute(f"DETACH {self.ALIAS}")
+
     def _ensure_migrated(self, connection: duckdb.DuckDBPyConnection) -> None:
-        if self._migrated:
-            return
-        with self._migrate_guard:
+        if not self._migrated:
             migrate(connection)
             self._migrated = True
 

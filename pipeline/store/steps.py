@@ -38,16 +38,21 @@ def queue_attempt(db: Database, *, run_id: str, job_id: str, step: str, attempt:
 def claim_attempt(db: Database, attempt_id: int, worker: str) -> dict | None:
     """queued -> running. None when the attempt is not queued any more (duplicate delivery,
     already taken, cancelled) or when the step is already done in this run."""
-    row = db.row("SELECT * FROM run_steps WHERE id = ?", [attempt_id])
-    if row is None or row["status"] != "queued":
-        return None
-    if step_done(db, row["run_id"], row["step"]):
-        db.execute("UPDATE run_steps SET status = 'cancelled', error_message = 'step already done' WHERE id = ?",
-                   [attempt_id])
-        return None
-    db.execute("UPDATE run_steps SET status = 'running', started_at = ?, worker = ? WHERE id = ?",
-               [utcnow(), worker, attempt_id])
-    return db.row("SELECT * FROM run_steps WHERE id = ?", [attempt_id])
+    claimed = db.row(
+        """UPDATE run_steps SET status = 'running', started_at = ?, worker = ?
+           WHERE id = ? AND status = 'queued' AND NOT EXISTS (
+               SELECT 1 FROM run_steps done
+               WHERE done.run_id = run_steps.run_id AND done.step = run_steps.step AND done.status = 'done')
+           RETURNING *""",
+        [utcnow(), worker, attempt_id],
+    )
+    if claimed is None:
+        db.execute(
+            """UPDATE run_steps SET status = 'cancelled', error_message = 'step already done', finished_at = ?
+               WHERE id = ? AND status = 'queued'""",
+            [utcnow(), attempt_id],
+        )
+    return claimed
 
 
 def finish_attempt(db: Database, attempt_id: int, body_ms: float) -> bool:

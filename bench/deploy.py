@@ -1,0 +1,60 @@
+"""A throwaway deployment for a benchmark: a temp data dir, the embedded Redis, N workers and
+the reconciler, started by the same supervisor as ``python -m pipeline up``."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from pipeline import providers, queue
+from pipeline import store as store_module
+from pipeline.settings import get_settings, reset_settings
+from pipeline.supervisor import Supervisor
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def _forget() -> None:
+    reset_settings()
+    queue._clients.clear()
+    store_module._stores.clear()
+    providers.content_provider.cache_clear()
+
+
+@contextmanager
+def deployment(workers: int, **env: str) -> Iterator[Supervisor]:
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="clipinsight-bench-") as tmp:
+        os.environ.update({"CLIPINSIGHT_DATA_DIR": str(Path(tmp) / "data"), **env})
+        _forget()
+        supervisor = Supervisor(get_settings(), workers=workers, ui=False)
+        supervisor.start()
+        try:
+            wait_for_workers(workers)
+            yield supervisor
+        finally:
+            supervisor.stop()
+            os.environ.clear()
+            os.environ.update(saved)
+            _forget()
+
+
+def wait_for_workers(count: int, timeout: float = 60) -> None:
+    conn = queue.redis_client(get_settings())
+    deadline = time.monotonic() + timeout
+    while len(queue.live_workers(conn)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("workers did not start")
+        time.sleep(0.05)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(p) - 1]
