@@ -106,7 +106,11 @@ def _problems(exc: ValidationError) -> str:
 def parse_answer(answer: Answer, model: type[M], context: dict[str, Any] | None = None) -> M:
     """Validate ``answer`` into ``model`` or raise :class:`InvalidAnswer` saying what is wrong."""
     if not answer.text.strip():
-        raise InvalidAnswer("the answer was empty")
+        raise InvalidAnswer(
+            "it was cut off at the output limit before it began, so write less"
+            if answer.truncated
+            else "the answer was empty"
+        )
     try:
         return model.model_validate_json(_unwrap(answer.text), context=context)
     except ValidationError as exc:

@@ -122,6 +122,22 @@ def test_each_call_gets_its_own_fence(provider, server, talk):
     assert first != second
 
 
+@pytest.mark.parametrize(
+    ("model", "budget", "sent"),
+    [("gemini-2.5-flash", 0, 0), ("gemini-2.5-pro", 0, 128), ("gemini-2.0-flash", 0, None)],
+)
+def test_settings_override_the_prompt_files_model_parameters(gemini_settings, server, talk, model, budget, sent):
+    settings = dataclasses.replace(
+        gemini_settings, gemini_model=model, gemini_temperature=0.9, gemini_thinking_budget=budget
+    )
+    GeminiContentProvider(settings).insights(talk, JobOptions())
+
+    [call] = server.generate_calls()
+    assert call.path == f"/v1/models/{model}:generateContent" and call.config["temperature"] == 0.9
+    thinking = call.config.get("thinkingConfig")
+    assert (thinking["thinking_budget"] if thinking else None) == sent
+
+
 # --- Invalid answers are asked again once -------------------------------------------------
 
 

@@ -459,9 +459,22 @@ AUDIO_TOKENS_PER_SECOND = 32
 COMPRESSED_AUDIO_BYTES_PER_SECOND = 16_000
 
 
-def _thinks(model: str) -> bool:
-    """Whether the model takes a thinking budget (the 2.5 family and later)."""
-    return not re.match(r"(models/)?gemini-(1\.|2\.0)", model)
+#: The smallest thinking budget of models that cannot turn thinking off (2.5 Pro).
+MIN_PRO_THINKING = 128
+
+
+def _thinking(model: str, budget: int | None) -> types.ThinkingConfig | None:
+    """The thinking budget for ``model``: none for models without thinking (1.x, 2.0), at least
+    MIN_PRO_THINKING for Pro models, which reject 0."""
+    if budget is None or re.match(r"(models/)?gemini-(1\.|2\.0)", model):
+        return None
+    if "-pro" in model and 0 <= budget < MIN_PRO_THINKING:
+        budget = MIN_PRO_THINKING
+    return types.ThinkingConfig(thinking_budget=budget)
+
+
+def _first_set(*values):
+    return next((value for value in values if value is not None), None)
 
 
 def _user(*parts: types.Part) -> types.Content:
@@ -502,23 +515,17 @@ class _Gemini:
         return result.value, self._provenance(prompt, result), _reask_notes(result)
 
     def _config(self, prompt: Prompt, system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
+        """The prompt file's model parameters; settings, when set, win over them."""
         params, settings = prompt.params, self.settings
-        budget = (
-            settings.gemini_thinking_budget
-            if settings.gemini_thinking_budget is not None
-            else params.get("thinking_budget")
-        )
         return types.GenerateContentConfig(
             system_instruction=system.strip(),
-            temperature=settings.gemini_temperature
-            if settings.gemini_temperature is not None
-            else params.get("temperature"),
+            temperature=_first_set(settings.gemini_temperature, params.get("temperature")),
             max_output_tokens=params.get("max_output_tokens"),
             response_mime_type="application/json",
             response_schema=schema,
-            thinking_config=types.ThinkingConfig(thinking_budget=budget)
-            if budget is not None and _thinks(self.model)
-            else None,
+            thinking_config=_thinking(
+                self.model, _first_set(settings.gemini_thinking_budget, params.get("thinking_budget"))
+            ),
         )
 
     def _ask(
