@@ -371,20 +371,27 @@ _NETWORK = _transport_errors("TransportError")
 _POLICY_REASONS = frozenset(
     {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT"}
 )
-_SERVER_TROUBLE = {500, 502, 503, 504, 408}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _header_seconds(value: str) -> float | None:
+    """A Retry-After value: seconds, or an HTTP date."""
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def _retry_after(exc: genai_errors.APIError) -> float | None:
     """Seconds the service asked us to wait: the Retry-After header, else RetryInfo in the body."""
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    headers = getattr(getattr(exc, "response", None), "headers", None)
     header = headers.get("retry-after") if hasattr(headers, "get") else None
     if header:
-        try:
-            return max(float(header), 0.0)
-        except ValueError:
-            moment = email.utils.parsedate_to_datetime(header)
-            return max(moment.timestamp() - time.time(), 0.0) if moment else None
+        return _header_seconds(header)
     for detail in _error_details(exc):
         match = _DURATION.match(str(detail.get("retryDelay", "")))
         if detail.get("@type", "").endswith("RetryInfo") and match:
@@ -457,8 +464,6 @@ CHARS_PER_TOKEN = 4
 AUDIO_TOKENS_PER_SECOND = 32
 #: For audio other than WAV the length is estimated from the size: about 16 kB a second.
 COMPRESSED_AUDIO_BYTES_PER_SECOND = 16_000
-
-
 #: The smallest thinking budget of models that cannot turn thinking off (2.5 Pro).
 MIN_PRO_THINKING = 128
 
