@@ -25,7 +25,7 @@ from pipeline.models import Draft, JobOptions, Provenance
 from pipeline.settings import Settings, get_settings
 from pipeline.states import JobStatus, failure_status
 from pipeline.steps import StepSpec, load_registry, next_stage, stage_status, steps_of_stage
-from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs, UsageRecord, WebhookResult
 from pipeline.store import Database, get_store
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows

@@ -11,8 +11,8 @@ import pytest
 from pipeline import api
 from pipeline.errors import InvalidInput
 from pipeline.models import JobOptions
-from pipeline.store import get_store
 from pipeline.store import artifacts as artifact_rows
+from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
 
 KINDS = {"provided_transcript", "validation", "source", "transcript", "transcript_quality", "insights",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from pipeline import qa
-from pipeline.models import Draft, InsightPack, QAReport, Transcript
-from pipeline.models import Provenance
+from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript
 from pipeline.providers import JUDGE, content_provider
 from pipeline.providers.base import merge_provenance
 from pipeline.states import JobStatus
