@@ -40,6 +40,9 @@ _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:\d+.*?: (Audio|Video): ([^\s,]+)")
 _INPUT = re.compile(r"Input #0, ([^\s]+), from")
 _PROGRESS = re.compile(r"out_time_us=(\d+)")
+_QUIET = ("-hide_banner", "-nostdin", "-loglevel", "error")
+_TO_SPEECH_WAV = ("-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le")
+_PROGRESS_TO_STDOUT = ("-progress", "pipe:1", "-nostats")
 
 
 @dataclass(frozen=True)
@@ -126,27 +129,7 @@ def extract_audio(
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part.wav")
-    command = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(source),
-        "-vn",
-        "-ac",
-        "1",
-        "-ar",
-        str(SAMPLE_RATE),
-        "-c:a",
-        "pcm_s16le",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        str(partial),
-    ]
+    command = [ffmpeg_exe(), *_QUIET, "-y", "-i", str(source), *_TO_SPEECH_WAV, *_PROGRESS_TO_STDOUT, str(partial)]
     _run_with_progress(command, progress, duration_s)
     partial.replace(target)
     return target
