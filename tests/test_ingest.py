@@ -16,6 +16,7 @@ from pipeline.download import Downloader, download_error
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.settings import get_settings, reset_settings
 from pipeline.steps.base import JobInfo, PlanStatus, StepContext
+from pipeline.steps.ingest import Outputs as IngestOutputs
 from pipeline.steps.transcribe import assess
 from pipeline.urlguard import ConnectionGuard
 from tests.support.cluster import PROJECT_ROOT
@@ -314,3 +315,27 @@ def test_a_download_over_the_size_limit_is_refused(server, tmp_path):
         downloader.fetch(downloader.metadata(server.url("/sample.mp4")))
     assert refused.value.code is ErrorCode.INVALID_INPUT
     assert "larger than the upload limit" in refused.value.message
+
+
+def test_youtube_metadata_is_kept_for_the_job():
+    info = {
+        "title": " Batch recording in 2026 ",
+        "channel": "Maya Creates",
+        "uploader": "maya",
+        "upload_date": "20260314",
+        "thumbnail": "https://i.ytimg.com/vi/dQw4w9WgXcQ/maxresdefault.jpg",
+        "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    }
+    job = _job("youtube", "https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+    source = sources._described(job, info, 754.0, Path("media.webm"), Path("audio-16k.wav"), None)
+    fields = IngestOutputs(source=source).job_fields()
+    assert fields["title"] == "Batch recording in 2026" and fields["duration_s"] == 754.0
+    assert fields["metadata"] == {
+        "kind": "youtube",
+        "title": "Batch recording in 2026",
+        "duration_s": 754.0,
+        "channel": "Maya Creates",
+        "upload_date": "2026-03-14",
+        "thumbnail_url": "https://i.ytimg.com/vi/dQw4w9WgXcQ/maxresdefault.jpg",
+        "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    }
