@@ -119,12 +119,8 @@ def recent_decisions() -> None:
         st.caption("No decision yet.")
         return
     frame = pd.DataFrame(recent)[["created_at", "job_id", "title", "decision", "editor", "reason", "status"]]
-    st.dataframe(
-        frame,
-        hide_index=True,
-        key="recent_reviews",
-        column_config={"created_at": st.column_config.DatetimeColumn("When (UTC)"), "status": "Status now"},
-    )
+    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    st.table(frame.rename(columns={"created_at": "when (UTC)", "status": "status now"}).set_index("when (UTC)"))
 
 
 st.title("Review")

@@ -74,25 +74,28 @@ def act(action, job_id: str, done: str) -> None:
     st.toast(f"{done} {job_id}: now {status}")
 
 
+def chosen_line(row) -> None:
+    """The picked job's status, drawn afresh on every refresh (an option label is not)."""
+    reason = f": {row.status_reason}" if isinstance(row.status_reason, str) and row.status_reason else ""
+    st.markdown(f"**{row.job_id}** ({row.title or row.source}) is **{row.status}**{reason[:300]}")
+
+
 def actions(rows) -> None:
-    statuses = dict(zip(rows["job_id"], rows["status"], strict=True))
-    labels = {
-        job: f"{job} · {title or 'untitled'} · {status}"
-        for job, title, status in zip(rows["job_id"], rows["title"], rows["status"], strict=True)
-    }
+    by_id = {row.job_id: row for row in rows.itertuples()}
     chosen = st.session_state.get("runs_job")
-    options = list(labels) + ([chosen] if chosen and chosen not in labels else [])
+    options = list(by_id) + ([chosen] if chosen and chosen not in by_id else [])
     pick, open_, cancel, retry = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
     job_id = pick.selectbox(
         "Job",
         options,
         index=None,
-        format_func=lambda j: labels.get(j, j),
+        format_func=lambda job: f"{job} · {by_id[job].source}" if job in by_id else job,
         key="runs_job",
         placeholder="Pick a row in the table, or choose here",
     )
-    status = JobStatus(statuses[job_id]) if job_id in statuses else None
-    if open_.button("Open", disabled=job_id is None, key="runs_open"):
+    row = by_id.get(job_id)
+    status = JobStatus(row.status) if row else None
+    if open_.button("Open run", disabled=job_id is None, key="runs_open"):
         st.switch_page(RUN_PAGE, query_params={"job": job_id})
     cancel.button(
         "Cancel",
@@ -108,6 +111,8 @@ def actions(rows) -> None:
         on_click=act,
         args=(api.retry, job_id, "Retrying"),
     )
+    if row:
+        chosen_line(row)
 
 
 def running(rows) -> None:

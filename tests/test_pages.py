@@ -405,8 +405,8 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
     assert review == {"decision": "approved", "editor": "Maya", "reason": "stat checked with the guest"}
     assert approval == {"actor": "Maya", "reason": "stat checked with the guest"}
     at.run()
-    recent = frame(at, "decision", "editor")
-    assert list(recent[["job_id", "decision", "editor", "status"]].iloc[0]) == [
+    recent = at.table[0].value
+    assert list(recent[["job_id", "decision", "editor", "status now"]].iloc[0]) == [
         flagged,
         "approved",
         "Maya",
