@@ -25,7 +25,8 @@ class Cluster:
         self.logs = Path(self.env["CLIPINSIGHT_DATA_DIR"]) / "test-logs"
 
     def start(self, workers: int = 2, reconciler: bool = True) -> Cluster:
-        embedded(get_settings()).start()
+        if not get_settings().redis_url:
+            embedded(get_settings()).start()
         self.logs.mkdir(parents=True, exist_ok=True)
         for _ in range(workers):
             self.add_worker()
