@@ -20,6 +20,7 @@ def _forget_process_state() -> None:
     queue._clients.clear()
     store_module._stores.clear()
     providers.content_provider.cache_clear()
+    providers.speech_recognizer.cache_clear()
 
 
 @pytest.fixture(autouse=True)
