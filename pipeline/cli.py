@@ -75,7 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument("--plan")
     workspace.add_argument("--webhook")
     workspace.add_argument("--no-webhook", action="store_true")
+    _add_prompt_commands(sub)
     return parser
+
+
+def _add_prompt_commands(sub) -> None:
+    prompts = sub.add_parser("prompts", help="prompt versions and the labels that choose the one runs use")
+    actions = prompts.add_subparsers(dest="prompts_command", required=True)
+    listing = actions.add_parser("list", help="every prompt: versions, the one new runs use, labels")
+    listing.add_argument("--json", action="store_true")
+    promote = actions.add_parser("promote", help="make VERSION of prompt NAME the one new runs use")
+    promote.add_argument("name")
+    promote.add_argument("version")
+    promote.add_argument("--label", default="production")
+    promote.add_argument("--by", default="prompt-tuner", help="who promotes (kept in the label history)")
+    promote.add_argument("--note")
+    promote.add_argument("--experiment", help="the experiment that justified it")
+    unpromote = actions.add_parser("unpromote", help="remove a label: new runs use the newest version again")
+    unpromote.add_argument("name")
+    unpromote.add_argument("--label", default="production")
+    unpromote.add_argument("--by", default="prompt-tuner")
+    evaluation = sub.add_parser("eval-export", help="write editors' decisions as an evaluation dataset (JSON lines)")
+    evaluation.add_argument("--out", type=Path, help="file to write (default: a new file under <data dir>/evaluation)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +268,43 @@ def _workspace(args) -> int:
     return 0
 
 
+def _prompts(args) -> int:
+    from pipeline import labels
+
+    if args.prompts_command == "list":
+        return _print_prompts(labels.overview(), args.json)
+    if args.prompts_command == "promote":
+        before = labels.promote(args.name, args.version, label=args.label, by=args.by, note=args.note,
+                                experiment_id=args.experiment)
+        print(f"{args.name} {args.label} = {args.version} (was {before or 'the newest version'})")
+        return 0
+    before = labels.unpromote(args.name, label=args.label, by=args.by)
+    print(f"{args.name} {args.label} removed (was {before}); new runs use the newest version" if before
+          else f"{args.name} has no {args.label} label")
+    return 0
+
+
+def _print_prompts(rows: list[dict], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'prompt':<24} {'versions':<14} {'in use':<8} {'labels':<24} tasks")
+    for row in rows:
+        labels_text = ", ".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
+        print(f"{row['prompt']:<24} {', '.join(row['versions']):<14} {row['in_use'] or '-':<8} {labels_text:<24} "
+              f"{', '.join(row['tasks']) or '-'}")
+    return 0
+
+
+def _eval_export(args) -> int:
+    from pipeline import evaluation
+
+    path = evaluation.export_decisions(args.out)
+    count = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    print(f"wrote {count} editor decision(s) to {path}")
+    return 0
+
+
 COMMANDS = {
     "up": _up,
     "worker": _worker,
@@ -260,4 +318,6 @@ COMMANDS = {
     "retry": _retry,
     "rerun": _rerun,
     "workspace": _workspace,
+    "prompts": _prompts,
+    "eval-export": _eval_export,
 }

@@ -19,9 +19,10 @@ import traceback
 
 from pydantic import BaseModel, ValidationError
 
-from pipeline import queue
+from pipeline import labels, queue
 from pipeline.errors import ErrorCode, InvalidInput, StepError, backoff_delay, should_retry
 from pipeline.models import Draft, JobOptions, Provenance
+from pipeline.providers import content_provider
 from pipeline.settings import Settings, get_settings
 from pipeline.states import JobStatus, failure_status
 from pipeline.steps import StepSpec, load_registry, next_stage, stage_status, steps_of_stage
@@ -52,7 +53,7 @@ def run_attempt(attempt_id: int) -> str:
             return "skipped"
         spec = registry[attempt["step"]]
         job = job_rows.get_job(db, attempt["job_id"])
-        inputs, problem = _load_inputs(db, spec, job)
+        inputs, problem = _load_inputs(db, spec, {**job, "run_id": attempt["run_id"]})
     ctx = _context(settings, attempt, spec)
     outputs, error, body_ms = _execute(ctx, spec, inputs, problem, attempt_id)
     with store.session() as db:
@@ -153,12 +154,22 @@ def _latest_drafts(db: Database, job: dict) -> dict[str, Draft] | None:
     return drafts or None
 
 
+def _prompt_versions(db: Database, job: dict) -> dict[str, str]:
+    """The prompt versions this run is pinned to (pinned here on first use)."""
+    try:
+        provider = content_provider(get_settings())
+    except Exception:  # a provider that cannot start (no key) fails the step itself, with its own message
+        return {}
+    return labels.pin_run_prompts(db, job["run_id"], provider)
+
+
 _LOADERS = {
     "job": _job_info,
     "plan": lambda db, job: usage_rows.plan_status(db, job["workspace"], exclude_job=job["job_id"]),
     "workspace": lambda db, job: usage_rows.get_workspace(db, job["workspace"]),
     "drafts": _latest_drafts,
     "costs": lambda db, job: usage_rows.job_costs(db, job["job_id"]),
+    "prompt_versions": _prompt_versions,
 }
 
 

@@ -644,6 +644,13 @@ class GeminiContentProvider:
         self._gemini = _Gemini(settings, ErrorCode.GENERATION_FAILED)
         self.model = self._gemini.model
 
+    @staticmethod
+    def prompt_name(task: str) -> str | None:
+        """The prompt file read for a task: ``insights``, ``draft_<format>`` or ``qa_judge``."""
+        if task.startswith("draft:"):
+            return f"draft_{DraftFormat(task.removeprefix('draft:')).value}"
+        return task if task in ("insights", "qa_judge") else None
+
     def insights(
         self, transcript: Transcript, options: JobOptions, *, prompt_version: str | None = None
     ) -> Generation[InsightPack]:

@@ -1076,6 +1076,15 @@ class LocalContentProvider:
     def __init__(self, model: str = "extractive-v1"):
         self.model = model
 
+    @staticmethod
+    def prompt_name(task: str) -> str | None:
+        """The prompt file read for a task; None for ``qa_judge`` (this provider has no judge)."""
+        if task == "insights":
+            return "local_insights"
+        if task.startswith("draft:"):
+            return f"local_draft_{DraftFormat(task.removeprefix('draft:')).value}"
+        return None
+
     def insights(
         self, transcript: Transcript, options: JobOptions, *, prompt_version: str | None = None
     ) -> Generation[InsightPack]:

@@ -7,12 +7,14 @@ from pydantic import BaseModel
 from pipeline.models import Draft, DraftFormat, InsightPack, Transcript
 from pipeline.providers import content_provider
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.tasks import draft_task, pinned_version
 
 
 class Inputs(BaseModel):
     job: JobInfo
     transcript: Transcript
     insights: InsightPack
+    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
 
 
 class Outputs(StepOutputs):
@@ -28,7 +30,8 @@ class Outputs(StepOutputs):
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     fmt = DraftFormat(ctx.params["format"])
     provider = content_provider(ctx.settings)
-    generation = provider.draft(fmt, inputs.transcript, inputs.insights, inputs.job.options)
+    version = pinned_version(provider, draft_task(fmt), inputs.prompt_versions)
+    generation = provider.draft(fmt, inputs.transcript, inputs.insights, inputs.job.options, prompt_version=version)
     ctx.record(f"draft:{fmt.value}", generation.provenance)
     for note in generation.notes:
         ctx.info(note)

@@ -7,11 +7,13 @@ from pydantic import BaseModel
 from pipeline.models import InsightPack, Transcript
 from pipeline.providers import content_provider
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.tasks import INSIGHTS, pinned_version
 
 
 class Inputs(BaseModel):
     job: JobInfo
     transcript: Transcript
+    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
 
 
 class Outputs(StepOutputs):
@@ -20,7 +22,8 @@ class Outputs(StepOutputs):
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     provider = content_provider(ctx.settings)
-    generation = provider.insights(inputs.transcript, inputs.job.options, prompt_version=ctx.params.get("prompt_version"))
+    version = ctx.params.get("prompt_version") or pinned_version(provider, INSIGHTS, inputs.prompt_versions)
+    generation = provider.insights(inputs.transcript, inputs.job.options, prompt_version=version)
     ctx.record("insights", generation.provenance)
     for note in generation.notes:
         ctx.info(note)

@@ -11,6 +11,7 @@ from pipeline.providers import JUDGE, content_provider
 from pipeline.providers.base import merge_provenance
 from pipeline.states import JobStatus
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.tasks import QA_JUDGE, pinned_version
 
 
 class Inputs(BaseModel):
@@ -18,6 +19,7 @@ class Inputs(BaseModel):
     transcript: Transcript
     insights: InsightPack
     drafts: dict[str, Draft]
+    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
 
 
 class Outputs(StepOutputs):
@@ -43,8 +45,9 @@ class Outputs(StepOutputs):
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     provider = content_provider(ctx.settings)
     reviews, fixed = [], []
+    judge_version = pinned_version(provider, QA_JUDGE, inputs.prompt_versions)
     for fmt, draft in sorted(inputs.drafts.items()):
-        judge = _judge(ctx, provider, draft, inputs.transcript)
+        judge = _judge(ctx, provider, draft, inputs.transcript, judge_version)
         review, after = qa.review_draft(draft, inputs.transcript, options=inputs.job.options, judge=judge,
                                         threshold=ctx.settings.qa_threshold)
         reviews.append(review)
@@ -58,9 +61,9 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     return Outputs(qa_report=report, fixed=fixed)
 
 
-def _judge(ctx: StepContext, provider, draft: Draft, transcript: Transcript):
+def _judge(ctx: StepContext, provider, draft: Draft, transcript: Transcript, version: str | None):
     if JUDGE not in provider.capabilities:
         return None
-    generation = provider.judge(draft, transcript)
+    generation = provider.judge(draft, transcript, prompt_version=version)
     ctx.record(f"judge:{draft.format.value}", generation.provenance)
     return generation.value

@@ -167,7 +167,88 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial]
+def m002_experiments(con: duckdb.DuckDBPyConnection) -> None:
+    """Prompt experiments and their cells, prompt labels (which version new runs use) with their
+    history, and the prompt versions each run was pinned to. Run pins live in their own table
+    rather than a column of ``job_runs`` so that inserts listing ``job_runs`` columns by position
+    keep working."""
+    con.execute(
+        """
+        CREATE TABLE experiments (
+            experiment_id VARCHAR PRIMARY KEY,
+            task VARCHAR NOT NULL,             -- insights | draft:<format> | qa_judge
+            prompt_name VARCHAR NOT NULL,
+            versions VARCHAR NOT NULL,         -- JSON list, in the order compared
+            dataset VARCHAR NOT NULL,
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            baseline VARCHAR NOT NULL,         -- JSON: prompt versions that made the inputs and scored
+            items INTEGER NOT NULL,
+            note VARCHAR,
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP
+        );
+        CREATE TABLE experiment_cells (
+            experiment_id VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            item_title VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,           -- ok | error
+            score INTEGER,                     -- the task's headline score, 0-100
+            rule_score INTEGER,
+            judge_score INTEGER,
+            checks_passed INTEGER NOT NULL,
+            checks_failed VARCHAR NOT NULL,    -- JSON list of check names
+            risk_flags VARCHAR NOT NULL,       -- JSON list
+            prompt_name VARCHAR,
+            prompt_version VARCHAR,
+            tokens_in INTEGER NOT NULL,
+            tokens_out INTEGER NOT NULL,
+            cost_usd DOUBLE NOT NULL,
+            latency_ms DOUBLE NOT NULL,
+            output VARCHAR,                    -- JSON of what the version produced
+            output_text VARCHAR,               -- the same, as a reader sees it
+            metrics VARCHAR NOT NULL,          -- JSON: task-specific measures
+            error VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (experiment_id, version, item_id)
+        );
+        CREATE TABLE prompt_labels (
+            prompt_name VARCHAR NOT NULL,
+            label VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            promoted_by VARCHAR NOT NULL,
+            experiment_id VARCHAR,
+            note VARCHAR,
+            promoted_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (prompt_name, label)
+        );
+        CREATE SEQUENCE prompt_label_history_id;
+        CREATE TABLE prompt_label_history (
+            id BIGINT PRIMARY KEY DEFAULT nextval('prompt_label_history_id'),
+            prompt_name VARCHAR NOT NULL,
+            label VARCHAR NOT NULL,
+            version VARCHAR,                   -- NULL: the label was removed
+            previous_version VARCHAR,
+            changed_by VARCHAR NOT NULL,
+            experiment_id VARCHAR,
+            note VARCHAR,
+            changed_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE run_prompts (
+            run_id VARCHAR NOT NULL,
+            prompt_name VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            label VARCHAR,                     -- the label it came from; NULL: the newest version
+            pinned_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (run_id, prompt_name)
+        );
+        """
+    )
+
+
+MIGRATIONS = [m001_initial, m002_experiments]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,0 +1,49 @@
+"""The tasks prompts serve, and which prompt a provider reads for each.
+
+A task is one thing a step asks of a content provider: ``insights``, ``draft:<format>`` (one per
+draft format) or ``qa_judge``. Each provider names the prompt file it reads for a task
+(``provider.prompt_name(task)``, e.g. ``local_draft_linkedin`` offline, ``draft_linkedin`` on
+Gemini); labels, run pins and experiments are all keyed by that prompt name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipeline.errors import InvalidInput
+from pipeline.models import DraftFormat
+
+__all__ = ["TASKS", "INSIGHTS", "QA_JUDGE", "draft_task", "check_task", "draft_format", "prompt_name_for",
+           "pinned_version"]
+
+INSIGHTS = "insights"
+QA_JUDGE = "qa_judge"
+TASKS = (INSIGHTS, *(f"draft:{fmt.value}" for fmt in DraftFormat), QA_JUDGE)
+
+
+def draft_task(fmt: DraftFormat | str) -> str:
+    return f"draft:{DraftFormat(fmt).value}"
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise InvalidInput(f"no task named {task!r}; choose one of {', '.join(TASKS)}")
+    return task
+
+
+def draft_format(task: str) -> DraftFormat | None:
+    """The draft format of a ``draft:<format>`` task; None for the other tasks."""
+    return DraftFormat(task.split(":", 1)[1]) if task.startswith("draft:") else None
+
+
+def prompt_name_for(provider: object, task: str) -> str | None:
+    """The prompt ``provider`` reads for ``task``; None when it reads none (no judge, or a
+    custom provider that does not say)."""
+    namer = getattr(provider, "prompt_name", None)
+    return namer(check_task(task)) if callable(namer) else None
+
+
+def pinned_version(provider: object, task: str, pins: Mapping[str, str]) -> str | None:
+    """The version of the provider's prompt for ``task`` that a run is pinned to (None: newest)."""
+    name = prompt_name_for(provider, task)
+    return pins.get(name) if name else None
