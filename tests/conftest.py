@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -41,13 +40,13 @@ def settings(data_dir):
 
 
 @pytest.fixture
-def cluster_factory(data_dir):
-    """Start a real deployment with extra environment; stopped after the test."""
+def cluster_factory(data_dir, monkeypatch):
+    """Start a real deployment with extra environment (undone after the test); stopped after the test."""
     started: list[Cluster] = []
 
     def start(workers: int = 2, reconciler: bool = True, **env: str) -> Cluster:
         for key, value in env.items():
-            os.environ[key] = value
+            monkeypatch.setenv(key, value)
         _forget_process_state()
         cluster = Cluster().start(workers=workers, reconciler=reconciler)
         started.append(cluster)
