@@ -21,8 +21,16 @@ from pipeline.store import evaluation as evaluation_rows
 from pipeline.store import get_store
 from pipeline.transcript import parse_transcript
 
-__all__ = ["Item", "DATASETS", "SAMPLES_DIR", "sample_items", "run_items", "evaluation_items", "load_dataset",
-           "describe"]
+__all__ = [
+    "Item",
+    "DATASETS",
+    "SAMPLES_DIR",
+    "sample_items",
+    "run_items",
+    "evaluation_items",
+    "load_dataset",
+    "describe",
+]
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 DATASETS = ("samples", "runs", "evaluation")
@@ -43,8 +51,9 @@ class Item(BaseModel):
     reason: str | None = None
 
 
-def sample_items(names: list[str] | None = None, *, options: JobOptions | None = None,
-                 folder: Path = SAMPLES_DIR) -> list[Item]:
+def sample_items(
+    names: list[str] | None = None, *, options: JobOptions | None = None, folder: Path = SAMPLES_DIR
+) -> list[Item]:
     """The bundled SRT samples (or those named, by file name or stem)."""
     paths = sorted(folder.glob("*.srt"))
     if names:
@@ -58,8 +67,9 @@ def sample_items(names: list[str] | None = None, *, options: JobOptions | None =
 
 def _sample(path: Path, options: JobOptions) -> Item:
     transcript = parse_transcript(path.read_bytes(), path.name)
-    return Item(item_id=f"sample:{path.stem}", title=path.stem, source="samples", transcript=transcript,
-                options=options)
+    return Item(
+        item_id=f"sample:{path.stem}", title=path.stem, source="samples", transcript=transcript, options=options
+    )
 
 
 def _model(row: dict | None, model: type[BaseModel]):
@@ -118,8 +128,14 @@ def evaluation_items(path: str | Path | None = None, settings: Settings | None =
     return [_evaluation_item(record) for record in load_decisions(path, settings)]
 
 
-def load_dataset(name: str, *, limit: int = 20, path: str | Path | None = None, samples: list[str] | None = None,
-                 settings: Settings | None = None) -> list[Item]:
+def load_dataset(
+    name: str,
+    *,
+    limit: int = 20,
+    path: str | Path | None = None,
+    samples: list[str] | None = None,
+    settings: Settings | None = None,
+) -> list[Item]:
     """``samples``, ``runs`` (the newest ``limit`` runs) or ``evaluation`` (``path`` or the newest export)."""
     if name == "samples":
         return sample_items(samples)
@@ -135,4 +151,3 @@ def describe(items: list[Item]) -> str:
     sources = sorted({item.source for item in items})
     decided = sum(1 for item in items if item.decision)
     return f"{len(items)} item(s) from {', '.join(sources) or 'nowhere'}; {decided} with an editor's decision"
-

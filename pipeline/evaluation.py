@@ -46,11 +46,16 @@ def _draft_json(draft: Draft, **extra) -> dict:
 def _format_pair(generated: dict | None, final: dict | None) -> dict:
     pair: dict = {"generated": None, "final": None, "edited": False, "similarity": None}
     if generated is not None:
-        pair["generated"] = _draft_json(generated["draft"], prompt_name=generated["prompt_name"],
-                                        prompt_version=generated["prompt_version"], version=generated["version"])
+        pair["generated"] = _draft_json(
+            generated["draft"],
+            prompt_name=generated["prompt_name"],
+            prompt_version=generated["prompt_version"],
+            version=generated["version"],
+        )
     if final is not None:
-        pair["final"] = _draft_json(final["draft"], version=final["version"], source=final["source"],
-                                    author=final["author"])
+        pair["final"] = _draft_json(
+            final["draft"], version=final["version"], source=final["source"], author=final["author"]
+        )
         pair["edited"] = final["source"] == "edit"
     if generated is not None and final is not None:
         pair["similarity"] = text_similarity(generated["draft"].text(), final["draft"].text())
@@ -122,8 +127,11 @@ def load_decisions(path: str | Path | None = None, settings: Settings | None = N
         raise InvalidInput("no evaluation export yet; run `python -m pipeline eval-export` (or export_decisions())")
     if not path.is_file():
         raise InvalidInput(f"evaluation file not found: {path}")
-    return [_parse_line(path, number, line) for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
-            if line.strip()]
+    return [
+        _parse_line(path, number, line)
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if line.strip()
+    ]
 
 
 def _parse_line(path: Path, number: int, line: str) -> dict:

@@ -105,7 +105,7 @@ class Experiment(BaseModel):
         """One row per cell: the matrix a tuner reads, as a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame([_cell_row(cell) for cell in self.cells], columns=_FRAME_COLUMNS)
+        return pd.DataFrame([_cell_row(cell) for cell in self.cells])
 
     def matrix(self, value: str = "score"):
         """Items down, versions across, one measure (``score``, ``judge_score``, ``cost_usd``, ...)."""
@@ -141,19 +141,24 @@ class Experiment(BaseModel):
         return str(ranked.index[0])
 
 
-_FRAME_COLUMNS = ["version", "item_id", "item", "status", "score", "rule_score", "judge_score", "checks_passed",
-                  "checks_failed", "risks", "tokens_in", "tokens_out", "cost_usd", "latency_ms", "editor_similarity",
-                  "agrees_with_editor", "error"]
-
-
 def _cell_row(cell: Cell) -> dict:
     return {
-        "version": cell.version, "item_id": cell.item_id, "item": cell.item_title, "status": cell.status,
-        "score": cell.score, "rule_score": cell.rule_score, "judge_score": cell.judge_score,
-        "checks_passed": cell.checks_passed, "checks_failed": ", ".join(cell.checks_failed),
-        "risks": len(cell.risk_flags), "tokens_in": cell.tokens_in, "tokens_out": cell.tokens_out,
-        "cost_usd": cell.cost_usd, "latency_ms": cell.latency_ms,
-        "editor_similarity": cell.metrics.get("editor_similarity"), "agrees_with_editor": cell.metrics.get("agrees"),
+        "version": cell.version,
+        "item_id": cell.item_id,
+        "item": cell.item_title,
+        "status": cell.status,
+        "score": cell.score,
+        "rule_score": cell.rule_score,
+        "judge_score": cell.judge_score,
+        "checks_passed": cell.checks_passed,
+        "checks_failed": ", ".join(cell.checks_failed),
+        "risks": len(cell.risk_flags),
+        "tokens_in": cell.tokens_in,
+        "tokens_out": cell.tokens_out,
+        "cost_usd": cell.cost_usd,
+        "latency_ms": cell.latency_ms,
+        "editor_similarity": cell.metrics.get("editor_similarity"),
+        "agrees_with_editor": cell.metrics.get("agrees"),
         "error": cell.error,
     }
 
@@ -167,14 +172,20 @@ def _version_summary(version: str, cells: list[Cell], threshold: int) -> dict:
     ok = [c for c in cells if c.status == "ok"]
     agreements = [c.metrics.get("agrees") for c in ok if c.metrics.get("agrees") is not None]
     return {
-        "version": version, "cells": len(cells), "errors": len(cells) - len(ok),
-        "mean_score": _mean([c.score for c in ok]), "min_score": min((c.score for c in ok), default=None),
+        "version": version,
+        "cells": len(cells),
+        "errors": len(cells) - len(ok),
+        "mean_score": _mean([c.score for c in ok]),
+        "min_score": min((c.score for c in ok), default=None),
         "passing": sum(1 for c in ok if not c.risk_flags and (c.score or 0) >= threshold),
-        "risks": sum(len(c.risk_flags) for c in ok), "mean_judge": _mean([c.judge_score for c in ok]),
+        "risks": sum(len(c.risk_flags) for c in ok),
+        "mean_judge": _mean([c.judge_score for c in ok]),
         "editor_similarity": _mean([c.metrics.get("editor_similarity") for c in ok]),
         "agreement": _mean([1.0 if a else 0.0 for a in agreements]),
-        "tokens_in": sum(c.tokens_in for c in ok), "tokens_out": sum(c.tokens_out for c in ok),
-        "cost_usd": round(sum(c.cost_usd for c in ok), 6), "mean_latency_ms": _mean([c.latency_ms for c in ok]),
+        "tokens_in": sum(c.tokens_in for c in ok),
+        "tokens_out": sum(c.tokens_out for c in ok),
+        "cost_usd": round(sum(c.cost_usd for c in ok), 6),
+        "mean_latency_ms": _mean([c.latency_ms for c in ok]),
     }
 
 
@@ -234,8 +245,10 @@ def _check_versions(prompt_name: str, versions: list[str]) -> list[str]:
     available = prompts.list_versions(prompt_name)
     unknown = [v for v in versions if v not in available]
     if not versions or unknown or len(set(versions)) != len(versions):
-        raise InvalidInput(f"choose distinct versions of {prompt_name} from {', '.join(available)} "
-                           f"(got {', '.join(versions) or 'none'})")
+        raise InvalidInput(
+            f"choose distinct versions of {prompt_name} from {', '.join(available)} "
+            f"(got {', '.join(versions) or 'none'})"
+        )
     return list(versions)
 
 
@@ -257,14 +270,31 @@ def _plan(task: str, versions: list[str], provider: ContentProvider, settings: S
     runner = _runner_for(provider, check_task(task))
     prompt_name = prompt_for(task, provider)
     judge = None if task == INSIGHTS else (provider if JUDGE in provider.capabilities else LocalJudge())
-    return _Plan(task=task, prompt_name=prompt_name, versions=_check_versions(prompt_name, versions),
-                 provider=provider, runner=runner, judge=judge, baseline=_baseline(provider, task, judge, settings),
-                 threshold=settings.qa_threshold)
+    return _Plan(
+        task=task,
+        prompt_name=prompt_name,
+        versions=_check_versions(prompt_name, versions),
+        provider=provider,
+        runner=runner,
+        judge=judge,
+        baseline=_baseline(provider, task, judge, settings),
+        threshold=settings.qa_threshold,
+    )
 
 
-def run_experiment(task: str, versions: list[str], items: list[Item], *, provider: ContentProvider | None = None,
-                   dataset: str = "custom", note: str | None = None, by: str | None = None, parallel: int = 1,
-                   progress: ProgressFn | None = None, settings: Settings | None = None) -> Experiment:
+def run_experiment(
+    task: str,
+    versions: list[str],
+    items: list[Item],
+    *,
+    provider: ContentProvider | None = None,
+    dataset: str = "custom",
+    note: str | None = None,
+    by: str | None = None,
+    parallel: int = 1,
+    progress: ProgressFn | None = None,
+    settings: Settings | None = None,
+) -> Experiment:
     """Run every version x every item, score and store each cell; return the experiment."""
     settings = settings or get_settings()
     if not items:
@@ -273,9 +303,19 @@ def run_experiment(task: str, versions: list[str], items: list[Item], *, provide
     experiment_id = new_id("exp")
     with get_store(settings).session() as db:
         experiment_rows.create_experiment(
-            db, experiment_id=experiment_id, task=task, prompt_name=plan.prompt_name, versions=plan.versions,
-            dataset=dataset, provider=plan.provider.name, model=plan.provider.model, baseline=plan.baseline,
-            items=len(items), note=note, created_by=by or os.environ.get("USER") or "prompt-tuner")
+            db,
+            experiment_id=experiment_id,
+            task=task,
+            prompt_name=plan.prompt_name,
+            versions=plan.versions,
+            dataset=dataset,
+            provider=plan.provider.name,
+            model=plan.provider.model,
+            baseline=plan.baseline,
+            items=len(items),
+            note=note,
+            created_by=by or os.environ.get("USER") or "prompt-tuner",
+        )
     inputs = {item.item_id: _prepare(plan, item) for item in items}
     jobs = [(version, item) for version in plan.versions for item in items]
     _run_cells(plan, jobs, inputs, experiment_id, settings, max(1, parallel), progress)
@@ -284,8 +324,15 @@ def run_experiment(task: str, versions: list[str], items: list[Item], *, provide
     return load_experiment(experiment_id, settings)
 
 
-def _run_cells(plan: _Plan, jobs: list[tuple[str, Item]], inputs: dict[str, _Inputs], experiment_id: str,
-               settings: Settings, parallel: int, progress: ProgressFn | None) -> None:
+def _run_cells(
+    plan: _Plan,
+    jobs: list[tuple[str, Item]],
+    inputs: dict[str, _Inputs],
+    experiment_id: str,
+    settings: Settings,
+    parallel: int,
+    progress: ProgressFn | None,
+) -> None:
     def one(job: tuple[str, Item]) -> None:
         version, item = job
         cell = _run_cell(plan, version, item, inputs[item.item_id])
@@ -319,9 +366,16 @@ def _prepare(plan: _Plan, item: Item) -> _Inputs:
 def _baseline_drafts(plan: _Plan, item: Item, insights: InsightPack) -> dict[str, Draft]:
     drafts = {}
     for fmt in item.options.formats:
-        drafts[fmt.value] = item.drafts.get(fmt.value) or plan.provider.draft(
-            fmt, item.transcript, insights, item.options,
-            prompt_version=plan.baseline.get(prompt_name_for(plan.provider, draft_task(fmt)))).value
+        drafts[fmt.value] = (
+            item.drafts.get(fmt.value)
+            or plan.provider.draft(
+                fmt,
+                item.transcript,
+                insights,
+                item.options,
+                prompt_version=plan.baseline.get(prompt_name_for(plan.provider, draft_task(fmt))),
+            ).value
+        )
     return drafts
 
 
@@ -333,8 +387,15 @@ def _run_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs) -> Cell:
         output, text, score, provenance, extra = _CELL_RUNNERS[_kind(plan.task)](plan, version, item, inputs)
     except Exception as exc:  # a failed call is a result too: the matrix shows it
         return Cell(**base, status="error", error=_error_text(exc))
-    return Cell(**base, status="ok", output=output, output_text=text, **_score_fields(score),
-                **_provenance_fields(provenance), metrics={**score.metrics, **extra})
+    return Cell(
+        **base,
+        status="ok",
+        output=output,
+        output_text=text,
+        **_score_fields(score),
+        **_provenance_fields(provenance),
+        metrics={**score.metrics, **extra},
+    )
 
 
 def _kind(task: str) -> str:
@@ -342,21 +403,37 @@ def _kind(task: str) -> str:
 
 
 def _score_fields(score: Score) -> dict:
-    return {"score": score.score, "rule_score": score.rule_score, "judge_score": score.judge_score,
-            "checks_passed": sum(1 for c in score.checks if c.passed),
-            "checks_failed": [c.name for c in score.checks if not c.passed], "risk_flags": score.risk_flags}
+    return {
+        "score": score.score,
+        "rule_score": score.rule_score,
+        "judge_score": score.judge_score,
+        "checks_passed": sum(1 for c in score.checks if c.passed),
+        "checks_failed": [c.name for c in score.checks if not c.passed],
+        "risk_flags": score.risk_flags,
+    }
 
 
 def _provenance_fields(p: Provenance) -> dict:
-    return {"prompt_name": p.prompt_name, "prompt_version": p.prompt_version, "tokens_in": p.tokens_in,
-            "tokens_out": p.tokens_out, "cost_usd": p.cost_usd, "latency_ms": p.latency_ms}
+    return {
+        "prompt_name": p.prompt_name,
+        "prompt_version": p.prompt_version,
+        "tokens_in": p.tokens_in,
+        "tokens_out": p.tokens_out,
+        "cost_usd": p.cost_usd,
+        "latency_ms": p.latency_ms,
+    }
 
 
 def _insights_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs):
     generation = plan.runner.insights(item.transcript, item.options, prompt_version=version)
     pack = generation.value
-    return (pack.model_dump(mode="json"), render_insights(pack), score_insights(pack, item.transcript),
-            generation.provenance, {})
+    return (
+        pack.model_dump(mode="json"),
+        render_insights(pack),
+        score_insights(pack, item.transcript),
+        generation.provenance,
+        {},
+    )
 
 
 def _judge_scores(plan: _Plan, draft: Draft, item: Item) -> tuple[list[JudgeScore], Provenance]:
@@ -371,20 +448,31 @@ def _draft_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs):
     draft = generation.value
     scores, judged_by = _judge_scores(plan, draft, item)
     counts = JUDGE in plan.provider.capabilities  # the provider's own judge counts in QA, as in the pipeline
-    score = score_draft(draft, item.transcript, item.options, threshold=plan.threshold,
-                        qa_judge=scores if counts else None, shown_judge=None if counts else scores,
-                        final=item.final.get(fmt.value))
-    extra = {"judge_prompt": f"{judged_by.prompt_name} {judged_by.prompt_version}",
-             "evaluation_cost_usd": judged_by.cost_usd}
+    score = score_draft(
+        draft,
+        item.transcript,
+        item.options,
+        threshold=plan.threshold,
+        qa_judge=scores if counts else None,
+        shown_judge=None if counts else scores,
+        final=item.final.get(fmt.value),
+    )
+    extra = {
+        "judge_prompt": f"{judged_by.prompt_name} {judged_by.prompt_version}",
+        "evaluation_cost_usd": judged_by.cost_usd,
+    }
     return draft.model_dump(mode="json"), draft_markdown(draft), score, generation.provenance, extra
 
 
 def _judge_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs):
-    generations = {fmt: plan.runner.judge(draft, item.transcript, prompt_version=version)
-                   for fmt, draft in sorted(inputs.drafts.items())}
+    generations = {
+        fmt: plan.runner.judge(draft, item.transcript, prompt_version=version)
+        for fmt, draft in sorted(inputs.drafts.items())
+    }
     judged = {fmt: g.value for fmt, g in generations.items()}
-    score = score_judged(inputs.drafts, judged, item.transcript, item.options, threshold=plan.threshold,
-                         decision=item.decision)
+    score = score_judged(
+        inputs.drafts, judged, item.transcript, item.options, threshold=plan.threshold, decision=item.decision
+    )
     output = {fmt: [s.model_dump() for s in scores] for fmt, scores in judged.items()}
     provenance = merge_provenance([g.provenance for g in generations.values()])
     return output, render_judged(judged), score, provenance, {}
@@ -409,8 +497,22 @@ def list_experiments(task: str | None = None, limit: int = 50, settings: Setting
 
     with get_store(settings or get_settings()).session() as db:
         rows = experiment_rows.list_experiments(db, task=task, limit=limit)
-    columns = ["experiment_id", "created_at", "task", "prompt_name", "versions", "dataset", "provider", "model",
-               "items", "cells", "errors", "mean_score", "note", "finished_at"]
+    columns = [
+        "experiment_id",
+        "created_at",
+        "task",
+        "prompt_name",
+        "versions",
+        "dataset",
+        "provider",
+        "model",
+        "items",
+        "cells",
+        "errors",
+        "mean_score",
+        "note",
+        "finished_at",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

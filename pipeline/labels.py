@@ -20,8 +20,18 @@ from pipeline.store import experiments as experiment_rows
 from pipeline.store import prompts as prompt_rows
 from pipeline.tasks import TASKS, prompt_name_for
 
-__all__ = ["PRODUCTION", "promote", "unpromote", "resolve", "resolve_in", "overview", "history", "tuned_prompts",
-           "pin_run_prompts", "run_prompt_versions"]
+__all__ = [
+    "PRODUCTION",
+    "promote",
+    "unpromote",
+    "resolve",
+    "resolve_in",
+    "overview",
+    "history",
+    "tuned_prompts",
+    "pin_run_prompts",
+    "run_prompt_versions",
+]
 
 log = logging.getLogger("clipinsight.labels")
 
@@ -54,29 +64,44 @@ def _check_promotable(prompt_name: str, version: str, label: str) -> None:
     if not _LABEL.match(label or ""):
         raise InvalidInput(f"a label is lower-case letters, digits, '-' or '_' (got {label!r})")
     if prompt_name not in tuned_prompts():
-        raise InvalidInput(f"{prompt_name!r} is not a prompt that runs read through labels; choose one of "
-                           f"{', '.join(sorted(tuned_prompts()))}")
+        raise InvalidInput(
+            f"{prompt_name!r} is not a prompt that runs read through labels; choose one of "
+            f"{', '.join(sorted(tuned_prompts()))}"
+        )
     versions = list_versions(prompt_name)
     if version not in versions:
         raise InvalidInput(f"prompt {prompt_name} has no version {version!r} (have: {', '.join(versions)})")
 
 
-def promote(prompt_name: str, version: str, *, label: str = PRODUCTION, by: str = "prompt-tuner",
-            note: str | None = None, experiment_id: str | None = None, settings: Settings | None = None) -> str | None:
+def promote(
+    prompt_name: str,
+    version: str,
+    *,
+    label: str = PRODUCTION,
+    by: str = "prompt-tuner",
+    note: str | None = None,
+    experiment_id: str | None = None,
+    settings: Settings | None = None,
+) -> str | None:
     """Point ``label`` of ``prompt_name`` at ``version``; new runs use it. Returns the version the
     label held before (None: runs used the newest version)."""
     _check_promotable(prompt_name, version, label)
     with get_store(settings or get_settings()).session() as db:
         if experiment_id is not None:
             experiment_rows.get_experiment(db, experiment_id)
-        previous = prompt_rows.set_label(db, prompt_name, label, version, by=by, experiment_id=experiment_id,
-                                         note=note)
+        previous = prompt_rows.set_label(db, prompt_name, label, version, by=by, experiment_id=experiment_id, note=note)
     log.info("%s %s -> %s (was %s) by %s", prompt_name, label, version, previous or "newest", by)
     return previous
 
 
-def unpromote(prompt_name: str, *, label: str = PRODUCTION, by: str = "prompt-tuner", note: str | None = None,
-              settings: Settings | None = None) -> str | None:
+def unpromote(
+    prompt_name: str,
+    *,
+    label: str = PRODUCTION,
+    by: str = "prompt-tuner",
+    note: str | None = None,
+    settings: Settings | None = None,
+) -> str | None:
     """Remove a label, so new runs use the newest version again; returns the version it held."""
     with get_store(settings or get_settings()).session() as db:
         return prompt_rows.clear_label(db, prompt_name, label, by=by, note=note)
@@ -106,8 +131,9 @@ def overview(settings: Settings | None = None) -> list[dict]:
         mine = {row["label"]: row["version"] for row in labels if row["prompt_name"] == name}
         versions = list_versions(name)
         in_use = mine.get(PRODUCTION, versions[-1]) if name in served else None
-        rows.append({"prompt": name, "versions": versions, "in_use": in_use, "labels": mine,
-                     "tasks": served.get(name, [])})
+        rows.append(
+            {"prompt": name, "versions": versions, "in_use": in_use, "labels": mine, "tasks": served.get(name, [])}
+        )
     return rows
 
 

@@ -61,8 +61,11 @@ def _quotes_verbatim(pack: InsightPack, transcript: Transcript) -> QACheck:
 
 
 def _said_near(transcript: Transcript, text: str, start: float, end: float) -> bool:
-    nearby = [s.text for s in transcript.segments
-              if s.end >= start - QUOTE_TIME_SLACK_S and s.start <= end + QUOTE_TIME_SLACK_S]
+    nearby = [
+        s.text
+        for s in transcript.segments
+        if s.end >= start - QUOTE_TIME_SLACK_S and s.start <= end + QUOTE_TIME_SLACK_S
+    ]
     return qa.normalize_text(text) in qa.normalize_text(" ".join(nearby))
 
 
@@ -77,8 +80,11 @@ def _outside(count: int, bounds: tuple[int, int]) -> bool:
 
 
 def _counts(pack: InsightPack) -> QACheck:
-    found = {"themes": (len(pack.themes), EXPECTED_THEMES), "quotes": (len(pack.quotes), EXPECTED_QUOTES),
-             "outline parts": (len(pack.outline), EXPECTED_OUTLINE)}
+    found = {
+        "themes": (len(pack.themes), EXPECTED_THEMES),
+        "quotes": (len(pack.quotes), EXPECTED_QUOTES),
+        "outline parts": (len(pack.outline), EXPECTED_OUTLINE),
+    }
     off = [f"{n} {name} (expected {lo}-{hi})" for name, (n, (lo, hi)) in found.items() if _outside(n, (lo, hi))]
     return _check("counts", "warning", "; ".join(off) or None, "themes, quotes and outline within the expected counts")
 
@@ -120,18 +126,28 @@ def _distinct_themes(pack: InsightPack) -> QACheck:
 
 
 def insight_checks(pack: InsightPack, transcript: Transcript) -> list[QACheck]:
-    return [_quotes_verbatim(pack, transcript), _quotes_placed(pack, transcript), _counts(pack),
-            _quote_lengths(pack), _outline_order(pack, transcript), _coverage(pack, transcript),
-            _distinct_themes(pack)]
+    return [
+        _quotes_verbatim(pack, transcript),
+        _quotes_placed(pack, transcript),
+        _counts(pack),
+        _quote_lengths(pack),
+        _outline_order(pack, transcript),
+        _coverage(pack, transcript),
+        _distinct_themes(pack),
+    ]
 
 
 def score_insights(pack: InsightPack, transcript: Transcript) -> Score:
     checks = insight_checks(pack, transcript)
     rules = qa.rule_score(checks)
     words = [len(q.text.split()) for q in pack.quotes]
-    metrics = {"themes": len(pack.themes), "quotes": len(pack.quotes), "outline": len(pack.outline),
-               "quote_words_mean": round(sum(words) / len(words), 1) if words else 0.0,
-               "quarters_quoted": _quarters(pack, transcript)}
+    metrics = {
+        "themes": len(pack.themes),
+        "quotes": len(pack.quotes),
+        "outline": len(pack.outline),
+        "quote_words_mean": round(sum(words) / len(words), 1) if words else 0.0,
+        "quarters_quoted": _quarters(pack, transcript),
+    }
     risks = [c.reason for c in checks if not c.passed and c.severity == "risk"]
     return Score(score=rules, rule_score=rules, checks=checks, risk_flags=risks, metrics=metrics)
 
@@ -139,19 +155,37 @@ def score_insights(pack: InsightPack, transcript: Transcript) -> Score:
 # --- Drafts ---------------------------------------------------------------------------------
 
 
-def score_draft(draft: Draft, transcript: Transcript, options: JobOptions, *, threshold: int,
-                qa_judge: Sequence[JudgeScore] | None = None, shown_judge: Sequence[JudgeScore] | None = None,
-                final: Draft | None = None) -> Score:
+def score_draft(
+    draft: Draft,
+    transcript: Transcript,
+    options: JobOptions,
+    *,
+    threshold: int,
+    qa_judge: Sequence[JudgeScore] | None = None,
+    shown_judge: Sequence[JudgeScore] | None = None,
+    final: Draft | None = None,
+) -> Score:
     """``qa_judge``: the provider's judge, which counts in the QA score as in the pipeline;
     ``shown_judge``: a judge reported beside it without counting (the offline judge)."""
     review, fixed = qa.review_draft(draft, transcript, options=options, judge=qa_judge or None, threshold=threshold)
     judged = list(qa_judge or shown_judge or [])
-    metrics = {"chars": len(draft.text()), "words": len(draft.text().split()), "fixes": len(review.fixes),
-               "requires_review": review.requires_review, "judge": {s.criterion: s.score for s in judged}}
+    metrics = {
+        "chars": len(draft.text()),
+        "words": len(draft.text().split()),
+        "fixes": len(review.fixes),
+        "requires_review": review.requires_review,
+        "judge": {s.criterion: s.score for s in judged},
+    }
     if final is not None:
         metrics["editor_similarity"] = text_similarity(fixed.text(), final.text())
-    return Score(score=review.score, rule_score=qa.rule_score(review.checks), judge_score=judge_mean(judged),
-                 checks=review.checks, risk_flags=review.risk_flags, metrics=metrics)
+    return Score(
+        score=review.score,
+        rule_score=qa.rule_score(review.checks),
+        judge_score=judge_mean(judged),
+        checks=review.checks,
+        risk_flags=review.risk_flags,
+        metrics=metrics,
+    )
 
 
 # --- The judge ------------------------------------------------------------------------------
@@ -171,16 +205,34 @@ def _criteria_means(judged: Mapping[str, Sequence[JudgeScore]]) -> dict[str, flo
     return {name: round(sum(values) / len(values), 2) for name, values in totals.items()}
 
 
-def score_judged(drafts: Mapping[str, Draft], judged: Mapping[str, Sequence[JudgeScore]], transcript: Transcript,
-                 options: JobOptions, *, threshold: int, decision: str | None = None) -> Score:
-    reviews = {fmt: qa.review_draft(draft, transcript, options=options, judge=judged[fmt], threshold=threshold)[0]
-               for fmt, draft in sorted(drafts.items())}
+def score_judged(
+    drafts: Mapping[str, Draft],
+    judged: Mapping[str, Sequence[JudgeScore]],
+    transcript: Transcript,
+    options: JobOptions,
+    *,
+    threshold: int,
+    decision: str | None = None,
+) -> Score:
+    reviews = {
+        fmt: qa.review_draft(draft, transcript, options=options, judge=judged[fmt], threshold=threshold)[0]
+        for fmt, draft in sorted(drafts.items())
+    }
     flagged = any(review.requires_review for review in reviews.values())
     all_scores = [s for scores in judged.values() for s in scores]
-    metrics = {"per_format": {fmt: {"qa": r.score, "judge": judge_mean(judged[fmt])} for fmt, r in reviews.items()},
-               "criteria": _criteria_means(judged), "flagged": flagged, "decision": decision,
-               "agrees": _agrees(flagged, decision)}
+    metrics = {
+        "per_format": {fmt: {"qa": r.score, "judge": judge_mean(judged[fmt])} for fmt, r in reviews.items()},
+        "criteria": _criteria_means(judged),
+        "flagged": flagged,
+        "decision": decision,
+        "agrees": _agrees(flagged, decision),
+    }
     checks = [c.model_copy(update={"name": f"{fmt}:{c.name}"}) for fmt, r in reviews.items() for c in r.checks]
-    return Score(score=min(r.score for r in reviews.values()), rule_score=min(qa.rule_score(r.checks)
-                 for r in reviews.values()), judge_score=judge_mean(all_scores), checks=checks,
-                 risk_flags=[flag for r in reviews.values() for flag in r.risk_flags], metrics=metrics)
+    return Score(
+        score=min(r.score for r in reviews.values()),
+        rule_score=min(qa.rule_score(r.checks) for r in reviews.values()),
+        judge_score=judge_mean(all_scores),
+        checks=checks,
+        risk_flags=[flag for r in reviews.values() for flag in r.risk_flags],
+        metrics=metrics,
+    )

@@ -13,8 +13,16 @@ from collections.abc import Mapping
 from pipeline.errors import InvalidInput
 from pipeline.models import DraftFormat
 
-__all__ = ["TASKS", "INSIGHTS", "QA_JUDGE", "draft_task", "check_task", "draft_format", "prompt_name_for",
-           "pinned_version"]
+__all__ = [
+    "TASKS",
+    "INSIGHTS",
+    "QA_JUDGE",
+    "draft_task",
+    "check_task",
+    "draft_format",
+    "prompt_name_for",
+    "pinned_version",
+]
 
 INSIGHTS = "insights"
 QA_JUDGE = "qa_judge"

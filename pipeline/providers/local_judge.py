@@ -27,8 +27,9 @@ CRITERIA = ("accuracy", "voice", "platform_fit", "hook", "clarity", "safety")
 TOKENS_PER_WORD = 1.3
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b", re.IGNORECASE)
-_PROMISES = re.compile(r"\b(?:guarantee[sd]?|risk[- ]free|overnight success|100%|never fails?|instant results?)",
-                       re.IGNORECASE)
+_PROMISES = re.compile(
+    r"\b(?:guarantee[sd]?|risk[- ]free|overnight success|100%|never fails?|instant results?)", re.IGNORECASE
+)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 
@@ -68,8 +69,12 @@ def _voice(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
     score = 10 * min(1.0, rate / p["first_person_per_100"])
     cliches = _failed(checks, "banned_phrases")
     score -= p["cliche_penalty"] if cliches else 0
-    reason = prompt.render("voice", rate=f"{rate:.1f}", target=p["first_person_per_100"],
-                           cliches="; it uses worn phrases" if cliches else "")
+    reason = prompt.render(
+        "voice",
+        rate=f"{rate:.1f}",
+        target=p["first_person_per_100"],
+        cliches="; it uses worn phrases" if cliches else "",
+    )
     return JudgeScore(criterion="voice", score=_clamp(score), reason=reason)
 
 
@@ -127,8 +132,10 @@ def _clarity(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
     mean = sum(len(s.split()) for s in sentences) / len(sentences) if sentences else 0.0
     score = 10 - max(0.0, mean - p["sentence_words"]) / p["words_per_point"]
     problems = []
-    for check, key, text in (("repetition", "repetition_penalty", "repeats itself"),
-                             ("empty_sections", "empty_section_penalty", "has empty sections")):
+    for check, key, text in (
+        ("repetition", "repetition_penalty", "repeats itself"),
+        ("empty_sections", "empty_section_penalty", "has empty sections"),
+    ):
         if _failed(checks, check):
             score -= p[key]
             problems.append(text)
@@ -179,13 +186,17 @@ class LocalJudge:
     def prompt_name(task: str) -> str | None:
         return "local_judge" if task == "qa_judge" else None
 
-    def judge(self, draft: Draft, transcript: Transcript, *, prompt_version: str | None = None
-              ) -> Generation[list[JudgeScore]]:
+    def judge(
+        self, draft: Draft, transcript: Transcript, *, prompt_version: str | None = None
+    ) -> Generation[list[JudgeScore]]:
         started = time.perf_counter()
         prompt = load_prompt("local_judge", prompt_version)
         scores = judge_draft(draft, transcript, prompt)
         provenance = Provenance(
-            provider=self.name, model=self.model, prompt_name=prompt.name, prompt_version=prompt.version,
+            provider=self.name,
+            model=self.model,
+            prompt_name=prompt.name,
+            prompt_version=prompt.version,
             tokens_in=round(_words(draft.text(), transcript.text) * TOKENS_PER_WORD),
             tokens_out=round(_words(_reasons(scores)) * TOKENS_PER_WORD),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),

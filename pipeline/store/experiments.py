@@ -7,26 +7,75 @@ import json
 from pipeline.errors import NotFound
 from pipeline.store import Database, dumps, utcnow
 
-__all__ = ["create_experiment", "finish_experiment", "save_cell", "get_experiment", "experiment_cells",
-           "list_experiments"]
+__all__ = [
+    "create_experiment",
+    "finish_experiment",
+    "save_cell",
+    "get_experiment",
+    "experiment_cells",
+    "list_experiments",
+]
 
 _EXPERIMENT_JSON = ("versions", "baseline")
 _CELL_JSON = ("checks_failed", "risk_flags", "output", "metrics")
 _CELL_COLUMNS = (
-    "experiment_id", "version", "item_id", "item_title", "status", "score", "rule_score", "judge_score",
-    "checks_passed", "checks_failed", "risk_flags", "prompt_name", "prompt_version", "tokens_in", "tokens_out",
-    "cost_usd", "latency_ms", "output", "output_text", "metrics", "error", "created_at",
+    "experiment_id",
+    "version",
+    "item_id",
+    "item_title",
+    "status",
+    "score",
+    "rule_score",
+    "judge_score",
+    "checks_passed",
+    "checks_failed",
+    "risk_flags",
+    "prompt_name",
+    "prompt_version",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "latency_ms",
+    "output",
+    "output_text",
+    "metrics",
+    "error",
+    "created_at",
 )
 
 
-def create_experiment(db: Database, *, experiment_id: str, task: str, prompt_name: str, versions: list[str],
-                      dataset: str, provider: str, model: str, baseline: dict, items: int, note: str | None,
-                      created_by: str) -> None:
+def create_experiment(
+    db: Database,
+    *,
+    experiment_id: str,
+    task: str,
+    prompt_name: str,
+    versions: list[str],
+    dataset: str,
+    provider: str,
+    model: str,
+    baseline: dict,
+    items: int,
+    note: str | None,
+    created_by: str,
+) -> None:
     db.execute(
         """INSERT INTO experiments (experiment_id, task, prompt_name, versions, dataset, provider, model, baseline,
                                     items, note, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [experiment_id, task, prompt_name, dumps(versions), dataset, provider, model, dumps(baseline), items, note,
-         created_by, utcnow()],
+        [
+            experiment_id,
+            task,
+            prompt_name,
+            dumps(versions),
+            dataset,
+            provider,
+            model,
+            dumps(baseline),
+            items,
+            note,
+            created_by,
+            utcnow(),
+        ],
     )
 
 
@@ -40,8 +89,10 @@ def save_cell(db: Database, cell: dict) -> None:
     for name in _CELL_JSON:
         values[name] = dumps(values[name])
     marks = ", ".join("?" for _ in _CELL_COLUMNS)
-    db.execute(f"INSERT OR REPLACE INTO experiment_cells ({', '.join(_CELL_COLUMNS)}) VALUES ({marks})",
-               [values[name] for name in _CELL_COLUMNS])
+    db.execute(
+        f"INSERT OR REPLACE INTO experiment_cells ({', '.join(_CELL_COLUMNS)}) VALUES ({marks})",
+        [values[name] for name in _CELL_COLUMNS],
+    )
 
 
 def _decoded(row: dict, names: tuple[str, ...]) -> dict:
@@ -58,8 +109,9 @@ def get_experiment(db: Database, experiment_id: str) -> dict:
 
 
 def experiment_cells(db: Database, experiment_id: str) -> list[dict]:
-    rows = db.rows("SELECT * FROM experiment_cells WHERE experiment_id = ? ORDER BY created_at, version, item_id",
-                   [experiment_id])
+    rows = db.rows(
+        "SELECT * FROM experiment_cells WHERE experiment_id = ? ORDER BY created_at, version, item_id", [experiment_id]
+    )
     return [_decoded(row, _CELL_JSON) for row in rows]
 
 

@@ -16,12 +16,22 @@ def list_labels(db: Database) -> list[dict]:
     return db.rows("SELECT * FROM prompt_labels ORDER BY prompt_name, label")
 
 
-def set_label(db: Database, prompt_name: str, label: str, version: str, *, by: str, experiment_id: str | None = None,
-              note: str | None = None) -> str | None:
+def set_label(
+    db: Database,
+    prompt_name: str,
+    label: str,
+    version: str,
+    *,
+    by: str,
+    experiment_id: str | None = None,
+    note: str | None = None,
+) -> str | None:
     """Point ``label`` at ``version``; returns the version it pointed at before (None if none)."""
     previous = get_label(db, prompt_name, label)
-    db.execute("INSERT OR REPLACE INTO prompt_labels VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [prompt_name, label, version, by, experiment_id, note, utcnow()])
+    db.execute(
+        "INSERT OR REPLACE INTO prompt_labels VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [prompt_name, label, version, by, experiment_id, note, utcnow()],
+    )
     before = previous["version"] if previous else None
     _history(db, prompt_name, label, version, before, by, experiment_id, note)
     return before
@@ -61,5 +71,6 @@ def pin_run(db: Database, run_id: str, pins: list[tuple[str, str, str | None]]) 
     """Record (prompt name, version, label or None) for a run; a pin once made is kept."""
     now = utcnow()
     for prompt_name, version, label in pins:
-        db.execute("INSERT OR IGNORE INTO run_prompts VALUES (?, ?, ?, ?, ?)",
-                   [run_id, prompt_name, version, label, now])
+        db.execute(
+            "INSERT OR IGNORE INTO run_prompts VALUES (?, ?, ?, ?, ?)", [run_id, prompt_name, version, label, now]
+        )
