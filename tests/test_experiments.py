@@ -200,6 +200,27 @@ def test_new_runs_use_the_promoted_version_and_record_it(cluster):
     assert labels.run_prompt_versions(first_run)["local_draft_linkedin"] == "v1"  # history stays as it was
 
 
+def test_a_gemini_run_pins_every_prompt_it_reads_judge_included(data_dir):
+    labels.promote("qa_judge", "v1", by="tuner")
+    with get_store().session() as db:
+        pins = labels.pin_run_prompts(db, "job_x.r1", GeminiContentProvider)
+        again = labels.pin_run_prompts(db, "job_x.r1", GeminiContentProvider)
+        rows = db.rows("SELECT prompt_name, label FROM run_prompts WHERE run_id = 'job_x.r1' ORDER BY prompt_name")
+    assert (
+        pins
+        == again
+        == {
+            "draft_blog": "v1",
+            "draft_linkedin": "v1",
+            "draft_newsletter": "v1",
+            "draft_x_thread": "v1",
+            "insights": "v1",
+            "qa_judge": "v1",
+        }
+    )
+    assert [(r["prompt_name"], r["label"]) for r in rows if r["label"]] == [("qa_judge", "production")]
+
+
 # --- Editors' decisions as an evaluation dataset -----------------------------------------
 
 

@@ -12,7 +12,7 @@ Layout: ``pipeline/prompts/<name>/<version>.toml``, each file::
     user = "..."
 
 The version used for new runs is the newest one unless a label (``production``) says
-otherwise; labels live in the database and are resolved by ``pipeline.experiments``.
+otherwise; labels live in the database and are resolved by ``pipeline.labels``.
 """
 
 from __future__ import annotations
