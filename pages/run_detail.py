@@ -118,7 +118,7 @@ def actions(detail: dict) -> None:
 
 
 def attempts_frame(attempts: list[dict]) -> pd.DataFrame:
-    now = pd.Timestamp.utcnow().tz_localize(None)
+    now = pd.Timestamp.now("UTC").tz_localize(None)
     frame = pd.DataFrame(attempts)
     frame["start"] = frame["started_at"].fillna(frame["queued_at"])
     frame["end"] = frame["finished_at"].fillna(now)
@@ -256,7 +256,8 @@ def insights_tab(detail: dict) -> None:
 
 def history(fmt: str, versions: list[dict]) -> None:
     frame = pd.DataFrame(versions)[["version", "source", "author", "created_at", "note"]]
-    st.dataframe(frame, hide_index=True, key=f"history_{fmt}")
+    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+    st.table(frame.set_index("version"))  # a few rows: a plain table draws at once, no grid to load
     if len(versions) < 2:
         return
     numbers = [v["version"] for v in versions]
@@ -387,6 +388,14 @@ def downloads_tab(detail: dict) -> None:
 RENDER = [timeline, transcript_tab, insights_tab, drafts_tab, qa_tab, downloads_tab]
 
 
+def first_tab(detail: dict) -> str:
+    """What a person opens a run for: the drafts once there are drafts to read; how the run went
+    while it runs or when it stopped short."""
+    status = JobStatus(detail["job"]["status"])
+    done = status in (JobStatus.ANALYTICS_LOGGED, JobStatus.REQUIRES_MANUAL_REVIEW)
+    return "Drafts" if done and detail["drafts"] else "Timeline"
+
+
 def page(job_id: str) -> None:
     try:
         detail = views.run_detail(job_id)
@@ -399,7 +408,7 @@ def page(job_id: str) -> None:
     if JobStatus(detail["job"]["status"]).active:
         live_status(job_id, detail["job"]["status"])
     actions(detail)
-    tabs = st.tabs(TABS, key="tab", bind="query-params")
+    tabs = st.tabs(TABS, key="tab", bind="query-params", default=first_tab(detail))
     for tab, render in zip(tabs, RENDER, strict=True):
         with tab:
             if tab.open:

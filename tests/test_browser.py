@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import SAMPLES
 from tests.support.browser import CHROMIUM_ARGS, SCREENSHOTS, Product, chromium_path
@@ -36,7 +37,6 @@ def product(data_dir):
 
 @pytest.fixture
 def page(product):
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -95,6 +95,8 @@ def test_sample_runs_live_on_runs_then_a_draft_edit_survives_a_reload(page):
 
     page.get_by_role("button", name="Open run").click()
     page.get_by_role("heading", name="Creator workflow talk").wait_for()
+    page.get_by_role("tab", name="Timeline").click()
+    page.get_by_test_id("stPlotlyChart").first.wait_for()
     shoot(page, "run-detail-timeline")
     page.get_by_role("tab", name="Drafts").click()
     page.get_by_role("tab", name="LinkedIn post").click()
@@ -105,7 +107,7 @@ def test_sample_runs_live_on_runs_then_a_draft_edit_survives_a_reload(page):
 
     page.reload()
     page.get_by_role("tab", name="LinkedIn post").click()
-    assert page.get_by_label("LinkedIn post text").input_value() == edited
+    expect(page.get_by_label("LinkedIn post text")).to_have_value(edited)
     page.get_by_text(re.compile(r"Version 2 · edit by editor")).wait_for()
     shoot(page, "run-detail-drafts")
 

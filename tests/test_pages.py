@@ -265,8 +265,16 @@ def test_runs_retries_a_failed_job_from_the_failed_step():
 # --- Run detail --------------------------------------------------------------------------
 
 
-def test_run_detail_shows_timeline_logs_and_status_changes(talk):
+def test_run_detail_opens_on_the_drafts_of_a_finished_job_and_the_timeline_of_a_failed_one(talk):
     at = open_page("pages/run_detail.py", job=talk)
+    assert at.session_state["tab"] == "Drafts" and len(at.get("plotly_chart")) == 0
+    [failed] = seed_jobs(1)
+    at = open_page("pages/run_detail.py", job=failed)
+    assert at.session_state["tab"] == "Timeline"
+
+
+def test_run_detail_shows_timeline_logs_and_status_changes(talk):
+    at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
     assert texts(at, "title") == ["Creator workflow talk"]
     assert at.metric[0].value == "ANALYTICS_LOGGED"
     assert len(at.get("plotly_chart")) == 1
@@ -316,6 +324,8 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
         (2, "edit", "Maya"),
     ]
     assert history[-1]["body"].startswith("Ten posts from one talk")
+    shown = [table.value for table in at.table if "author" in table.value.columns]
+    assert any(list(t["author"]) == ["clipinsight", "Maya"] and list(t["source"]) == ["generated", "edit"] for t in shown)
     diff = [c for c in texts(at, "code") if "+++ version 2" in c]
     assert diff and "+Ten posts from one talk: here is how." in diff[0]
 
@@ -346,7 +356,7 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(
 
 
 def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
-    at = open_page("pages/run_detail.py", job=talk)
+    at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
     at.selectbox(key="rerun_stage").set_value("drafts").run()
     at.button(key="rerun").click().run()
     assert status_of(talk) == "INSIGHTS"
