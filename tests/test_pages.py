@@ -325,7 +325,9 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     ]
     assert history[-1]["body"].startswith("Ten posts from one talk")
     shown = [table.value for table in at.table if "author" in table.value.columns]
-    assert any(list(t["author"]) == ["clipinsight", "Maya"] and list(t["source"]) == ["generated", "edit"] for t in shown)
+    assert any(
+        list(t["author"]) == ["clipinsight", "Maya"] and list(t["source"]) == ["generated", "edit"] for t in shown
+    )
     diff = [c for c in texts(at, "code") if "+++ version 2" in c]
     assert diff and "+Ten posts from one talk: here is how." in diff[0]
 
