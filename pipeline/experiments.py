@@ -266,6 +266,15 @@ def _baseline(provider: ContentProvider, task: str, judge: object | None, settin
         return {name: labels.resolve_in(db, name)[0] for name in names if name}
 
 
+def _check_items(items: list[Item]) -> None:
+    if not items:
+        raise InvalidInput("the dataset has no items; choose another dataset or run the pipeline first")
+    ids = [item.item_id for item in items]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise InvalidInput(f"the dataset lists {', '.join(twice)} more than once")
+
+
 def _plan(task: str, versions: list[str], provider: ContentProvider, settings: Settings) -> _Plan:
     runner = _runner_for(provider, check_task(task))
     prompt_name = prompt_for(task, provider)
@@ -297,9 +306,9 @@ def run_experiment(
 ) -> Experiment:
     """Run every version x every item, score and store each cell; return the experiment."""
     settings = settings or get_settings()
-    if not items:
-        raise InvalidInput("the dataset has no items; choose another dataset or run the pipeline first")
-    plan = _plan(task, list(versions), provider or content_provider(settings), settings)
+    _check_items(items)
+    versions = [versions] if isinstance(versions, str) else list(versions)
+    plan = _plan(task, versions, provider or content_provider(settings), settings)
     experiment_id = new_id("exp")
     with get_store(settings).session() as db:
         experiment_rows.create_experiment(

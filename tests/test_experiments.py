@@ -118,6 +118,8 @@ def test_bad_experiments_are_refused_with_a_clear_message(talks):
         experiments.run_experiment("insights", ["v1", "v7"], talks)
     with pytest.raises(InvalidInput, match="no items"):
         experiments.run_experiment("insights", ["v1"], [])
+    with pytest.raises(InvalidInput, match="lists sample:risky-interview more than once"):
+        experiments.run_experiment("insights", "v1", [*talks, talks[1]])
     with pytest.raises(InvalidInput, match="no sample named nope"):
         datasets.sample_items(["nope"])
     assert experiments.list_experiments().empty  # nothing half-made was stored
