@@ -79,13 +79,18 @@ def draft_editor(job_id: str, fmt: str, latest: dict, *, where: str) -> None:
         _load_latest_button(job_id, fmt, latest)
     label = DraftFormat(fmt).label
     key = f"{where}:{job_id}:{fmt}:v{base['version']}"
-    with st.form(f"form:{key}"):
-        title = st.text_input("Title", value=base["draft"].title, key=f"title:{key}")
-        hint = " (posts separated by lines of ---)" if fmt == DraftFormat.X_THREAD.value else ""
-        text = st.text_area(
-            f"{label} text{hint}", value=views.editor_text(base["draft"]), height=320, key=f"text:{key}"
-        )
-        saved = st.form_submit_button(f"Save {label} as a new version")
+    # No form: each field sends its text when it loses focus, so with persist_state unsaved text
+    # survives switching drafts, tabs and pages until it is saved.
+    title = st.text_input("Title", value=base["draft"].title, key=f"title:{key}", persist_state="session")
+    hint = " (posts separated by lines of ---)" if fmt == DraftFormat.X_THREAD.value else ""
+    text = st.text_area(
+        f"{label} text{hint}",
+        value=views.editor_text(base["draft"]),
+        height=320,
+        key=f"text:{key}",
+        persist_state="session",
+    )
+    saved = st.button(f"Save {label} as a new version", key=f"save:{key}", type="primary")
     if saved:
         _save(job_id, fmt, base, title, text)
     _show_conflict(job_id, fmt, latest)

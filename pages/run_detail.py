@@ -112,6 +112,29 @@ def actions(detail: dict) -> None:
         act(api.cancel, "Cancelled", job_id)
     if retry.button("Retry", disabled=not detail["can_retry"], key="retry"):
         act(api.retry, "Retrying from the failed step", job_id)
+    if detail["job"]["status"] == JobStatus.NEEDS_USER_INPUT.value:
+        provide(job_id)
+
+
+def provide(job_id: str) -> None:
+    """The job waits for a transcript it could not make well enough itself."""
+    with st.form("provide"):
+        upload = st.file_uploader(
+            "Provide the transcript (.srt, .vtt or .txt)", type=["srt", "vtt", "txt"], key="provide_file"
+        )
+        error_slot = st.empty()
+        if not st.form_submit_button("Continue with this transcript", type="primary"):
+            return
+    if upload is None:
+        error_slot.error("Choose the transcript file first.")
+        return
+    try:
+        status = api.provide_transcript(job_id, upload.getvalue(), upload.name, actor=editor())
+    except ClipInsightError as exc:
+        error_slot.error(str(exc))
+        return
+    flash(f"Transcript {upload.name} provided; the job is now {status}.")
+    st.rerun()
 
 
 # --- Timeline ----------------------------------------------------------------------------
@@ -275,8 +298,11 @@ def drafts_tab(detail: dict) -> None:
         return
     job_id = detail["job"]["job_id"]
     formats = list(detail["drafts"])
-    for fmt, tab in zip(formats, st.tabs([DraftFormat(f).label for f in formats]), strict=True):
+    tabs = st.tabs([DraftFormat(f).label for f in formats], key="draft_format", on_change="rerun")
+    for fmt, tab in zip(formats, tabs, strict=True):
         with tab:
+            if not tab.open:
+                continue  # only the open draft is drawn; unsaved text in the others is kept
             versions = detail["drafts"][fmt]
             latest = versions[-1]
             st.caption(

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline import api, views
-from pipeline.models import JobOptions
+from pipeline.models import DraftFormat, JobOptions
 from pipeline.runner import run_attempt
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
@@ -305,9 +305,19 @@ def test_quotes_link_to_their_moment_in_the_transcript(talk):
     assert "tab=Transcript" in first.query_string and f"job={talk}" in first.query_string and "t=" in first.query_string
 
 
-def edit(at: AppTest, fmt: str, text: str) -> AppTest:
+def open_draft(at: AppTest, fmt: str) -> AppTest:
+    at.session_state["draft_format"] = DraftFormat(fmt).label
+    return at.run()
+
+
+def draft_area(at: AppTest, fmt: str):
     [area] = [a for a in at.text_area if a.key.startswith("text:run:") and f":{fmt}:" in a.key]
-    area.input(text)
+    return area
+
+
+def edit(at: AppTest, fmt: str, text: str) -> AppTest:
+    open_draft(at, fmt)
+    draft_area(at, fmt).input(text)
     [save] = [b for b in at.button if b.label.startswith("Save") and fmt.replace("_", " ") in b.label.lower()]
     return save.click().run()
 
@@ -332,6 +342,19 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     assert diff and "+Ten posts from one talk: here is how." in diff[0]
 
 
+def test_unsaved_text_survives_switching_drafts_and_tabs(talk):
+    at = open_page("pages/run_detail.py", job=talk, tab="Drafts")
+    open_draft(at, "linkedin")
+    draft_area(at, "linkedin").input("Half-written thought").run()
+    open_draft(at, "blog")
+    assert [a for a in at.text_area if ":linkedin:" in a.key] == []  # only the open draft is drawn
+    at.session_state["tab"] = "QA"
+    at.run()
+    at.session_state["tab"] = "Drafts"
+    at.run()
+    assert draft_area(open_draft(at, "linkedin"), "linkedin").value == "Half-written thought"
+
+
 def test_editing_a_thread_keeps_its_posts():
     job_id = processed("creator-workflow-talk.srt", formats=["x_thread"])
     at = open_page("pages/run_detail.py", job=job_id, tab="Drafts")
@@ -342,7 +365,7 @@ def test_editing_a_thread_keeps_its_posts():
 
 
 def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Drafts")
+    at = open_draft(open_page("pages/run_detail.py", job=talk, tab="Drafts"), "linkedin")  # opens version 1
     api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", editor="Sam")
     edit(at, "linkedin", "My quick edit.")
     assert any("Not saved:" in e and "saved by someone else (version 2)" in e for e in texts(at, "error"))
@@ -374,6 +397,41 @@ def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
         "qa_review",
         "deliver",
     }
+
+
+def waiting_for_a_transcript() -> str:
+    with get_store().session() as db:
+        job = job_rows.create_job(
+            db,
+            workspace="default",
+            source_kind="youtube",
+            options={},
+            dedupe_key="k",
+            source="https://www.youtube.com/watch?v=abcdefghijk",
+            actor="test",
+        )
+        run = job_rows.create_run(db, job["job_id"], "validate", "submitted")
+        for status in ("VALIDATED", "INGESTED", "NEEDS_USER_INPUT"):
+            job_rows.set_status(db, job["job_id"], status, run_id=run["run_id"], reason="the captions cover 20%")
+    return job["job_id"]
+
+
+def test_a_job_waiting_for_a_transcript_takes_one_from_the_page():
+    job_id = waiting_for_a_transcript()
+    at = open_page("pages/run_detail.py", job=job_id)
+    [submit] = [b for b in at.button if b.label == "Continue with this transcript"]
+    submit.click().run()
+    assert "Choose the transcript file first." in texts(at, "error")
+    at.file_uploader(key="provide_file").set_value(
+        ("fixed.srt", (SAMPLES / "risky-interview.srt").read_bytes(), "text/plain")
+    )
+    [submit] = [b for b in at.button if b.label == "Continue with this transcript"]
+    submit.click().run()
+    assert status_of(job_id) == "INGESTED"
+    assert "Transcript fixed.srt provided; the job is now INGESTED." in texts(at, "success")
+    with get_store().session() as db:
+        queued = db.rows("SELECT step, run_id FROM run_steps WHERE job_id = ? AND status = 'queued'", [job_id])
+    assert queued == [{"step": "transcribe", "run_id": f"{job_id}.r2"}]
 
 
 def test_qa_tab_and_downloads(talk):
