@@ -38,7 +38,8 @@ def evidence(job_id: str, found: list[dict]) -> None:
         st.markdown(f"**{line['time']}** {who}{line['text']}")
         st.page_link(
             RUN_PAGE,
-            label=f"In the transcript at {line['time']} (matches “{line['matched'][:40]}”)",
+            label=f"In the transcript at {line['time']}"
+            + (f" (“{line['matched']}”)" if len(line["matched"]) <= 24 else ""),
             query_params={"job": job_id, "tab": "Transcript", "t": str(int(line["start_s"]))},
             icon=":material/schedule:",
         )

@@ -122,7 +122,6 @@ def services(settings: Settings | None = None) -> dict:
         "redis": conn is not None,
         "workers": workers,
         "provider": describe(settings),
-        "offline": not settings.uses_gemini and settings.provider in ("auto", "local"),
     }
 
 
