@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pipeline.errors import ErrorCode, StepError
-from pipeline.steps.base import PlanStatus
+from pydantic import BaseModel
 
-__all__ = ["check_quota", "estimate_minutes"]
+from pipeline.errors import ErrorCode, StepError
+
+__all__ = ["PlanStatus", "check_quota", "estimate_minutes"]
+
+
+class PlanStatus(BaseModel):
+    """A workspace's plan limits and the minutes it used this month."""
+
+    workspace: str
+    plan: str
+    monthly_minutes: int
+    max_video_minutes: int
+    used_minutes: float
 
 
 def estimate_minutes(duration_s: float) -> float:

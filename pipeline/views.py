@@ -18,7 +18,6 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-# ``steps`` before ``plans``: importing pipeline.plans first is circular (plans -> steps -> deliver -> plans).
 from pipeline import defaults, export, qa, queue, steps
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript

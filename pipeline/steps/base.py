@@ -14,6 +14,7 @@ from typing import Any, Callable
 from pydantic import BaseModel
 
 from pipeline.models import Draft, JobOptions, Provenance
+from pipeline.plans import PlanStatus
 from pipeline.settings import Settings
 from pipeline.states import JobStatus
 from pipeline.store import utcnow
@@ -32,14 +33,6 @@ class JobInfo(BaseModel):
     title: str | None = None
     duration_s: float | None = None
     metadata: dict = {}
-
-
-class PlanStatus(BaseModel):
-    workspace: str
-    plan: str
-    monthly_minutes: int
-    max_video_minutes: int
-    used_minutes: float
 
 
 class WorkspaceInfo(BaseModel):
