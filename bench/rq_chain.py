@@ -28,7 +28,7 @@ def run_chain(conn, length: int) -> list[float]:
         time.sleep(0.01)
     ends = [Job.fetch(j.id, connection=conn).ended_at for j in jobs]
     starts = [jobs[0].enqueued_at] + ends[:-1]
-    return [(end - start).total_seconds() * 1000 for start, end in zip(starts, ends)]
+    return [(end - start).total_seconds() * 1000 for start, end in zip(starts, ends, strict=True)]
 
 
 def start_worker(socket_path: str) -> subprocess.Popen:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from pipeline import defaults, export, queue
 from pipeline.errors import Conflict, ErrorCode, InvalidInput
@@ -65,7 +65,9 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
         raise InvalidInput(f"transcript file not found: {path}")
     size = path.stat().st_size
     if size > defaults.MAX_TRANSCRIPT_BYTES:
-        raise InvalidInput(f"the transcript is {size / 1e6:.1f} MB; the limit is {defaults.MAX_TRANSCRIPT_BYTES / 1e6:.0f} MB")
+        raise InvalidInput(
+            f"the transcript is {size / 1e6:.1f} MB; the limit is {defaults.MAX_TRANSCRIPT_BYTES / 1e6:.0f} MB"
+        )
     return path.read_bytes(), path.name
 
 
@@ -123,12 +125,25 @@ def submit(
 
 
 def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor):
-    job = job_rows.create_job(db, workspace=workspace, source_kind=kind, source=label,
-                              options=options.model_dump(mode="json"), dedupe_key=key, actor=actor)
+    job = job_rows.create_job(
+        db,
+        workspace=workspace,
+        source_kind=kind,
+        source=label,
+        options=options.model_dump(mode="json"),
+        dedupe_key=key,
+        actor=actor,
+    )
     run = job_rows.create_run(db, job["job_id"], "validate", "submitted")
     if parsed is not None:
-        artifact_rows.save_artifact(db, job_id=job["job_id"], run_id=run["run_id"], step="submit",
-                                    kind="provided_transcript", content=parsed.model_dump_json())
+        artifact_rows.save_artifact(
+            db,
+            job_id=job["job_id"],
+            run_id=run["run_id"],
+            step="submit",
+            kind="provided_transcript",
+            content=parsed.model_dump_json(),
+        )
     return queue_stage(db, job, run["run_id"], "validate"), job
 
 
@@ -171,23 +186,38 @@ def _run_report(run: dict, attempts: list[dict]) -> dict:
         "status": "finished" if finished else "active",
         "start_step": run["start_step"],
         "steps": [
-            {"step": a["step"], "status": a["status"], "attempt": a["attempt"], "error_code": a["error_code"],
-             "error_message": a["error_message"], "started_at": _iso(a["started_at"]),
-             "finished_at": _iso(a["finished_at"])}
+            {
+                "step": a["step"],
+                "status": a["status"],
+                "attempt": a["attempt"],
+                "error_code": a["error_code"],
+                "error_message": a["error_message"],
+                "started_at": _iso(a["started_at"]),
+                "finished_at": _iso(a["finished_at"]),
+            }
             for a in mine
         ],
     }
 
 
-def wait_for(job_id: str, timeout: float | None = None, *, on_change: Callable[[dict], None] | None = None,
-             settings: Settings | None = None, poll_s: float = 0.25) -> dict:
+def wait_for(
+    job_id: str,
+    timeout: float | None = None,
+    *,
+    on_change: Callable[[dict], None] | None = None,
+    settings: Settings | None = None,
+    poll_s: float = 0.25,
+) -> dict:
     """Block until the job rests in a terminal status (or the timeout passes); return its report."""
     deadline = None if timeout is None else time.monotonic() + timeout
     last = None
     while True:
         report = status_report(job_id, settings)
-        marker = (report["status"], sum(len(r["steps"]) for r in report["runs"]),
-                  tuple(s["status"] for r in report["runs"] for s in r["steps"]))
+        marker = (
+            report["status"],
+            sum(len(r["steps"]) for r in report["runs"]),
+            tuple(s["status"] for r in report["runs"] for s in r["steps"]),
+        )
         if on_change and marker != last:
             on_change(report)
         last = marker
@@ -204,8 +234,9 @@ def wait_for(job_id: str, timeout: float | None = None, *, on_change: Callable[[
 def bundle_files_for(job_id: str, settings: Settings | None = None) -> dict[str, str]:
     with _store(settings).session() as db:
         job = job_rows.get_job(db, job_id)
-        transcript = _artifact(db, job_id, "transcript", Transcript) or _artifact(db, job_id, "provided_transcript",
-                                                                                   Transcript)
+        transcript = _artifact(db, job_id, "transcript", Transcript) or _artifact(
+            db, job_id, "provided_transcript", Transcript
+        )
         insights = _artifact(db, job_id, "insights", InsightPack)
         report = _artifact(db, job_id, "qa_report", QAReport)
         drafts = {fmt: row["draft"] for fmt, row in artifact_rows.latest_drafts(db, job_id).items()}
@@ -232,8 +263,15 @@ def approve(job_id: str, *, editor: str = "editor", note: str | None = None, set
         job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
         run = job_rows.latest_run(db, job_id)
         _record_review(db, job_id, run["run_id"], "approved", note, editor)
-        job_rows.set_status(db, job_id, JobStatus.REVIEWED, move=Move.APPROVE, reason=note or "approved by an editor",
-                            run_id=run["run_id"], actor=editor)
+        job_rows.set_status(
+            db,
+            job_id,
+            JobStatus.REVIEWED,
+            move=Move.APPROVE,
+            reason=note or "approved by an editor",
+            run_id=run["run_id"],
+            actor=editor,
+        )
         attempts = queue_stage(db, job, run["run_id"], "deliver")
     queue.try_enqueue(attempts, settings)
     return JobStatus.REVIEWED.value
@@ -246,16 +284,26 @@ def reject(job_id: str, *, reason: str, editor: str = "editor", settings: Settin
         _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
         run = job_rows.latest_run(db, job_id)
         _record_review(db, job_id, run["run_id"], "rejected", reason.strip(), editor)
-        job_rows.set_status(db, job_id, JobStatus.FAILED, move=Move.REJECT, reason=f"rejected: {reason.strip()}",
-                            error_code=ErrorCode.REJECTED.value, run_id=run["run_id"], actor=editor)
+        job_rows.set_status(
+            db,
+            job_id,
+            JobStatus.FAILED,
+            move=Move.REJECT,
+            reason=f"rejected: {reason.strip()}",
+            error_code=ErrorCode.REJECTED.value,
+            run_id=run["run_id"],
+            actor=editor,
+        )
     return JobStatus.FAILED.value
 
 
 def _record_review(db: Database, job_id: str, run_id: str, decision: str, reason: str | None, editor: str) -> None:
     from pipeline.store import utcnow
 
-    db.execute("INSERT INTO reviews (job_id, run_id, decision, reason, editor, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               [job_id, run_id, decision, reason, editor, utcnow()])
+    db.execute(
+        "INSERT INTO reviews (job_id, run_id, decision, reason, editor, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [job_id, run_id, decision, reason, editor, utcnow()],
+    )
 
 
 def _job_in(db: Database, job_id: str, status: JobStatus, action: str) -> dict:
@@ -265,17 +313,31 @@ def _job_in(db: Database, job_id: str, status: JobStatus, action: str) -> dict:
     return job
 
 
-def provide_transcript(job_id: str, data: bytes | str, filename: str, *, actor: str = "creator",
-                       settings: Settings | None = None) -> str:
+def provide_transcript(
+    job_id: str, data: bytes | str, filename: str, *, actor: str = "creator", settings: Settings | None = None
+) -> str:
     """A creator's transcript for a job that waits for one: resume from transcription."""
     parsed = parse_transcript(data, filename)
     with _store(settings).session() as db:
         job = _job_in(db, job_id, JobStatus.NEEDS_USER_INPUT, "provide a transcript for")
         run = job_rows.create_run(db, job_id, "transcribe", "transcript provided")
-        artifact_rows.save_artifact(db, job_id=job_id, run_id=run["run_id"], step="submit", kind="provided_transcript",
-                                    content=parsed.model_dump_json())
-        job_rows.set_status(db, job_id, JobStatus.INGESTED, move=Move.PROVIDE, reason=f"transcript {filename} provided",
-                            run_id=run["run_id"], actor=actor)
+        artifact_rows.save_artifact(
+            db,
+            job_id=job_id,
+            run_id=run["run_id"],
+            step="submit",
+            kind="provided_transcript",
+            content=parsed.model_dump_json(),
+        )
+        job_rows.set_status(
+            db,
+            job_id,
+            JobStatus.INGESTED,
+            move=Move.PROVIDE,
+            reason=f"transcript {filename} provided",
+            run_id=run["run_id"],
+            actor=actor,
+        )
         attempts = queue_stage(db, job, run["run_id"], "transcribe")
     queue.try_enqueue(attempts, settings)
     return JobStatus.INGESTED.value
@@ -288,8 +350,16 @@ def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = N
             raise Conflict(f"job {job_id} is already {job['status']}; nothing to cancel")
         run = job_rows.latest_run(db, job_id)
         step_rows.cancel_pending(db, job_id, reason=f"cancelled by {actor}")
-        job_rows.set_status(db, job_id, JobStatus.FAILED, move=Move.CANCEL, reason=f"cancelled by {actor}",
-                            error_code=ErrorCode.CANCELLED.value, run_id=run["run_id"], actor=actor)
+        job_rows.set_status(
+            db,
+            job_id,
+            JobStatus.FAILED,
+            move=Move.CANCEL,
+            reason=f"cancelled by {actor}",
+            error_code=ErrorCode.CANCELLED.value,
+            run_id=run["run_id"],
+            actor=actor,
+        )
         job_rows.finish_run(db, run["run_id"])
     return JobStatus.FAILED.value
 
@@ -297,13 +367,18 @@ def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = N
 def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
     """A new run from the stage that failed."""
     with _store(settings).session() as db:
-        failed = db.row("SELECT step FROM run_steps WHERE job_id = ? AND status = 'failed' ORDER BY finished_at DESC, "
-                        "id DESC LIMIT 1", [job_id])
+        failed = db.row(
+            "SELECT step FROM run_steps WHERE job_id = ? AND status = 'failed' ORDER BY finished_at DESC, "
+            "id DESC LIMIT 1",
+            [job_id],
+        )
     stage = stage_of(failed["step"]) if failed else "validate"
     return rerun(job_id, stage, actor=actor, reason="retry", settings=settings)
 
 
-def rerun(job_id: str, stage: str, *, actor: str = "creator", reason: str = "re-run", settings: Settings | None = None) -> str:
+def rerun(
+    job_id: str, stage: str, *, actor: str = "creator", reason: str = "re-run", settings: Settings | None = None
+) -> str:
     """Regenerate ``stage`` and everything after it in a new run; what came before is reused."""
     if stage not in STAGES:
         raise InvalidInput(f"no step named {stage!r}; choose one of {', '.join(STAGES)}")
@@ -313,15 +388,25 @@ def rerun(job_id: str, stage: str, *, actor: str = "creator", reason: str = "re-
             raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
         run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
         target = status_before(stage)
-        job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=f"{reason} from {stage}",
-                            run_id=run["run_id"], actor=actor)
+        job_rows.set_status(
+            db, job_id, target, move=Move.RERUN, reason=f"{reason} from {stage}", run_id=run["run_id"], actor=actor
+        )
         attempts = queue_stage(db, job, run["run_id"], stage)
     queue.try_enqueue(attempts, settings)
     return target.value
 
 
-def edit_draft(job_id: str, fmt: str | DraftFormat, *, title: str, body: str, posts: list[str] | None = None,
-               editor: str = "editor", expected_version: int | None = None, settings: Settings | None = None) -> int:
+def edit_draft(
+    job_id: str,
+    fmt: str | DraftFormat,
+    *,
+    title: str,
+    body: str,
+    posts: list[str] | None = None,
+    editor: str = "editor",
+    expected_version: int | None = None,
+    settings: Settings | None = None,
+) -> int:
     """Save an edit as a new version; a save that races another one raises Conflict."""
     fmt = DraftFormat(fmt)
     if not body.strip() and not posts:
@@ -329,8 +414,9 @@ def edit_draft(job_id: str, fmt: str | DraftFormat, *, title: str, body: str, po
     draft = Draft(format=fmt, title=title.strip() or fmt.label, body=body, posts=posts or [])
     with _store(settings).session() as db:
         job_rows.get_job(db, job_id)
-        return artifact_rows.add_draft_version(db, job_id, draft, source="edit", author=editor,
-                                               expected_version=expected_version, note="edited")
+        return artifact_rows.add_draft_version(
+            db, job_id, draft, source="edit", author=editor, expected_version=expected_version, note="edited"
+        )
 
 
 def workers_alive(settings: Settings | None = None) -> list[str]:
@@ -340,9 +426,14 @@ def workers_alive(settings: Settings | None = None) -> list[str]:
         return []
 
 
-
-def configure_workspace(name: str, *, plan: str | None = None, webhook_url: str | None = None,
-                        clear_webhook: bool = False, settings: Settings | None = None) -> dict:
+def configure_workspace(
+    name: str,
+    *,
+    plan: str | None = None,
+    webhook_url: str | None = None,
+    clear_webhook: bool = False,
+    settings: Settings | None = None,
+) -> dict:
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise InvalidInput("the webhook URL must start with http:// or https://")
     with _store(settings).session() as db:

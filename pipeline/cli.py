@@ -164,8 +164,9 @@ def _submit(args) -> int:
         transcript, name = api.read_transcript_file(args.transcript)
     elif not args.source:
         raise ClipInsightError("give a SOURCE (URL or media file) or --transcript PATH")
-    result = api.submit(args.source, transcript=transcript, transcript_name=name, workspace=args.workspace,
-                        options=_options(args))
+    result = api.submit(
+        args.source, transcript=transcript, transcript_name=name, workspace=args.workspace, options=_options(args)
+    )
     workers = api.workers_alive()
     if not args.wait:
         _print_submission(args, result)
@@ -184,8 +185,11 @@ def _print_submission(args, result: api.Submission) -> None:
 
 
 def _no_worker(result: api.Submission) -> int:
-    print(f"error: no worker is running for this data dir; job {result.job_id} is saved and starts when one runs "
-          "(start them with `python -m pipeline up`)", file=sys.stderr)
+    print(
+        f"error: no worker is running for this data dir; job {result.job_id} is saved and starts when one runs "
+        "(start them with `python -m pipeline up`)",
+        file=sys.stderr,
+    )
     return EXIT_NO_WORKER
 
 
@@ -217,7 +221,10 @@ def _status(args) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"{report['job_id']}  {report['status']}" + (f"  ({report['status_reason']})" if report["status_reason"] else ""))
+    print(
+        f"{report['job_id']}  {report['status']}"
+        + (f"  ({report['status_reason']})" if report["status_reason"] else "")
+    )
     for run in report["runs"]:
         print(f"  run {run['run_id']} ({run['status']}, from {run['start_step']})")
         for step in run["steps"]:
@@ -274,13 +281,17 @@ def _prompts(args) -> int:
     if args.prompts_command == "list":
         return _print_prompts(labels.overview(), args.json)
     if args.prompts_command == "promote":
-        before = labels.promote(args.name, args.version, label=args.label, by=args.by, note=args.note,
-                                experiment_id=args.experiment)
+        before = labels.promote(
+            args.name, args.version, label=args.label, by=args.by, note=args.note, experiment_id=args.experiment
+        )
         print(f"{args.name} {args.label} = {args.version} (was {before or 'the newest version'})")
         return 0
     before = labels.unpromote(args.name, label=args.label, by=args.by)
-    print(f"{args.name} {args.label} removed (was {before}); new runs use the newest version" if before
-          else f"{args.name} has no {args.label} label")
+    print(
+        f"{args.name} {args.label} removed (was {before}); new runs use the newest version"
+        if before
+        else f"{args.name} has no {args.label} label"
+    )
     return 0
 
 
@@ -291,8 +302,10 @@ def _print_prompts(rows: list[dict], as_json: bool) -> int:
     print(f"{'prompt':<24} {'versions':<14} {'in use':<8} {'labels':<24} tasks")
     for row in rows:
         labels_text = ", ".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
-        print(f"{row['prompt']:<24} {', '.join(row['versions']):<14} {row['in_use'] or '-':<8} {labels_text:<24} "
-              f"{', '.join(row['tasks']) or '-'}")
+        print(
+            f"{row['prompt']:<24} {', '.join(row['versions']):<14} {row['in_use'] or '-':<8} {labels_text:<24} "
+            f"{', '.join(row['tasks']) or '-'}"
+        )
     return 0
 
 

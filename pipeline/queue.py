@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping
 
 import redis
 from rq import Queue
@@ -139,7 +139,7 @@ def has_lease(conn: redis.Redis, attempt_ids: list[int]) -> dict[int, bool]:
     if not attempt_ids:
         return {}
     found = conn.mget([_lease_key(i) for i in attempt_ids])
-    return {i: value is not None for i, value in zip(attempt_ids, found)}
+    return {i: value is not None for i, value in zip(attempt_ids, found, strict=True)}
 
 
 # --- Worker presence ---------------------------------------------------------------------

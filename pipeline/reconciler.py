@@ -98,8 +98,9 @@ def _recover_lost(db, attempt: dict, report: PassReport) -> list[dict]:
         fail_job(db, job["job_id"], attempt["run_id"], failure_status(error.code, stage_of(attempt["step"])), error)
         return []
     return [
-        step_rows.queue_attempt(db, run_id=attempt["run_id"], job_id=attempt["job_id"], step=attempt["step"],
-                                attempt=attempt["attempt"] + 1)
+        step_rows.queue_attempt(
+            db, run_id=attempt["run_id"], job_id=attempt["job_id"], step=attempt["step"], attempt=attempt["attempt"] + 1
+        )
     ]
 
 
@@ -122,4 +123,3 @@ def _stop_on_signals() -> threading.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     return stop
-

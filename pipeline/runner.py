@@ -69,7 +69,11 @@ def _context(settings: Settings, attempt: dict, spec: StepSpec) -> StepContext:
     conn = _redis_or_none(settings)
     run_id, step = attempt["run_id"], attempt["step"]
     return StepContext(
-        job_id=attempt["job_id"], run_id=run_id, step=step, attempt=attempt["attempt"], settings=settings,
+        job_id=attempt["job_id"],
+        run_id=run_id,
+        step=step,
+        attempt=attempt["attempt"],
+        settings=settings,
         params=dict(spec.params),
         report_progress=(lambda f: queue.set_progress(conn, run_id, step, f)) if conn else (lambda f: None),
         claim_once=(lambda key: queue.claim_once(conn, key)) if conn else (lambda key: True),
@@ -176,8 +180,9 @@ _LOADERS = {
 # --- Completion --------------------------------------------------------------------------
 
 
-def _complete(db: Database, spec: StepSpec, attempt: dict, job: dict, outputs: StepOutputs, ctx: StepContext,
-              body_ms: float) -> list[dict]:
+def _complete(
+    db: Database, spec: StepSpec, attempt: dict, job: dict, outputs: StepOutputs, ctx: StepContext, body_ms: float
+) -> list[dict]:
     if not step_rows.finish_attempt(db, attempt["id"], body_ms):
         return []  # someone ended this attempt first (cancel, or the reconciler thought it lost)
     _save_outputs(db, attempt, outputs, ctx)
@@ -215,8 +220,9 @@ def _statuses_after(stage: str) -> list[JobStatus]:
 def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     options = JobOptions.model_validate(job["options"])
     return [
-        step_rows.queue_attempt(db, run_id=run_id, job_id=job["job_id"], step=step,
-                                attempt=step_rows.next_attempt_number(db, run_id, step))
+        step_rows.queue_attempt(
+            db, run_id=run_id, job_id=job["job_id"], step=step, attempt=step_rows.next_attempt_number(db, run_id, step)
+        )
         for step in steps_of_stage(stage, options)
     ]
 
@@ -228,8 +234,9 @@ def _save_outputs(db: Database, attempt: dict, outputs: StepOutputs, ctx: StepCo
         provenance = ctx.provenance.get(kind) or Provenance(provider="pipeline", model=attempt["step"])
         artifact_rows.save_artifact(db, kind=kind, content=content, fmt=fmt, provenance=provenance, **keys)
     for draft, source, note in outputs.new_drafts():
-        artifact_rows.add_draft_version(db, attempt["job_id"], draft, source=source, author="clipinsight",
-                                        run_id=attempt["run_id"], note=note)
+        artifact_rows.add_draft_version(
+            db, attempt["job_id"], draft, source=source, author="clipinsight", run_id=attempt["run_id"], note=note
+        )
     for record in outputs.records():
         _save_record(db, attempt, record)
 
@@ -254,8 +261,9 @@ def _fail(db: Database, spec: StepSpec, attempt: dict, job: dict, error: StepErr
     number = attempt["attempt"]
     if should_retry(error.code, number):
         delay = backoff_delay(number, retry_after=error.retry_after)
-        step_rows.queue_attempt(db, run_id=attempt["run_id"], job_id=job["job_id"], step=spec.name,
-                                attempt=number + 1, delay_s=delay)
+        step_rows.queue_attempt(
+            db, run_id=attempt["run_id"], job_id=job["job_id"], step=spec.name, attempt=number + 1, delay_s=delay
+        )
         _note(db, ctx, "WARNING", f"{error.code.value}; attempt {number + 1} in {delay:.1f} s")
         return []
     fail_job(db, job["job_id"], attempt["run_id"], failure_status(error.code, spec.stage), error)

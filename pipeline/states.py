@@ -79,7 +79,7 @@ class Move(str, Enum):
 
 def _step_edges() -> dict[JobStatus, set[JobStatus]]:
     edges = {status: set() for status in JobStatus}
-    for here, nxt in zip(PROGRESS, PROGRESS[1:]):
+    for here, nxt in zip(PROGRESS, PROGRESS[1:], strict=False):
         edges[here].add(nxt)
         if here is not S.ANALYTICS_LOGGED:
             edges[here].add(S.FAILED)

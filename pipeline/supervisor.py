@@ -43,8 +43,14 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings | None = None, *, workers: int = defaults.WORKERS, ui: bool = True,
-                 port: int = defaults.UI_PORT):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        workers: int = defaults.WORKERS,
+        ui: bool = True,
+        port: int = defaults.UI_PORT,
+    ):
         self.settings = settings or get_settings()
         self.children = [Child(f"worker-{i + 1}", [sys.executable, "-m", "pipeline", "worker"]) for i in range(workers)]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
@@ -85,8 +91,11 @@ class Supervisor:
                 ran_for = now - child.started_at
                 pause = 0.0 if ran_for > 30 else min(2.0 ** min(child.restarts, 5) * 0.25, 8.0)
                 child.next_start, child.process = now + pause, None
-                print(f"{child.name} exited with code {code}; restarting" + (f" in {pause:.1f} s" if pause else ""),
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{child.name} exited with code {code}; restarting" + (f" in {pause:.1f} s" if pause else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
                 continue
             self._spawn(child)
 
@@ -113,6 +122,15 @@ class Supervisor:
 
 def _streamlit_argv(port: int) -> list[str]:
     return [
-        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-        "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
     ]

@@ -24,11 +24,21 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send_event(url: str, event_id: str, payload: dict, secret: str | None, *, attempts: int = defaults.WEBHOOK_ATTEMPTS,
-               pause_s: float = 1.0) -> WebhookResult:
+def send_event(
+    url: str,
+    event_id: str,
+    payload: dict,
+    secret: str | None,
+    *,
+    attempts: int = defaults.WEBHOOK_ATTEMPTS,
+    pause_s: float = 1.0,
+) -> WebhookResult:
     body = json.dumps({"event_id": event_id, **payload}, default=str).encode()
-    headers = {"Content-Type": "application/json", "X-ClipInsight-Event": event_id,
-               "User-Agent": "ClipInsight-Webhook/1"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-ClipInsight-Event": event_id,
+        "User-Agent": "ClipInsight-Webhook/1",
+    }
     if secret:
         headers["X-ClipInsight-Signature"] = sign(body, secret)
     error, code = None, None
@@ -38,8 +48,9 @@ def send_event(url: str, event_id: str, payload: dict, secret: str | None, *, at
             return WebhookResult(url=url, event_id=event_id, status="sent", attempts=attempt, response_code=code)
         if attempt < attempts:
             time.sleep(pause_s * 2 ** (attempt - 1))
-    return WebhookResult(url=url, event_id=event_id, status="failed", attempts=attempts, response_code=code,
-                         error=error)
+    return WebhookResult(
+        url=url, event_id=event_id, status="failed", attempts=attempts, response_code=code, error=error
+    )
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str | None]:

@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, text: str) -> None:
@@ -41,8 +47,9 @@ def test_user_errors_are_one_clear_line(data_dir, tmp_path):
     assert_one_line_error(cli("submit", "--transcript", str(tmp_path / "missing.srt")), "not found")
     assert_one_line_error(cli("submit"), "give a SOURCE")
     assert_one_line_error(cli("review", "reject", "job_nope"), "reason")
-    assert_one_line_error(cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--tone", "loud"),
-                          "tone must be one of")
+    assert_one_line_error(
+        cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--tone", "loud"), "tone must be one of"
+    )
 
 
 def test_submit_without_a_worker_keeps_the_job_and_says_so(data_dir):
@@ -54,8 +61,17 @@ def test_submit_without_a_worker_keeps_the_job_and_says_so(data_dir):
 
 
 def test_submit_wait_export_review_through_the_cli(cluster, tmp_path):
-    done = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait", "--json",
-               "--formats", "linkedin,x_thread", "--cta", "https://example.com/join")
+    done = cli(
+        "submit",
+        "--transcript",
+        str(SAMPLES / "creator-workflow-talk.srt"),
+        "--wait",
+        "--json",
+        "--formats",
+        "linkedin,x_thread",
+        "--cta",
+        "https://example.com/join",
+    )
     assert done.returncode == 0, done.stderr
     job_id = json.loads(done.stdout)["job_id"]
     out = tmp_path / "bundle"
@@ -103,8 +119,14 @@ def _wait(predicate, timeout: float = 60, what: str = "") -> None:
 
 @pytest.mark.slow
 def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
-    up = subprocess.Popen([sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2"], cwd=ROOT,
-                          env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         _wait(lambda: (data_dir / "redis" / "redis.sock").exists(), what="redis")
         conn = queue.redis_client(get_settings())

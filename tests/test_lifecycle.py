@@ -72,9 +72,12 @@ def test_monthly_minutes_run_out(cluster):
 
 def test_webhook_is_signed_retried_and_sent_once_per_run(cluster_factory, monkeypatch):
     monkeypatch.setenv("CLIPINSIGHT_WEBHOOK_SECRET", "s3cret")
-    cluster = cluster_factory(CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY",
-                              CLIPINSIGHT_TEST_SLOW_STEP="deliver", CLIPINSIGHT_TEST_SLOW_WHEN="after",
-                              CLIPINSIGHT_WEBHOOK_SECRET="s3cret")
+    cluster = cluster_factory(
+        CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY",
+        CLIPINSIGHT_TEST_SLOW_STEP="deliver",
+        CLIPINSIGHT_TEST_SLOW_WHEN="after",
+        CLIPINSIGHT_WEBHOOK_SECRET="s3cret",
+    )
     with Recorder(replies=[503]) as hook:
         api.configure_workspace("hooked", webhook_url=hook.url)
         job_id = submit(SAMPLES / "creator-workflow-talk.srt", workspace="hooked")
@@ -122,5 +125,11 @@ def test_rerun_from_drafts_regenerates_only_what_follows(cluster):
     assert report["status"] == "ANALYTICS_LOGGED"
     second = report["runs"][1]
     assert second["start_step"] == "drafts"
-    assert {s["step"] for s in second["steps"]} == {"draft:newsletter", "draft:blog", "draft:x_thread",
-                                                   "draft:linkedin", "qa_review", "deliver"}
+    assert {s["step"] for s in second["steps"]} == {
+        "draft:newsletter",
+        "draft:blog",
+        "draft:x_thread",
+        "draft:linkedin",
+        "qa_review",
+        "deliver",
+    }

@@ -15,8 +15,20 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
 
-KINDS = {"provided_transcript", "validation", "source", "transcript", "transcript_quality", "insights",
-         "draft:newsletter", "draft:blog", "draft:x_thread", "draft:linkedin", "qa_report", "delivery"}
+KINDS = {
+    "provided_transcript",
+    "validation",
+    "source",
+    "transcript",
+    "transcript_quality",
+    "insights",
+    "draft:newsletter",
+    "draft:blog",
+    "draft:x_thread",
+    "draft:linkedin",
+    "qa_report",
+    "delivery",
+}
 
 
 def submit_sample(path: Path, **options) -> str:
@@ -43,8 +55,18 @@ def test_transcript_becomes_a_stored_content_pack(cluster, sample_srt, tmp_path)
         trail = [row["to_status"] for row in job_rows.audit_trail(db, job_id)]
         usage = db.rows("SELECT * FROM usage WHERE job_id = ?", [job_id])
         insights = artifact_rows.load_artifact(db, job_id, "insights")
-    assert trail == ["RECEIVED", "VALIDATED", "INGESTED", "TRANSCRIBED", "INSIGHTS", "DRAFTED", "REVIEWED",
-                     "DELIVERED", "STORED", "ANALYTICS_LOGGED"]
+    assert trail == [
+        "RECEIVED",
+        "VALIDATED",
+        "INGESTED",
+        "TRANSCRIBED",
+        "INSIGHTS",
+        "DRAFTED",
+        "REVIEWED",
+        "DELIVERED",
+        "STORED",
+        "ANALYTICS_LOGGED",
+    ]
     assert len(usage) == 1 and usage[0]["minutes"] == pytest.approx(14.1, abs=0.2)
     assert insights["provider"] == "local" and insights["prompt_name"] and insights["prompt_version"]
 
@@ -60,8 +82,9 @@ def test_parallel_drafts_run_on_different_workers(cluster_factory, sample_srt):
     report = api.wait_for(job_id, timeout=120)
     assert report["status"] == "ANALYTICS_LOGGED"
     with get_store().session() as db:
-        drafts = db.rows("SELECT worker, started_at, finished_at FROM run_steps WHERE job_id = ? AND step LIKE 'draft:%'",
-                         [job_id])
+        drafts = db.rows(
+            "SELECT worker, started_at, finished_at FROM run_steps WHERE job_id = ? AND step LIKE 'draft:%'", [job_id]
+        )
     assert len({d["worker"] for d in drafts}) >= 3
     # parallel: every draft started before any draft finished
     assert max(d["started_at"] for d in drafts) < min(d["finished_at"] for d in drafts)
@@ -74,7 +97,9 @@ def test_retryable_failure_succeeds_on_second_attempt(cluster_factory, sample_sr
     assert report["status"] == "ANALYTICS_LOGGED"
     insights = [s for s in report["runs"][0]["steps"] if s["step"] == "insights"]
     assert [(s["attempt"], s["status"], s["error_code"]) for s in insights] == [
-        (1, "failed", "GENERATION_FAILED"), (2, "done", None)]
+        (1, "failed", "GENERATION_FAILED"),
+        (2, "done", None),
+    ]
     assert artifact_counts(job_id)["insights"] == 1
 
 
@@ -89,8 +114,9 @@ def test_non_retryable_failure_fails_at_once(cluster_factory, sample_srt, data_d
 
 
 def test_too_short_transcript_fails_validation(cluster):
-    job_id = api.submit(transcript="1\n00:00:01,000 --> 00:00:03,000\nHello there, friends.\n",
-                        transcript_name="short.srt").job_id
+    job_id = api.submit(
+        transcript="1\n00:00:01,000 --> 00:00:03,000\nHello there, friends.\n", transcript_name="short.srt"
+    ).job_id
     report = api.wait_for(job_id, timeout=60)
     assert report["status"] == "FAILED_VALIDATION"
     assert "words" in report["status_reason"]
@@ -99,8 +125,9 @@ def test_too_short_transcript_fails_validation(cluster):
 def test_same_source_while_active_returns_the_same_job(settings, sample_srt):
     first = api.submit(transcript=sample_srt.read_bytes(), transcript_name=sample_srt.name)
     again = api.submit(transcript=sample_srt.read_bytes(), transcript_name=sample_srt.name)
-    other = api.submit(transcript=sample_srt.read_bytes(), transcript_name=sample_srt.name,
-                       options=JobOptions(tone="bold"))
+    other = api.submit(
+        transcript=sample_srt.read_bytes(), transcript_name=sample_srt.name, options=JobOptions(tone="bold")
+    )
     assert again.job_id == first.job_id and again.duplicate
     assert other.job_id != first.job_id
 
@@ -125,8 +152,9 @@ def test_unusable_transcripts_get_a_clear_error_and_no_job(settings, content, na
 @pytest.mark.slow
 @pytest.mark.parametrize("step", ["validate", "transcribe", "insights", "draft:linkedin", "qa_review", "deliver"])
 def test_worker_killed_mid_step_does_not_lose_the_job(cluster_factory, sample_srt, data_dir, step):
-    cluster = cluster_factory(workers=2, CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY",
-                              CLIPINSIGHT_TEST_SLOW_STEP=step)
+    cluster = cluster_factory(
+        workers=2, CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY", CLIPINSIGHT_TEST_SLOW_STEP=step
+    )
     job_id = submit_sample(sample_srt)
     marker = data_dir / f"started-{step}"
     deadline = time.monotonic() + 60
@@ -153,8 +181,13 @@ def test_status_json_contract(cluster, sample_srt):
 
     job_id = submit_sample(sample_srt, formats=["linkedin"])
     api.wait_for(job_id, timeout=120)
-    out = subprocess.run([sys.executable, "-m", "pipeline", "status", job_id, "--json"], capture_output=True,
-                         text=True, cwd=Path(__file__).resolve().parents[1], check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pipeline", "status", job_id, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
     report = json.loads(out.stdout)
     assert report["job_id"] == job_id and report["status"] == "ANALYTICS_LOGGED"
     step = report["runs"][0]["steps"][0]

@@ -13,7 +13,7 @@ S = JobStatus
 
 
 def test_the_happy_path_is_allowed_in_order_only():
-    for here, nxt in zip(PROGRESS, PROGRESS[1:]):
+    for here, nxt in zip(PROGRESS, PROGRESS[1:], strict=False):
         check_transition(here, nxt)
     with pytest.raises(IllegalTransition, match="RECEIVED to INSIGHTS"):
         check_transition(S.RECEIVED, S.INSIGHTS)
@@ -73,6 +73,10 @@ def test_backoff_grows_doubles_caps_and_jitters():
 def test_retry_budget_and_classification():
     assert should_retry(ErrorCode.RATE_LIMITED, 1) and should_retry(ErrorCode.TIMEOUT, 2)
     assert not should_retry(ErrorCode.TIMEOUT, 3)  # three attempts in all
-    for code in (ErrorCode.INVALID_INPUT, ErrorCode.QUOTA_EXCEEDED, ErrorCode.API_KEY_INVALID,
-                 ErrorCode.CONTENT_POLICY_VIOLATION):
+    for code in (
+        ErrorCode.INVALID_INPUT,
+        ErrorCode.QUOTA_EXCEEDED,
+        ErrorCode.API_KEY_INVALID,
+        ErrorCode.CONTENT_POLICY_VIOLATION,
+    ):
         assert not should_retry(code, 1)

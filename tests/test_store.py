@@ -41,9 +41,8 @@ def test_a_busy_database_waits_then_fails_clearly(settings):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(StoreBusy, match="stayed busy"):
-            with Store(settings.db_path, lock_timeout=0.5).session():
-                pass
+        with pytest.raises(StoreBusy, match="stayed busy"), Store(settings.db_path, lock_timeout=0.5).session():
+            pass
         with Store(settings.db_path, lock_timeout=20).session() as db:  # waits its turn, then works
             assert db.scalar("SELECT 1") == 1
     finally:
@@ -58,9 +57,11 @@ def test_a_foreign_duckdb_process_holding_the_file_gives_store_busy(settings):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(StoreBusy, match="close any DuckDB shell"):
-            with Store(settings.db_path, lock_timeout=0.5).session():
-                pass
+        with (
+            pytest.raises(StoreBusy, match="close any DuckDB shell"),
+            Store(settings.db_path, lock_timeout=0.5).session(),
+        ):
+            pass
     finally:
         holder.join()
 
@@ -84,10 +85,9 @@ def test_an_attempt_is_claimed_once(settings):
 
 
 def test_a_failed_transaction_leaves_nothing(settings):
-    with pytest.raises(RuntimeError):
-        with get_store().session() as db:
-            step_rows.queue_attempt(db, run_id="r", job_id="j", step="validate", attempt=1)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), get_store().session() as db:
+        step_rows.queue_attempt(db, run_id="r", job_id="j", step="validate", attempt=1)
+        raise RuntimeError("boom")
     with get_store().session() as db:
         assert db.scalar("SELECT count(*) FROM run_steps") == 0
 
@@ -95,9 +95,13 @@ def test_a_failed_transaction_leaves_nothing(settings):
 def test_draft_edits_conflict_instead_of_overwriting(settings):
     draft = Draft(format=DraftFormat.LINKEDIN, title="T", body="first")
     with get_store().session() as db:
-        assert artifact_rows.add_draft_version(db, "j", draft, source="generated", author="clipinsight", run_id="r") == 1
+        assert (
+            artifact_rows.add_draft_version(db, "j", draft, source="generated", author="clipinsight", run_id="r") == 1
+        )
         # the same generated draft saved again by a retried step stays one version
-        assert artifact_rows.add_draft_version(db, "j", draft, source="generated", author="clipinsight", run_id="r") == 1
+        assert (
+            artifact_rows.add_draft_version(db, "j", draft, source="generated", author="clipinsight", run_id="r") == 1
+        )
         mine = draft.model_copy(update={"body": "mine"})
         assert artifact_rows.add_draft_version(db, "j", mine, source="edit", author="ann", expected_version=1) == 2
         theirs = draft.model_copy(update={"body": "theirs"})

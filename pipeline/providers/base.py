@@ -6,9 +6,10 @@ Every call returns a :class:`Generation`: the value and where it came from.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, JudgeScore, Provenance, Transcript
 

@@ -8,9 +8,9 @@ not know fails loudly (:class:`UnknownStep`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Mapping
 
 from pipeline import defaults
 from pipeline.errors import ClipInsightError, ErrorCode
@@ -96,8 +96,10 @@ def _build_default() -> dict[str, StepSpec]:
         StepSpec("ingest", ingest, ErrorCode.UPLOAD_FAILED, timeout_s=defaults.LONG_STEP_TIMEOUT_S),
         StepSpec("transcribe", transcribe, ErrorCode.TRANSCRIPTION_FAILED, timeout_s=defaults.LONG_STEP_TIMEOUT_S),
         StepSpec("insights", insights, ErrorCode.GENERATION_FAILED),
-        *[StepSpec(f"draft:{f.value}", drafts, ErrorCode.GENERATION_FAILED, params={"format": f.value})
-          for f in DraftFormat],
+        *[
+            StepSpec(f"draft:{f.value}", drafts, ErrorCode.GENERATION_FAILED, params={"format": f.value})
+            for f in DraftFormat
+        ],
         StepSpec("qa_review", qa_review, ErrorCode.GENERATION_FAILED),
         StepSpec("deliver", deliver, ErrorCode.NETWORK_ERROR),
     ]

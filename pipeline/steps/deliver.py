@@ -46,8 +46,13 @@ class Outputs(StepOutputs):
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     job = inputs.job
-    files = export.bundle_files(job={**job.model_dump(), "status": "DELIVERED"}, transcript=inputs.transcript,
-                                insights=inputs.insights, drafts=inputs.drafts, qa_report=inputs.qa_report)
+    files = export.bundle_files(
+        job={**job.model_dump(), "status": "DELIVERED"},
+        transcript=inputs.transcript,
+        insights=inputs.insights,
+        drafts=inputs.drafts,
+        qa_report=inputs.qa_report,
+    )
     out_dir = ctx.settings.exports_dir / job.job_id
     export.write_bundle(out_dir, files)
     ctx.info(f"bundle written: {len(files)} files in {out_dir}")
@@ -62,10 +67,18 @@ def _webhook(ctx: StepContext, inputs: Inputs) -> WebhookResult:
     if not ctx.claim_once(f"webhook:{event_id}"):
         ctx.info("webhook already sent for this run; not sending again")
         return WebhookResult(url=url, event_id=event_id, status="skipped", attempts=0)
-    payload = {"type": "job.completed", "job_id": inputs.job.job_id, "run_id": ctx.run_id,
-               "title": inputs.job.title, "qa_score": min((d.score for d in inputs.qa_report.drafts), default=None),
-               "drafts": sorted(inputs.drafts)}
+    payload = {
+        "type": "job.completed",
+        "job_id": inputs.job.job_id,
+        "run_id": ctx.run_id,
+        "title": inputs.job.title,
+        "qa_score": min((d.score for d in inputs.qa_report.drafts), default=None),
+        "drafts": sorted(inputs.drafts),
+    }
     result = webhooks.send_event(url, event_id, payload, ctx.settings.webhook_secret)
     level = "INFO" if result.status == "sent" else "WARNING"
-    ctx.log(level, f"webhook {result.status} after {result.attempts} attempt(s)" + (f": {result.error}" if result.error else ""))
+    ctx.log(
+        level,
+        f"webhook {result.status} after {result.attempts} attempt(s)" + (f": {result.error}" if result.error else ""),
+    )
     return result

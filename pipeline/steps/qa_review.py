@@ -48,13 +48,16 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     judge_version = pinned_version(provider, QA_JUDGE, inputs.prompt_versions)
     for fmt, draft in sorted(inputs.drafts.items()):
         judge = _judge(ctx, provider, draft, inputs.transcript, judge_version)
-        review, after = qa.review_draft(draft, inputs.transcript, options=inputs.job.options, judge=judge,
-                                        threshold=ctx.settings.qa_threshold)
+        review, after = qa.review_draft(
+            draft, inputs.transcript, options=inputs.job.options, judge=judge, threshold=ctx.settings.qa_threshold
+        )
         reviews.append(review)
         if review.fixes:
             fixed.append(after)
-        ctx.info(f"{fmt}: score {review.score}, {len(review.fixes)} fixes"
-                 + (f", flagged: {'; '.join(review.risk_flags)}" if review.risk_flags else ""))
+        ctx.info(
+            f"{fmt}: score {review.score}, {len(review.fixes)} fixes"
+            + (f", flagged: {'; '.join(review.risk_flags)}" if review.risk_flags else "")
+        )
     report = qa.build_report(reviews, ctx.settings.qa_threshold)
     judged = [p for kind, p in ctx.provenance.items() if kind.startswith("judge:")]
     ctx.record("qa_report", merge_provenance(judged) if judged else Provenance(provider="rules", model="qa-rules"))

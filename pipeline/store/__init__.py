@@ -23,10 +23,11 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 
@@ -44,7 +45,7 @@ class StoreBusy(ClipInsightError):
 
 def utcnow() -> datetime:
     """Naive UTC, the form every TIMESTAMP column holds."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def dumps(value: Any) -> str:
@@ -63,7 +64,7 @@ class Database:
     def rows(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
         cursor = self.connection.execute(sql, params)
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def row(self, sql: str, params: tuple | list | dict = ()) -> dict | None:
         found = self.rows(sql, params)

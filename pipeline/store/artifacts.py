@@ -35,8 +35,24 @@ def save_artifact(
     p = provenance or Provenance(provider="pipeline", model="-")
     db.execute(
         """INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [job_id, run_id, step, kind, fmt, content, len(content), p.provider, p.model, p.prompt_name,
-         p.prompt_version, p.tokens_in, p.tokens_out, p.cost_usd, p.latency_ms, utcnow()],
+        [
+            job_id,
+            run_id,
+            step,
+            kind,
+            fmt,
+            content,
+            len(content),
+            p.provider,
+            p.model,
+            p.prompt_name,
+            p.prompt_version,
+            p.tokens_in,
+            p.tokens_out,
+            p.cost_usd,
+            p.latency_ms,
+            utcnow(),
+        ],
     )
 
 
@@ -120,7 +136,8 @@ def add_logs(db: Database, lines: list[tuple]) -> None:
     """``lines``: (job_id, run_id, step, attempt, logged_at, level, message)."""
     if lines:
         db.connection.executemany(
-            "INSERT INTO run_logs (job_id, run_id, step, attempt, logged_at, level, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO run_logs (job_id, run_id, step, attempt, logged_at, level, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             lines,
         )
 

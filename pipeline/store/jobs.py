@@ -89,8 +89,16 @@ def _audit(db, job_id, run_id, current, target, move, reason, actor) -> None:
     db.execute(
         """INSERT INTO status_changes (job_id, run_id, from_status, to_status, move, reason, actor, changed_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        [job_id, run_id, current.value if current else None, JobStatus(target).value, Move(move).value, reason,
-         actor, utcnow()],
+        [
+            job_id,
+            run_id,
+            current.value if current else None,
+            JobStatus(target).value,
+            Move(move).value,
+            reason,
+            actor,
+            utcnow(),
+        ],
     )
 
 

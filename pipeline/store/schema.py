@@ -6,7 +6,7 @@ that has shipped.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -159,7 +159,7 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
         );
         """
     )
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     for name, (monthly, max_video) in defaults.PLANS.items():
         con.execute("INSERT INTO plans VALUES (?, ?, ?)", [name, monthly, max_video])
     con.execute(
@@ -266,7 +266,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             migration(con)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [number, migration.__name__, datetime.now(timezone.utc).replace(tzinfo=None)],
+                [number, migration.__name__, datetime.now(UTC).replace(tzinfo=None)],
             )
         except BaseException:
             con.execute("ROLLBACK")

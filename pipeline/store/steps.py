@@ -87,14 +87,13 @@ def promote_scheduled(db: Database, attempt_id: int) -> bool:
 
 
 def pending_attempts(db: Database) -> list[dict]:
-    return db.rows(
-        "SELECT * FROM run_steps WHERE status IN ('scheduled', 'queued', 'running') ORDER BY queued_at, id"
-    )
+    return db.rows("SELECT * FROM run_steps WHERE status IN ('scheduled', 'queued', 'running') ORDER BY queued_at, id")
 
 
 def step_done(db: Database, run_id: str, step: str) -> bool:
-    return bool(db.scalar("SELECT count(*) FROM run_steps WHERE run_id = ? AND step = ? AND status = 'done'",
-                          [run_id, step]))
+    return bool(
+        db.scalar("SELECT count(*) FROM run_steps WHERE run_id = ? AND step = ? AND status = 'done'", [run_id, step])
+    )
 
 
 def next_attempt_number(db: Database, run_id: str, step: str) -> int:
@@ -102,8 +101,9 @@ def next_attempt_number(db: Database, run_id: str, step: str) -> int:
 
 
 def cancel_pending(db: Database, job_id: str, reason: str) -> int:
-    rows = db.rows("SELECT id, status FROM run_steps WHERE job_id = ? AND status IN ('scheduled', 'queued', 'running')",
-                   [job_id])
+    rows = db.rows(
+        "SELECT id, status FROM run_steps WHERE job_id = ? AND status IN ('scheduled', 'queued', 'running')", [job_id]
+    )
     for row in rows:
         end_attempt(db, row["id"], "cancelled", code="CANCELLED", message=reason, expect=row["status"])
     return len(rows)

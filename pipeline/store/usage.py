@@ -35,8 +35,9 @@ def ensure_workspace(db: Database, name: str, plan: str | None = None) -> Worksp
     return get_workspace(db, name)
 
 
-def configure_workspace(db: Database, name: str, *, plan: str | None = None, webhook_url: str | None = None,
-                        clear_webhook: bool = False) -> WorkspaceInfo:
+def configure_workspace(
+    db: Database, name: str, *, plan: str | None = None, webhook_url: str | None = None, clear_webhook: bool = False
+) -> WorkspaceInfo:
     ensure_workspace(db, name)
     if plan is not None:
         if not db.scalar("SELECT count(*) FROM plans WHERE name = ?", [plan]):
@@ -49,8 +50,10 @@ def configure_workspace(db: Database, name: str, *, plan: str | None = None, web
 
 
 def list_workspaces(db: Database) -> list[dict]:
-    return db.rows("SELECT w.*, p.monthly_minutes, p.max_video_minutes FROM workspaces w JOIN plans p ON p.name = w.plan "
-                   "ORDER BY w.name")
+    return db.rows(
+        "SELECT w.*, p.monthly_minutes, p.max_video_minutes FROM workspaces w JOIN plans p ON p.name = w.plan "
+        "ORDER BY w.name"
+    )
 
 
 def plan_status(db: Database, workspace: str, *, exclude_job: str | None = None) -> PlanStatus:
@@ -79,7 +82,11 @@ def job_costs(db: Database, job_id: str) -> dict:
            FROM artifacts a JOIN job_runs r ON r.run_id = a.run_id WHERE a.job_id = ?""",
         [job_id],
     )
-    return {"tokens_in": int(row["tokens_in"]), "tokens_out": int(row["tokens_out"]), "cost_usd": float(row["cost_usd"])}
+    return {
+        "tokens_in": int(row["tokens_in"]),
+        "tokens_out": int(row["tokens_out"]),
+        "cost_usd": float(row["cost_usd"]),
+    }
 
 
 def record_usage(db: Database, run_id: str, job_id: str, usage: UsageRecord) -> None:
@@ -95,8 +102,17 @@ def record_webhook(db: Database, run_id: str, job_id: str, result: WebhookResult
         return  # the first delivery's row stays
     db.execute(
         "INSERT OR REPLACE INTO webhook_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, job_id, result.url, result.event_id, result.status, result.attempts, result.response_code,
-         result.error, utcnow()],
+        [
+            run_id,
+            job_id,
+            result.url,
+            result.event_id,
+            result.status,
+            result.attempts,
+            result.response_code,
+            result.error,
+            utcnow(),
+        ],
     )
 
 

@@ -36,9 +36,14 @@ class Cluster:
         return self
 
     def _spawn(self, command: str, label: str) -> subprocess.Popen:
-        log = open(self.logs / f"{label}-{time.monotonic_ns()}.log", "w")
-        return subprocess.Popen([sys.executable, "-m", "pipeline", command], cwd=PROJECT_ROOT, env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        log = open(self.logs / f"{label}-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 (the child owns it)
+        return subprocess.Popen(
+            [sys.executable, "-m", "pipeline", command],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def add_worker(self) -> subprocess.Popen:
         process = self._spawn("worker", "worker")
