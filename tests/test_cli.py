@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from pipeline import queue
+from pipeline.redis_server import embedded
 from pipeline.settings import get_settings
 from tests.conftest import SAMPLES
 
@@ -143,8 +144,11 @@ def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
     finally:
-        if up.poll() is None:
+        if up.poll() is None:  # the test failed midway: take down everything up started
+            for child in _children(up):
+                child.kill()
             up.kill()
+            embedded(get_settings()).stop()
     assert up.returncode == 0
     assert "restarting" in output and "ClipInsight stopped." in output
     _wait(lambda: all(_gone(p) for p in everything), 15, "children to exit")
@@ -152,6 +156,4 @@ def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
 
 
 def _redis_answers() -> bool:
-    from pipeline.redis_server import embedded
-
     return embedded(get_settings()).running()
