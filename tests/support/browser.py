@@ -98,6 +98,12 @@ class Product:
         """SIGTERM to ``up``, as Ctrl-C or a service manager does; what is still alive after."""
         everything = self.processes()
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=timeout)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass  # reported below as still alive, then killed so no test leaves processes behind
         gone, alive = psutil.wait_procs(everything, timeout=10)
-        return [f"{p.pid} {p.name()}" for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+        left = [f"{p.pid} {p.name()}" for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+        for process in alive:
+            process.kill()
+        return left
