@@ -164,7 +164,7 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
         job = job_rows.get_job(db, job_id)
         runs = job_rows.list_runs(db, job_id)
         attempts = step_rows.attempts_for_job(db, job_id)
-        artifacts = artifact_rows.latest_artifacts(db, job_id)
+        artifacts = artifact_rows.latest_artifacts(db, job_id, content=False)
     return {
         "job_id": job_id,
         "status": job["status"],

@@ -23,7 +23,7 @@ from pipeline.runner import fail_job
 from pipeline.settings import Settings, get_settings
 from pipeline.states import failure_status
 from pipeline.steps import stage_of
-from pipeline.store import get_store
+from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store.steps import age_s
@@ -51,28 +51,42 @@ def reconcile_once(settings: Settings | None = None, conn: redis.Redis | None = 
         pending = step_rows.pending_attempts(db)
     if not pending:
         return PassReport()
-    report, to_enqueue = PassReport(), []
     leases = queue.has_lease(conn, [a["id"] for a in pending if a["status"] == "running"])
-    with store.session() as db:
-        for attempt in pending:
-            to_enqueue += _reconcile(db, conn, attempt, leases, report)
+    work = [(attempt, action) for attempt in pending if (action := _action(conn, attempt, leases))]
+    report, to_enqueue = PassReport(), []
+    if work:  # most passes find nothing to do and never hold the database a second time
+        with store.session() as db:
+            for attempt, action in work:
+                to_enqueue += action(db, attempt, report)
     queue.try_enqueue(to_enqueue, settings)
     if report:
         log.info("reconciled: %s", report)
     return report
 
 
-def _reconcile(db, conn, attempt: dict, leases: dict[int, bool], report: PassReport) -> list[dict]:
+def _action(conn, attempt: dict, leases: dict[int, bool]):
+    """What this attempt needs, decided from the snapshot and Redis; None when it is fine."""
     status = attempt["status"]
-    if status == "scheduled" and step_rows.promote_scheduled(db, attempt["id"]):
-        report.promoted += 1
-        return [attempt]
+    if status == "scheduled" and attempt["not_before"] <= utcnow():
+        return _promote
     if status == "queued" and _needs_requeue(conn, attempt):
-        report.requeued += 1
-        return [attempt]
+        return _requeue
     if status == "running" and not leases.get(attempt["id"]) and age_s(attempt["started_at"]) > defaults.LEASE_TTL_S:
-        return _recover_lost(db, attempt, report)
-    return []
+        return _recover_lost
+    return None
+
+
+def _promote(db, attempt: dict, report: PassReport) -> list[dict]:
+    if not step_rows.promote_scheduled(db, attempt["id"]):
+        return []
+    report.promoted += 1
+    return [attempt]
+
+
+def _requeue(db, attempt: dict, report: PassReport) -> list[dict]:
+    still_queued = db.scalar("SELECT status FROM run_steps WHERE id = ?", [attempt["id"]]) == "queued"
+    report.requeued += still_queued
+    return [attempt] if still_queued else []
 
 
 def _needs_requeue(conn, attempt: dict) -> bool:

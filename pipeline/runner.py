@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import traceback
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
@@ -47,18 +48,20 @@ def run_attempt(attempt_id: int) -> str:
     settings = get_settings()
     registry = load_registry(settings.step_registry)
     store = get_store(settings)
-    with store.session() as db:
+    with store.session() as db:  # the database is held only while reading and writing rows:
         attempt = step_rows.claim_attempt(db, attempt_id, worker_name())
         if attempt is None:
             return "skipped"
         spec = registry[attempt["step"]]
         job = job_rows.get_job(db, attempt["job_id"])
-        inputs, problem = _load_inputs(db, spec, {**job, "run_id": attempt["run_id"]})
+        raw = _read_inputs(db, spec, {**job, "run_id": attempt["run_id"]})
+    inputs, problem = _build_inputs(spec, raw)  # parsing and validation happen outside the lock
     ctx = _context(settings, attempt, spec)
     outputs, error, body_ms = _execute(ctx, spec, inputs, problem, attempt_id)
+    prepared = _prepare(outputs, ctx, attempt) if error is None else None
     with store.session() as db:
-        if error is None:
-            follow_ups = _complete(db, spec, attempt, job, outputs, ctx, body_ms)
+        if prepared is not None:
+            follow_ups = _complete(db, spec, attempt, job, prepared, body_ms)
         else:
             follow_ups = _fail(db, spec, attempt, job, error, ctx)
     queue.try_enqueue(follow_ups, settings)
@@ -123,29 +126,38 @@ def classify(exc: BaseException, spec: StepSpec) -> StepError:
 # --- Inputs ------------------------------------------------------------------------------
 
 
-def _load_inputs(db: Database, spec: StepSpec, job: dict) -> tuple[BaseModel | None, StepError | None]:
-    model = spec.module.Inputs
-    values = {}
-    for name, field in model.model_fields.items():
-        value = _load_input(db, name, job)
-        if value is None and field.is_required():
-            return None, StepError(ErrorCode.INVALID_INPUT, f"the {spec.name} step needs {name}, which is missing")
-        if value is not None:
-            values[name] = value
-    try:
-        return model.model_validate(values), None
-    except ValidationError as exc:
-        return None, StepError(ErrorCode.INVALID_INPUT, f"the {spec.name} step got unusable inputs: {exc}")
+class _StoredJSON(str):
+    """An artifact's JSON text, read inside the session and parsed after it."""
 
 
-def _load_input(db: Database, name: str, job: dict):
+def _read_inputs(db: Database, spec: StepSpec, job: dict) -> dict[str, object]:
+    """Everything the step's inputs name, as stored (inside the session)."""
+    return {name: _read_input(db, name, job) for name in spec.module.Inputs.model_fields}
+
+
+def _read_input(db: Database, name: str, job: dict):
     loader = _LOADERS.get(name)
     if loader is not None:
         return loader(db, job)
     row = artifact_rows.load_artifact(db, job["job_id"], name)
     if row is None:
         return None
-    return json.loads(row["content"]) if row["format"] == "json" else row["content"]
+    return _StoredJSON(row["content"]) if row["format"] == "json" else row["content"]
+
+
+def _build_inputs(spec: StepSpec, raw: dict[str, object]) -> tuple[BaseModel | None, StepError | None]:
+    model = spec.module.Inputs
+    values = {}
+    for name, field in model.model_fields.items():
+        value = raw.get(name)
+        if value is None and field.is_required():
+            return None, StepError(ErrorCode.INVALID_INPUT, f"the {spec.name} step needs {name}, which is missing")
+        if value is not None:
+            values[name] = json.loads(value) if isinstance(value, _StoredJSON) else value
+    try:
+        return model.model_validate(values), None
+    except ValidationError as exc:
+        return None, StepError(ErrorCode.INVALID_INPUT, f"the {spec.name} step got unusable inputs: {exc}")
 
 
 def _job_info(db: Database, job: dict) -> JobInfo:
@@ -180,16 +192,39 @@ _LOADERS = {
 # --- Completion --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A step's outputs serialised for the store, ready before the session opens."""
+
+    artifacts: list[tuple[str, str, str, Provenance]]  # kind, content, format, provenance
+    drafts: list[tuple[Draft, str, str | None]]
+    records: list[BaseModel]
+    job_fields: dict
+    status: tuple[JobStatus, str] | None
+    log_lines: list[tuple]
+
+
+def _prepare(outputs: StepOutputs, ctx: StepContext, attempt: dict) -> _Prepared:
+    artifacts = []
+    for kind, value in outputs.artifacts().items():
+        content, fmt = (value, "text") if isinstance(value, str) else (value.model_dump_json(), "json")
+        provenance = ctx.provenance.get(kind) or Provenance(provider="pipeline", model=attempt["step"])
+        artifacts.append((kind, content, fmt, provenance))
+    return _Prepared(
+        artifacts, outputs.new_drafts(), outputs.records(), outputs.job_fields(), outputs.job_status(), ctx.log_lines
+    )
+
+
 def _complete(
-    db: Database, spec: StepSpec, attempt: dict, job: dict, outputs: StepOutputs, ctx: StepContext, body_ms: float
+    db: Database, spec: StepSpec, attempt: dict, job: dict, prepared: _Prepared, body_ms: float
 ) -> list[dict]:
     if not step_rows.finish_attempt(db, attempt["id"], body_ms):
         return []  # someone ended this attempt first (cancel, or the reconciler thought it lost)
-    _save_outputs(db, attempt, outputs, ctx)
-    artifact_rows.add_logs(db, ctx.log_lines)
-    if outputs.job_fields():
-        job_rows.update_job(db, job["job_id"], **outputs.job_fields())
-    override = outputs.job_status()
+    _save_outputs(db, attempt, prepared)
+    artifact_rows.add_logs(db, prepared.log_lines)
+    if prepared.job_fields:
+        job_rows.update_job(db, job["job_id"], **prepared.job_fields)
+    override = prepared.status
     if override is not None:
         job_rows.set_status(db, job["job_id"], override[0], reason=override[1], run_id=attempt["run_id"])
         job_rows.finish_run(db, attempt["run_id"])
@@ -200,7 +235,7 @@ def _complete(
 def advance(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """The stage is done in this run (all its steps): move the status, queue the next stage."""
     options = JobOptions.model_validate(job["options"])
-    if not all(step_rows.step_done(db, run_id, step) for step in steps_of_stage(stage, options)):
+    if not step_rows.steps_done(db, run_id, steps_of_stage(stage, options)):
         return []  # the other drafts of the fan-out are still running
     for status in _statuses_after(stage):
         job_rows.set_status(db, job["job_id"], status, run_id=run_id)
@@ -220,24 +255,20 @@ def _statuses_after(stage: str) -> list[JobStatus]:
 def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     options = JobOptions.model_validate(job["options"])
     return [
-        step_rows.queue_attempt(
-            db, run_id=run_id, job_id=job["job_id"], step=step, attempt=step_rows.next_attempt_number(db, run_id, step)
-        )
+        step_rows.queue_attempt(db, run_id=run_id, job_id=job["job_id"], step=step)
         for step in steps_of_stage(stage, options)
     ]
 
 
-def _save_outputs(db: Database, attempt: dict, outputs: StepOutputs, ctx: StepContext) -> None:
+def _save_outputs(db: Database, attempt: dict, prepared: _Prepared) -> None:
     keys = {"job_id": attempt["job_id"], "run_id": attempt["run_id"], "step": attempt["step"]}
-    for kind, value in outputs.artifacts().items():
-        content, fmt = (value, "text") if isinstance(value, str) else (value.model_dump_json(), "json")
-        provenance = ctx.provenance.get(kind) or Provenance(provider="pipeline", model=attempt["step"])
+    for kind, content, fmt, provenance in prepared.artifacts:
         artifact_rows.save_artifact(db, kind=kind, content=content, fmt=fmt, provenance=provenance, **keys)
-    for draft, source, note in outputs.new_drafts():
+    for draft, source, note in prepared.drafts:
         artifact_rows.add_draft_version(
             db, attempt["job_id"], draft, source=source, author="clipinsight", run_id=attempt["run_id"], note=note
         )
-    for record in outputs.records():
+    for record in prepared.records:
         _save_record(db, attempt, record)
 
 

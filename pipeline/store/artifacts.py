@@ -65,9 +65,11 @@ def load_artifact(db: Database, job_id: str, kind: str) -> dict | None:
     )
 
 
-def latest_artifacts(db: Database, job_id: str) -> list[dict]:
+def latest_artifacts(db: Database, job_id: str, *, content: bool = True) -> list[dict]:
+    """The newest artifact of each kind; without ``content`` only what describes them (cheap)."""
+    dropped = "rank" if content else "rank, content"
     return db.rows(
-        """SELECT * EXCLUDE (rank) FROM (
+        f"""SELECT * EXCLUDE ({dropped}) FROM (
                SELECT a.*, row_number() OVER (PARTITION BY a.kind ORDER BY r.seq DESC, a.created_at DESC) AS rank
                FROM artifacts a JOIN job_runs r ON r.run_id = a.run_id WHERE a.job_id = ?)
            WHERE rank = 1 ORDER BY created_at, kind""",

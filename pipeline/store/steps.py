@@ -15,7 +15,7 @@ __all__ = [
     "promote_scheduled",
     "pending_attempts",
     "step_done",
-    "next_attempt_number",
+    "steps_done",
     "cancel_pending",
     "attempts_for_job",
 ]
@@ -23,15 +23,20 @@ __all__ = [
 PENDING = ("scheduled", "queued", "running")
 
 
-def queue_attempt(db: Database, *, run_id: str, job_id: str, step: str, attempt: int, delay_s: float = 0) -> dict:
-    """Record that an attempt should run (now, or after ``delay_s`` for a retry)."""
+def queue_attempt(
+    db: Database, *, run_id: str, job_id: str, step: str, attempt: int | None = None, delay_s: float = 0
+) -> dict:
+    """Record that an attempt should run (now, or after ``delay_s`` for a retry). Without an
+    ``attempt`` number it takes the next one for this step in this run."""
     now = utcnow()
     not_before = now + timedelta(seconds=delay_s) if delay_s > 0 else None
     status = "scheduled" if not_before else "queued"
     return db.row(
         """INSERT INTO run_steps (run_id, job_id, step, attempt, status, queued_at, not_before)
-           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *""",
-        [run_id, job_id, step, attempt, status, now, not_before],
+           SELECT ?, ?, ?, coalesce(?, (SELECT max(attempt) FROM run_steps WHERE run_id = ? AND step = ?), 0) + ?,
+                  ?, ?, ?
+           RETURNING *""",
+        [run_id, job_id, step, attempt, run_id, step, 0 if attempt is not None else 1, status, now, not_before],
     )
 
 
@@ -39,19 +44,13 @@ def claim_attempt(db: Database, attempt_id: int, worker: str) -> dict | None:
     """queued -> running. None when the attempt is not queued any more (duplicate delivery,
     already taken, cancelled) or when the step is already done in this run."""
     claimed = db.row(
-        """UPDATE run_steps SET status = 'running', started_at = ?, worker = ?
-           WHERE id = ? AND status = 'queued' AND NOT EXISTS (
-               SELECT 1 FROM run_steps done
-               WHERE done.run_id = run_steps.run_id AND done.step = run_steps.step AND done.status = 'done')
-           RETURNING *""",
+        "UPDATE run_steps SET status = 'running', started_at = ?, worker = ? WHERE id = ? AND status = 'queued' "
+        "RETURNING *",
         [utcnow(), worker, attempt_id],
     )
-    if claimed is None:
-        db.execute(
-            """UPDATE run_steps SET status = 'cancelled', error_message = 'step already done', finished_at = ?
-               WHERE id = ? AND status = 'queued'""",
-            [utcnow(), attempt_id],
-        )
+    if claimed is not None and step_done(db, claimed["run_id"], claimed["step"]):
+        end_attempt(db, attempt_id, "cancelled", code=None, message="step already done")
+        return None
     return claimed
 
 
@@ -68,13 +67,14 @@ def end_attempt(
 
 
 def _move(db: Database, attempt_id: int, expect: str, status: str, **fields) -> bool:
-    current = db.scalar("SELECT status FROM run_steps WHERE id = ?", [attempt_id])
-    if current != expect:
-        return False
+    """One compare-and-set: only an attempt still in ``expect`` moves."""
     fields["finished_at"] = utcnow()
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    db.execute(f"UPDATE run_steps SET status = ?, {assignments} WHERE id = ?", [status, *fields.values(), attempt_id])
-    return True
+    moved = db.row(
+        f"UPDATE run_steps SET status = ?, {assignments} WHERE id = ? AND status = ? RETURNING id",
+        [status, *fields.values(), attempt_id, expect],
+    )
+    return moved is not None
 
 
 def promote_scheduled(db: Database, attempt_id: int) -> bool:
@@ -90,14 +90,20 @@ def pending_attempts(db: Database) -> list[dict]:
     return db.rows("SELECT * FROM run_steps WHERE status IN ('scheduled', 'queued', 'running') ORDER BY queued_at, id")
 
 
+def steps_done(db: Database, run_id: str, steps: list[str]) -> bool:
+    """Are all these steps done in this run (the join of a fan-out)?"""
+    marks = ", ".join("?" for _ in steps)
+    done = db.scalar(
+        f"SELECT count(DISTINCT step) FROM run_steps WHERE run_id = ? AND status = 'done' AND step IN ({marks})",
+        [run_id, *steps],
+    )
+    return done == len(set(steps))
+
+
 def step_done(db: Database, run_id: str, step: str) -> bool:
     return bool(
         db.scalar("SELECT count(*) FROM run_steps WHERE run_id = ? AND step = ? AND status = 'done'", [run_id, step])
     )
-
-
-def next_attempt_number(db: Database, run_id: str, step: str) -> int:
-    return (db.scalar("SELECT max(attempt) FROM run_steps WHERE run_id = ? AND step = ?", [run_id, step]) or 0) + 1
 
 
 def cancel_pending(db: Database, job_id: str, reason: str) -> int:
