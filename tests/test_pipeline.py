@@ -150,7 +150,9 @@ def test_unusable_transcripts_get_a_clear_error_and_no_job(settings, content, na
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("step", ["validate", "transcribe", "insights", "draft:linkedin", "qa_review", "deliver"])
+@pytest.mark.parametrize(
+    "step", ["validate", "ingest", "transcribe", "insights", "draft:linkedin", "qa_review", "deliver"]
+)
 def test_worker_killed_mid_step_does_not_lose_the_job(cluster_factory, sample_srt, data_dir, step):
     cluster = cluster_factory(
         workers=2, CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY", CLIPINSIGHT_TEST_SLOW_STEP=step
