@@ -11,19 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline import providers, queue
-from pipeline import store as store_module
-from pipeline.settings import get_settings, reset_settings
+from pipeline import queue
+from pipeline.process import forget_cached_state
+from pipeline.settings import get_settings
 from pipeline.supervisor import Supervisor
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-
-
-def _forget() -> None:
-    reset_settings()
-    queue._clients.clear()
-    store_module._stores.clear()
-    providers.content_provider.cache_clear()
 
 
 @contextmanager
@@ -31,7 +24,7 @@ def deployment(workers: int, **env: str) -> Iterator[Supervisor]:
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="clipinsight-bench-") as tmp:
         os.environ.update({"CLIPINSIGHT_DATA_DIR": str(Path(tmp) / "data"), **env})
-        _forget()
+        forget_cached_state()
         supervisor = Supervisor(get_settings(), workers=workers, ui=False)
         supervisor.start()
         try:
@@ -41,7 +34,7 @@ def deployment(workers: int, **env: str) -> Iterator[Supervisor]:
             supervisor.stop()
             os.environ.clear()
             os.environ.update(saved)
-            _forget()
+            forget_cached_state()
 
 
 def wait_for_workers(count: int, timeout: float = 60) -> None:

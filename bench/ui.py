@@ -20,38 +20,26 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from pipeline.supervisor import streamlit_command
+from tests.support.browser import CHROMIUM_ARGS, chromium_path, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = PROJECT_ROOT / "data" / "samples"
 WORKSPACES = ("default", "studio-north", "agency-south")
 
 
-def drain() -> None:
-    """Run queued step attempts in this process until none is left."""
-    from pipeline.runner import run_attempt
-    from pipeline.store import get_store
-    from pipeline.store import steps as step_rows
-
-    while True:
-        with get_store().session() as db:
-            queued = [a["id"] for a in step_rows.pending_attempts(db) if a["status"] == "queued"]
-        if not queued:
-            return
-        for attempt_id in queued:
-            run_attempt(attempt_id)
-
-
 def process(name: str) -> str:
     from pipeline import api
+    from pipeline.runner import run_queued
 
     path = SAMPLES / name
     job_id = api.submit(transcript=path.read_bytes(), transcript_name=name).job_id
-    drain()
+    run_queued()
     return job_id
 
 
@@ -185,32 +173,9 @@ def measure_apptest(long_job: str, repeat: int) -> list[str]:
 
 # --- In a real browser -------------------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
 
 def start_ui(port: int, script: Path = PROJECT_ROOT / "app.py") -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = streamlit_command(port, script)
     ui = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -261,14 +226,6 @@ def browser_lines(label: str, samples: list[dict[str, float]]) -> list[str]:
     return [summary(f"Chromium {label}: {mark}", [sample[mark] for sample in samples]) for mark in samples[0]]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def measure_floor(folder: Path, repeat: int) -> list[str]:
     """The same measurement for a Streamlit page holding only a heading: Streamlit's own start
     in the browser, which every page pays before its first element."""
@@ -281,7 +238,7 @@ def measure_floor(folder: Path, repeat: int) -> list[str]:
     marks = [("heading", lambda page: page.get_by_role("heading", name="Floor"))]
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             browser_render(browser, f"http://localhost:{port}/", marks)
             samples = [browser_render(browser, f"http://localhost:{port}/", marks) for _ in range(repeat)]
             browser.close()
@@ -304,7 +261,7 @@ def measure_browser(long_job: str, repeat: int) -> list[str]:
     ]
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             cold = [browser_render(browser, url, marks) for _, url, marks in pages]
             lines = [
                 f"Chromium, first visit after the server started: Runs {max(cold[0].values()) * 1000:.0f} ms, "

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import defaults, export, queue
-from pipeline.errors import Conflict, ErrorCode, InvalidInput
+from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.redis_server import RedisUnavailable
-from pipeline.runner import queue_stage
+from pipeline.runner import fail_job, queue_stage
 from pipeline.settings import Settings, get_settings
-from pipeline.states import JobStatus, Move
+from pipeline.states import RETRY_FROM, JobStatus, Move
 from pipeline.steps import STAGES, stage_of, status_before
 from pipeline.store import Database, get_store
 from pipeline.store import artifacts as artifact_rows
@@ -262,7 +262,8 @@ def approve(job_id: str, *, editor: str = "editor", note: str | None = None, set
     with _store(settings).session() as db:
         job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
         run = job_rows.latest_run(db, job_id)
-        _record_review(db, job_id, run["run_id"], "approved", note, editor)
+        job_rows.record_review(db, job_id, run["run_id"], "approved", note, editor)
+        job_rows.reopen_run(db, run["run_id"])  # delivery continues the run QA paused
         job_rows.set_status(
             db,
             job_id,
@@ -283,27 +284,10 @@ def reject(job_id: str, *, reason: str, editor: str = "editor", settings: Settin
     with _store(settings).session() as db:
         _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
         run = job_rows.latest_run(db, job_id)
-        _record_review(db, job_id, run["run_id"], "rejected", reason.strip(), editor)
-        job_rows.set_status(
-            db,
-            job_id,
-            JobStatus.FAILED,
-            move=Move.REJECT,
-            reason=f"rejected: {reason.strip()}",
-            error_code=ErrorCode.REJECTED.value,
-            run_id=run["run_id"],
-            actor=editor,
-        )
+        job_rows.record_review(db, job_id, run["run_id"], "rejected", reason.strip(), editor)
+        error = StepError(ErrorCode.REJECTED, f"rejected: {reason.strip()}")
+        fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.REJECT, actor=editor)
     return JobStatus.FAILED.value
-
-
-def _record_review(db: Database, job_id: str, run_id: str, decision: str, reason: str | None, editor: str) -> None:
-    from pipeline.store import utcnow
-
-    db.execute(
-        "INSERT INTO reviews (job_id, run_id, decision, reason, editor, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        [job_id, run_id, decision, reason, editor, utcnow()],
-    )
 
 
 def _job_in(db: Database, job_id: str, status: JobStatus, action: str) -> dict:
@@ -349,30 +333,19 @@ def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = N
         if JobStatus(job["status"]).terminal:
             raise Conflict(f"job {job_id} is already {job['status']}; nothing to cancel")
         run = job_rows.latest_run(db, job_id)
-        step_rows.cancel_pending(db, job_id, reason=f"cancelled by {actor}")
-        job_rows.set_status(
-            db,
-            job_id,
-            JobStatus.FAILED,
-            move=Move.CANCEL,
-            reason=f"cancelled by {actor}",
-            error_code=ErrorCode.CANCELLED.value,
-            run_id=run["run_id"],
-            actor=actor,
-        )
-        job_rows.finish_run(db, run["run_id"])
+        error = StepError(ErrorCode.CANCELLED, f"cancelled by {actor}")
+        fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.CANCEL, actor=actor)
     return JobStatus.FAILED.value
 
 
 def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
-    """A new run from the stage that failed."""
+    """A new run from the stage that failed, for a job that failed or was blocked."""
     with _store(settings).session() as db:
-        failed = db.row(
-            "SELECT step FROM run_steps WHERE job_id = ? AND status = 'failed' ORDER BY finished_at DESC, "
-            "id DESC LIMIT 1",
-            [job_id],
-        )
-    stage = stage_of(failed["step"]) if failed else "validate"
+        status = JobStatus(job_rows.get_job(db, job_id)["status"])
+        failed = step_rows.last_failed_step(db, job_id)
+    if status not in RETRY_FROM:
+        raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
+    stage = stage_of(failed) if failed else "validate"
     return rerun(job_id, stage, actor=actor, reason="retry", settings=settings)
 
 

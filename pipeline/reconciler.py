@@ -84,7 +84,7 @@ def _promote(db, attempt: dict, report: PassReport) -> list[dict]:
 
 
 def _requeue(db, attempt: dict, report: PassReport) -> list[dict]:
-    still_queued = db.scalar("SELECT status FROM run_steps WHERE id = ?", [attempt["id"]]) == "queued"
+    still_queued = step_rows.attempt_status(db, attempt["id"]) == "queued"
     report.requeued += still_queued
     return [attempt] if still_queued else []
 

@@ -25,7 +25,7 @@ from pipeline.errors import ErrorCode, InvalidInput, StepError, backoff_delay, s
 from pipeline.models import Draft, JobOptions, Provenance
 from pipeline.providers import content_provider
 from pipeline.settings import Settings, get_settings
-from pipeline.states import JobStatus, failure_status
+from pipeline.states import JobStatus, Move, failure_status
 from pipeline.steps import StepSpec, load_registry, next_stage, stage_status, steps_of_stage
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs, UsageRecord, WebhookResult
 from pipeline.store import Database, get_store
@@ -34,7 +34,7 @@ from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
 
-__all__ = ["run_attempt", "worker_name", "queue_stage"]
+__all__ = ["run_attempt", "run_queued", "worker_name", "queue_stage"]
 
 log = logging.getLogger("clipinsight.runner")
 
@@ -66,6 +66,22 @@ def run_attempt(attempt_id: int) -> str:
             follow_ups = _fail(db, spec, attempt, job, error, ctx)
     queue.try_enqueue(follow_ups, settings)
     return "done" if error is None else f"failed: {error.code.value}"
+
+
+def run_queued(max_passes: int = 200, settings: Settings | None = None) -> int:
+    """Run every queued attempt in this process until none is left, as a burst worker would but
+    without Redis (page tests, benchmarks, seeding). Returns how many attempts ran."""
+    store = get_store(settings or get_settings())
+    ran = 0
+    for _ in range(max_passes):
+        with store.session() as db:
+            queued = [a["id"] for a in step_rows.pending_attempts(db) if a["status"] == "queued"]
+        if not queued:
+            return ran
+        for attempt_id in queued:
+            run_attempt(attempt_id)
+        ran += len(queued)
+    raise RuntimeError(f"attempts were still queued after {max_passes} passes")
 
 
 def _context(settings: Settings, attempt: dict, spec: StepSpec) -> StepContext:
@@ -301,9 +317,22 @@ def _fail(db: Database, spec: StepSpec, attempt: dict, job: dict, error: StepErr
     return []
 
 
-def fail_job(db: Database, job_id: str, run_id: str, status: JobStatus, error: StepError) -> None:
+def fail_job(
+    db: Database,
+    job_id: str,
+    run_id: str,
+    status: JobStatus,
+    error: StepError,
+    *,
+    move: Move = Move.STEP,
+    actor: str = "system",
+) -> None:
+    """End a job: cancel what is still pending, record the status with its reason, close the run.
+    Steps end jobs this way, and so do people (cancel, reject)."""
     step_rows.cancel_pending(db, job_id, reason=f"the job ended: {error.code.value}")
-    job_rows.set_status(db, job_id, status, reason=error.message, error_code=error.code.value, run_id=run_id)
+    job_rows.set_status(
+        db, job_id, status, move=move, reason=error.message, error_code=error.code.value, run_id=run_id, actor=actor
+    )
     job_rows.finish_run(db, run_id)
 
 

@@ -109,6 +109,10 @@ for _here in TERMINAL:
         TRANSITIONS[key] = TRANSITIONS.get(key, frozenset()) | {Move.RERUN}
 
 
+#: Resting statuses a "retry" (a new run from the failed step) starts from.
+RETRY_FROM = frozenset({S.FAILED, S.FAILED_VALIDATION, S.BLOCKED_ENTITLEMENT})
+
+
 class IllegalTransition(ClipInsightError):
     pass
 

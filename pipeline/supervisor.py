@@ -21,7 +21,7 @@ from pipeline import defaults, queue
 from pipeline.redis_server import embedded
 from pipeline.settings import Settings, get_settings
 
-__all__ = ["Supervisor", "Child"]
+__all__ = ["Supervisor", "Child", "streamlit_command"]
 
 log = logging.getLogger("clipinsight.supervisor")
 
@@ -55,7 +55,7 @@ class Supervisor:
         self.children = [Child(f"worker-{i + 1}", [sys.executable, "-m", "pipeline", "worker"]) for i in range(workers)]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
         if ui:
-            self.children.append(Child("ui", _streamlit_argv(port)))
+            self.children.append(Child("ui", streamlit_command(port)))
         self.stop_event = threading.Event()
         self.owns_redis = False
 
@@ -120,13 +120,14 @@ class Supervisor:
         print("ClipInsight stopped.", file=sys.stderr, flush=True)
 
 
-def _streamlit_argv(port: int) -> list[str]:
+def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py") -> list[str]:
+    """How the UI is started (headless, no usage statistics)."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(PROJECT_ROOT / "app.py"),
+        str(script),
         "--server.headless",
         "true",
         "--server.port",

@@ -25,7 +25,7 @@ from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
-from pipeline.states import PROGRESS, JobStatus
+from pipeline.states import PROGRESS, RETRY_FROM, JobStatus
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
@@ -77,7 +77,7 @@ RUN_COLUMNS = [
     "error_code",
 ]
 #: Statuses a failed job can be retried from (a re-run from the failed step).
-RETRYABLE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.FAILED_VALIDATION, JobStatus.BLOCKED_ENTITLEMENT})
+RETRYABLE_STATUSES = RETRY_FROM  # the rule lives with the state machine; api.retry enforces it
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 

@@ -6,20 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import providers, queue
-from pipeline import store as store_module
-from pipeline.settings import get_settings, reset_settings
+from pipeline.process import forget_cached_state
+from pipeline.settings import get_settings
 from tests.support.cluster import Cluster
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-
-
-def _forget_process_state() -> None:
-    reset_settings()
-    queue._clients.clear()
-    store_module._stores.clear()
-    providers.content_provider.cache_clear()
-    providers.speech_recognizer.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +20,9 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     for name in ("REDIS_URL", "GEMINI_API_KEY", "CLIPINSIGHT_PROVIDER", "CLIPINSIGHT_STEP_REGISTRY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # so no .streamlit/secrets.toml of the developer is read
-    _forget_process_state()
+    forget_cached_state()
     yield path
-    _forget_process_state()
+    forget_cached_state()
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def cluster_factory(data_dir, monkeypatch):
     def start(workers: int = 2, reconciler: bool = True, **env: str) -> Cluster:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        _forget_process_state()
+        forget_cached_state()
         cluster = Cluster().start(workers=workers, reconciler=reconciler)
         started.append(cluster)
         return cluster

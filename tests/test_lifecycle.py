@@ -26,6 +26,7 @@ def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
     report = api.wait_for(job_id, timeout=120)
     assert report["status"] == "REQUIRES_MANUAL_REVIEW"
     assert "deliver" not in {s["step"] for s in report["runs"][0]["steps"]}
+    assert report["runs"][0]["status"] == "finished"  # resting until an editor decides
     with pytest.raises(InvalidInput, match="reason"):
         api.reject(job_id, reason="  ")
 
@@ -35,6 +36,9 @@ def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
     with get_store().session() as db:
         trail = job_rows.audit_trail(db, job_id)
         decision = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [job_id])
+        run = job_rows.latest_run(db, job_id)
+        delivered = db.scalar("SELECT finished_at FROM run_steps WHERE job_id = ? AND step = 'deliver'", [job_id])
+    assert run["finished_at"] >= delivered  # the run closes when delivery does, not when QA paused it
     approved = [t for t in trail if t["move"] == "approve"]
     assert approved and approved[0]["actor"] == "maya" and approved[0]["to_status"] == "REVIEWED"
     assert decision == {"decision": "approved", "editor": "maya", "reason": "checked the quotes"}
@@ -49,6 +53,16 @@ def test_rejection_ends_the_job_with_the_reason_recorded(cluster):
     report = api.status_report(job_id)
     assert report["status"] == "FAILED" and report["error_code"] == "REJECTED"
     assert "revenue claim" in report["status_reason"]
+    with get_store().session() as db:
+        rejected = [t for t in job_rows.audit_trail(db, job_id) if t["move"] == "reject"]
+    assert rejected and rejected[0]["actor"] == "li"
+
+
+def test_only_a_failed_or_blocked_job_can_be_retried(cluster):
+    job_id = submit(SAMPLES / "creator-workflow-talk.srt")
+    assert api.wait_for(job_id, timeout=120)["status"] == "ANALYTICS_LOGGED"
+    with pytest.raises(Conflict, match="only a failed or blocked job can be retried"):
+        api.retry(job_id)
 
 
 def test_a_video_longer_than_the_plan_allows_is_blocked_with_what_to_change(cluster):

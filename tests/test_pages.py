@@ -14,32 +14,19 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import api, views
 from pipeline.models import DraftFormat, JobOptions
-from pipeline.runner import run_attempt
+from pipeline.runner import run_queued
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
-from pipeline.store import steps as step_rows
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 APP = "../app.py"
 
 
-def drain(limit: int = 200) -> None:
-    """Run queued step attempts in this process until none is left."""
-    for _ in range(limit):
-        with get_store().session() as db:
-            queued = [a["id"] for a in step_rows.pending_attempts(db) if a["status"] == "queued"]
-        if not queued:
-            return
-        for attempt_id in queued:
-            run_attempt(attempt_id)
-    raise AssertionError("the pipeline did not settle")
-
-
 def processed(name: str, **options) -> str:
     path = SAMPLES / name
     job_id = api.submit(transcript=path.read_bytes(), transcript_name=name, options=JobOptions(**options)).job_id
-    drain()
+    run_queued()
     return job_id
 
 
@@ -386,7 +373,7 @@ def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
     at.button(key="rerun").click().run()
     assert status_of(talk) == "INSIGHTS"
     assert "Re-running from drafts; the job is now INSIGHTS." in texts(at, "success")
-    drain()
+    run_queued()
     with get_store().session() as db:
         reran = db.rows("SELECT DISTINCT step FROM run_steps WHERE run_id = ?", [f"{talk}.r2"])
     assert {row["step"] for row in reran} == {
@@ -467,7 +454,7 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
     approve.click().run()
     assert status_of(flagged) == "REVIEWED"
     assert "Nothing waits for review." in texts(at, "success")
-    drain()
+    run_queued()
     assert status_of(flagged) == "ANALYTICS_LOGGED"
     with get_store().session() as db:
         review = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [flagged])

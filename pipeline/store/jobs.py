@@ -20,6 +20,9 @@ __all__ = [
     "get_run",
     "latest_run",
     "list_runs",
+    "finish_run",
+    "reopen_run",
+    "record_review",
     "audit_trail",
 ]
 
@@ -142,6 +145,18 @@ def list_runs(db: Database, job_id: str) -> list[dict]:
 
 def finish_run(db: Database, run_id: str) -> None:
     db.execute("UPDATE job_runs SET finished_at = ? WHERE run_id = ? AND finished_at IS NULL", [utcnow(), run_id])
+
+
+def reopen_run(db: Database, run_id: str) -> None:
+    """A run that rested (flagged for review) goes on: it is not finished any more."""
+    db.execute("UPDATE job_runs SET finished_at = NULL WHERE run_id = ?", [run_id])
+
+
+def record_review(db: Database, job_id: str, run_id: str, decision: str, reason: str | None, editor: str) -> None:
+    db.execute(
+        "INSERT INTO reviews (job_id, run_id, decision, reason, editor, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [job_id, run_id, decision, reason, editor, utcnow()],
+    )
 
 
 def audit_trail(db: Database, job_id: str) -> list[dict]:

@@ -18,6 +18,8 @@ __all__ = [
     "steps_done",
     "cancel_pending",
     "attempts_for_job",
+    "last_failed_step",
+    "attempt_status",
 ]
 
 PENDING = ("scheduled", "queued", "running")
@@ -113,6 +115,17 @@ def cancel_pending(db: Database, job_id: str, reason: str) -> int:
     for row in rows:
         end_attempt(db, row["id"], "cancelled", code="CANCELLED", message=reason, expect=row["status"])
     return len(rows)
+
+
+def last_failed_step(db: Database, job_id: str) -> str | None:
+    return db.scalar(
+        "SELECT step FROM run_steps WHERE job_id = ? AND status = 'failed' ORDER BY finished_at DESC, id DESC LIMIT 1",
+        [job_id],
+    )
+
+
+def attempt_status(db: Database, attempt_id: int) -> str | None:
+    return db.scalar("SELECT status FROM run_steps WHERE id = ?", [attempt_id])
 
 
 def attempts_for_job(db: Database, job_id: str) -> list[dict]:
