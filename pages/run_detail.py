@@ -75,6 +75,21 @@ def header(detail: dict) -> None:
     columns[3].metric("Cost", f"${cost:.4f}" if cost is not None else "—")
     if job["status_reason"]:
         (st.error if job["error_code"] else st.caption)(job["status_reason"])
+    source_details(job["metadata"])
+
+
+def source_details(metadata: dict) -> None:
+    """What the source said about itself at ingest (channel, upload date, thumbnail), when it did."""
+    day = metadata.get("upload_date") or ""
+    if len(day) == 8 and day.isdigit():  # yt-dlp's YYYYMMDD
+        day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    facts = [f"channel {metadata['channel']}" if metadata.get("channel") else "", f"uploaded {day}" if day else ""]
+    link = f"[Watch the source]({metadata['webpage_url']})" if metadata.get("webpage_url") else ""
+    line = " · ".join(part for part in [*facts, link] if part)
+    if metadata.get("thumbnail_url"):
+        st.image(metadata["thumbnail_url"], width=240)
+    if line:
+        st.caption(line)
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)

@@ -260,6 +260,23 @@ def test_run_detail_opens_on_the_drafts_of_a_finished_job_and_the_timeline_of_a_
     assert at.session_state["tab"] == "Timeline"
 
 
+def test_run_detail_shows_what_the_source_said_about_itself(talk):
+    with get_store().session() as db:
+        job_rows.update_job(
+            db,
+            talk,
+            metadata={
+                "channel": "Maya Makes Videos",
+                "upload_date": "20260314",
+                "webpage_url": "https://www.youtube.com/watch?v=abc123def45",
+            },
+        )
+    at = open_page("pages/run_detail.py", job=talk)
+    captions = " ".join(c.value for c in at.caption)
+    assert "channel Maya Makes Videos" in captions and "uploaded 2026-03-14" in captions
+    assert "https://www.youtube.com/watch?v=abc123def45" in captions
+
+
 def test_run_detail_shows_timeline_logs_and_status_changes(talk):
     at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
     assert texts(at, "title") == ["Creator workflow talk"]
