@@ -54,6 +54,13 @@ RETRY_INITIAL_S = 1.0
 RETRY_FACTOR = 2.0
 RETRY_CAP_S = 30.0
 RETRY_JITTER = 0.2
+#: A remote call (LLM, ASR upload and polling, download, webhook) retries its own transient
+#: failures before the step fails: at most this many tries, within this many seconds, with the
+#: same jittered backoff starting from CALL_RETRY_INITIAL_S. A server's Retry-After is honoured
+#: as long as it fits in what is left of the budget.
+CALL_MAX_TRIES = 5
+CALL_BUDGET_S = 90.0
+CALL_RETRY_INITIAL_S = 0.5
 
 # --- Plans and quota -----------------------------------------------------------------------
 #: The workspace a submission lands in when none is named.
