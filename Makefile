@@ -32,9 +32,11 @@ system-deps:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+## ruff, and the import contracts in pyproject.toml (layers, no import loops, who imports what)
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline tests bench app.py pages
 	$(BIN)/ruff format --check pipeline tests bench app.py pages
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format pipeline tests bench app.py pages

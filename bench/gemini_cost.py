@@ -17,6 +17,7 @@ import math
 import tempfile
 from pathlib import Path
 
+from pipeline import defaults
 from pipeline.models import DraftFormat, JobOptions
 from pipeline.prompts import load_prompt
 from pipeline.providers.gemini import GeminiContentProvider, TranscriptAnswer, estimate_cost
@@ -25,14 +26,13 @@ from pipeline.transcript import Transcript, parse_transcript, timestamp
 from tests.support.gemini_server import AUDIO_TOKENS_PER_SECOND, CHARS_PER_TOKEN, GeminiServer
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-TOKENS_PER_WORD = 1.3
 
 
 def _target_tokens(prompt_name: str) -> int:
     """The longest answer the prompt asks for, in tokens (0 when it sets no length)."""
     params = load_prompt(prompt_name).params
     if "max_words" in params:
-        return math.ceil(params["max_words"] * TOKENS_PER_WORD)
+        return math.ceil(params["max_words"] * defaults.TOKENS_PER_WORD)
     if "max_characters" in params:
         return math.ceil(params["max_characters"] / CHARS_PER_TOKEN)
     if "max_posts" in params:

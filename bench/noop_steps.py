@@ -1,25 +1,28 @@
-"""A registry of no-op steps with the real names and the real orchestration around them:
+"""A pipeline of no-op steps with the real names and the real orchestration around them:
 what remains of a run's time is the cost of orchestration itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
+from typing import Annotated
 
 from pydantic import BaseModel
 
-from pipeline.steps import REGISTRY as REAL
-from pipeline.steps import StepSpec
-from pipeline.steps.base import JobInfo, StepOutputs
+from pipeline.models import JobInfo
+from pipeline.stages import PIPELINE as REAL
+from pipeline.stages import Pipeline
+from pipeline.steps.base import StepOutputs, reads
 
 
 class Inputs(BaseModel):
-    job: JobInfo
+    job: Annotated[JobInfo, reads.JOB]
 
 
 def run(ctx, inputs: Inputs) -> StepOutputs:
     return StepOutputs()
 
 
-_NOOP = SimpleNamespace(Inputs=Inputs, run=run)
+_NOOP = SimpleNamespace(Inputs=Inputs, Outputs=StepOutputs, run=run)
 
-REGISTRY = {name: StepSpec(name, _NOOP, spec.failure_code, spec.timeout_s, spec.params) for name, spec in REAL.items()}
+PIPELINE = Pipeline([replace(stage, module=_NOOP) for stage in REAL.stages])

@@ -21,7 +21,7 @@ from bench.rq_chain import run_chain, start_worker
 from pipeline import api, queue
 from pipeline.models import JobOptions
 from pipeline.settings import get_settings
-from pipeline.steps import stage_of
+from pipeline.stages import PIPELINE
 from pipeline.store import get_store
 
 TALK = SAMPLES / "creator-workflow-talk.srt"
@@ -52,7 +52,7 @@ def step_latencies(job_id: str) -> list[tuple[float, float]]:
 
 
 def bench_noop(jobs: int = 30) -> dict:
-    with deployment(workers=1, CLIPINSIGHT_STEP_REGISTRY="bench.noop_steps:REGISTRY"):
+    with deployment(workers=1, CLIPINSIGHT_PIPELINE="bench.noop_steps:PIPELINE"):
         submit(cta_url="https://warm.example")  # warm up imports and the first DuckDB open
         api.wait_for(submit(cta_url="https://warm.example/2"), timeout=60, poll_s=0.5)
         overheads = []
@@ -80,7 +80,7 @@ def critical_path_ms(rows: list[dict]) -> float:
     """Sum over stages of the longest step body in the stage (parallel drafts count once)."""
     longest: dict[str, float] = {}
     for row in rows:
-        stage = stage_of(row["step"])
+        stage = PIPELINE.stage_of(row["step"]).name
         longest[stage] = max(longest.get(stage, 0.0), row["body_ms"] or 0.0)
     return sum(longest.values())
 

@@ -16,19 +16,10 @@ from pipeline import api, defaults, diffs, views
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.export import draft_markdown
 from pipeline.models import DraftFormat
-from pipeline.states import JobStatus
+from pipeline.stages import JobStatus
 from pipeline.transcript import timestamp
 
 TABS = ["Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads"]
-STEP_ORDER = [
-    "validate",
-    "ingest",
-    "transcribe",
-    "insights",
-    *[f"draft:{f.value}" for f in DraftFormat],
-    "qa_review",
-    "deliver",
-]
 STATUS_COLORS = {
     "done": "#2e7d32",
     "running": "#1565c0",
@@ -117,7 +108,7 @@ def actions(detail: dict) -> None:
     stage = stage_column.selectbox(
         "Step",
         detail["stages"],
-        index=detail["stages"].index("insights"),
+        index=detail["stages"].index(detail["rerun_default"]),
         key="rerun_stage",
         help="Re-running a step regenerates it and everything after it; what came before is reused.",
     )
@@ -178,7 +169,7 @@ def timeline(detail: dict) -> None:
         color="status",
         color_discrete_map=STATUS_COLORS,
         hover_data=["run", "attempt", "worker", "error"],
-        category_orders={"step": [s for s in STEP_ORDER if s in set(frame["step"])]},
+        category_orders={"step": [s for s in detail["step_order"] if s in set(frame["step"])]},
     )
     figure.update_layout(height=80 + 32 * frame["step"].nunique(), margin={"t": 10, "b": 10}, xaxis_title="UTC")
     st.plotly_chart(figure, key="timeline")

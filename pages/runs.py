@@ -8,7 +8,7 @@ import streamlit as st
 from pages.common import RUN_PAGE, editor, show_flash, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
-from pipeline.states import JobStatus
+from pipeline.stages import JobStatus
 
 COLUMNS = {
     "job_id": st.column_config.TextColumn("Job"),

@@ -11,23 +11,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import defaults, export, queue
-from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
+from pydantic import ValidationError
+
+from pipeline import defaults, export, queue, sources
+from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, StepError
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.plans import check_quota
 from pipeline.redis_server import RedisUnavailable
-from pipeline.runner import fail_job, queue_stage
 from pipeline.settings import Settings, get_settings
-from pipeline.states import RETRY_FROM, JobStatus, Move
-from pipeline.steps import STAGES, stage_of, status_before
+from pipeline.stages import FAILED, JobStatus, Move, load_pipeline
 from pipeline.store import Database, get_store
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store.runs import fail_job, queue_stage, resume
 from pipeline.transcript import parse_transcript
 
 __all__ = [
     "Submission",
+    "job_options",
     "submit",
     "status_report",
     "wait_for",
@@ -57,6 +60,10 @@ class Submission:
 
 def _store(settings: Settings | None):
     return get_store(settings or get_settings())
+
+
+def _pipeline_name(settings: Settings | None) -> str | None:
+    return (settings or get_settings()).pipeline
 
 
 def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
@@ -90,6 +97,19 @@ def _digest_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def job_options(formats: list[str] | None = None, tone: str = "friendly", cta_url: str | None = None) -> JobOptions:
+    """The options of a submission from what a person typed or picked; what cannot be used is an
+    InvalidInput that names the problem (the rules themselves live in :class:`JobOptions`)."""
+    try:
+        chosen = list(DraftFormat) if formats is None else [DraftFormat(str(f).strip()) for f in formats]
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}; the drafts are {', '.join(f.value for f in DraftFormat)}") from None
+    try:
+        return JobOptions(formats=chosen, tone=tone, cta_url=cta_url)
+    except ValidationError as exc:
+        raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+
+
 def submit(
     source: str | None = None,
     *,
@@ -100,15 +120,14 @@ def submit(
     actor: str = "creator",
     settings: Settings | None = None,
 ) -> Submission:
-    """Create a job (or return the active one for the same source and options)."""
+    """Create a job (or return the active one for the same source and options). A transcript
+    whose length the workspace's plan cannot take is refused here, before a job exists."""
     settings = settings or get_settings()
     options = options or JobOptions()
     if transcript is not None:
         parsed = parse_transcript(transcript, transcript_name)
         kind, label, fingerprint = "transcript", source or transcript_name, _digest(parsed.model_dump_json())
     elif source:
-        from pipeline import sources
-
         kind, label = sources.classify(source, settings)
         parsed, fingerprint = None, sources.fingerprint(kind, label)
     else:
@@ -120,11 +139,20 @@ def submit(
         if existing:
             job = job_rows.get_job(db, existing["job_id"])
             return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
-        attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor)
+        if parsed is not None:
+            _check_plan(usage_rows.plan_status(db, workspace), parsed.duration)
+        attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor, settings.pipeline)
     return Submission(job["job_id"], job["status"], duplicate=False, enqueued=queue.try_enqueue(attempts, settings))
 
 
-def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor):
+def _check_plan(plan, duration_s: float) -> None:
+    try:
+        check_quota(plan, duration_s)
+    except StepError as exc:
+        raise QuotaExceeded(exc.message) from None
+
+
+def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor, pipeline_name):
     job = job_rows.create_job(
         db,
         workspace=workspace,
@@ -134,7 +162,8 @@ def _create(db: Database, workspace, kind, label, options, key, parsed: Transcri
         dedupe_key=key,
         actor=actor,
     )
-    run = job_rows.create_run(db, job["job_id"], "validate", "submitted")
+    first = load_pipeline(pipeline_name).first().name
+    run = job_rows.create_run(db, job["job_id"], first, "submitted")
     if parsed is not None:
         artifact_rows.save_artifact(
             db,
@@ -144,7 +173,7 @@ def _create(db: Database, workspace, kind, label, options, key, parsed: Transcri
             kind="provided_transcript",
             content=parsed.model_dump_json(),
         )
-    return queue_stage(db, job, run["run_id"], "validate"), job
+    return queue_stage(db, job, run["run_id"], first, pipeline_name), job
 
 
 def _digest(text: str) -> str:
@@ -263,19 +292,19 @@ def approve(job_id: str, *, editor: str = "editor", note: str | None = None, set
         job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
         run = job_rows.latest_run(db, job_id)
         job_rows.record_review(db, job_id, run["run_id"], "approved", note, editor)
-        job_rows.reopen_run(db, run["run_id"])  # delivery continues the run QA paused
-        job_rows.set_status(
+        job_rows.reopen_run(db, run["run_id"])  # the run QA paused goes on
+        attempts = resume(
             db,
-            job_id,
-            JobStatus.REVIEWED,
-            move=Move.APPROVE,
+            job,
+            JobStatus.REQUIRES_MANUAL_REVIEW,
             reason=note or "approved by an editor",
-            run_id=run["run_id"],
             actor=editor,
+            run_id=run["run_id"],
+            pipeline_name=_pipeline_name(settings),
         )
-        attempts = queue_stage(db, job, run["run_id"], "deliver")
+        status = job_rows.get_job(db, job_id)["status"]
     queue.try_enqueue(attempts, settings)
-    return JobStatus.REVIEWED.value
+    return status
 
 
 def reject(job_id: str, *, reason: str, editor: str = "editor", settings: Settings | None = None) -> str:
@@ -302,9 +331,11 @@ def provide_transcript(
 ) -> str:
     """A creator's transcript for a job that waits for one: resume from transcription."""
     parsed = parse_transcript(data, filename)
+    waiting = JobStatus.NEEDS_USER_INPUT
+    stage, _status, _move = load_pipeline(_pipeline_name(settings)).resume_point(waiting)
     with _store(settings).session() as db:
-        job = _job_in(db, job_id, JobStatus.NEEDS_USER_INPUT, "provide a transcript for")
-        run = job_rows.create_run(db, job_id, "transcribe", "transcript provided")
+        job = _job_in(db, job_id, waiting, "provide a transcript for")
+        run = job_rows.create_run(db, job_id, stage.name, "transcript provided")
         artifact_rows.save_artifact(
             db,
             job_id=job_id,
@@ -313,18 +344,18 @@ def provide_transcript(
             kind="provided_transcript",
             content=parsed.model_dump_json(),
         )
-        job_rows.set_status(
+        attempts = resume(
             db,
-            job_id,
-            JobStatus.INGESTED,
-            move=Move.PROVIDE,
+            job,
+            waiting,
             reason=f"transcript {filename} provided",
-            run_id=run["run_id"],
             actor=actor,
+            run_id=run["run_id"],
+            pipeline_name=_pipeline_name(settings),
         )
-        attempts = queue_stage(db, job, run["run_id"], "transcribe")
+        status = job_rows.get_job(db, job_id)["status"]
     queue.try_enqueue(attempts, settings)
-    return JobStatus.INGESTED.value
+    return status
 
 
 def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
@@ -343,9 +374,10 @@ def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = No
     with _store(settings).session() as db:
         status = JobStatus(job_rows.get_job(db, job_id)["status"])
         failed = step_rows.last_failed_step(db, job_id)
-    if status not in RETRY_FROM:
+    if status not in FAILED:
         raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
-    stage = stage_of(failed) if failed else "validate"
+    pipeline = load_pipeline((settings or get_settings()).pipeline)
+    stage = pipeline.stage_of(failed).name if failed else pipeline.first().name
     return rerun(job_id, stage, actor=actor, reason="retry", settings=settings)
 
 
@@ -353,18 +385,19 @@ def rerun(
     job_id: str, stage: str, *, actor: str = "creator", reason: str = "re-run", settings: Settings | None = None
 ) -> str:
     """Regenerate ``stage`` and everything after it in a new run; what came before is reused."""
-    if stage not in STAGES:
-        raise InvalidInput(f"no step named {stage!r}; choose one of {', '.join(STAGES)}")
+    settings = settings or get_settings()
+    pipeline = load_pipeline(settings.pipeline)
+    stage = pipeline.stage(stage).name  # an unknown name is refused with the list of stages
     with _store(settings).session() as db:
         job = job_rows.get_job(db, job_id)
         if JobStatus(job["status"]).active:
             raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
         run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
-        target = status_before(stage)
+        target = pipeline.status_before(stage)
         job_rows.set_status(
             db, job_id, target, move=Move.RERUN, reason=f"{reason} from {stage}", run_id=run["run_id"], actor=actor
         )
-        attempts = queue_stage(db, job, run["run_id"], stage)
+        attempts = queue_stage(db, job, run["run_id"], stage, settings.pipeline)
     queue.try_enqueue(attempts, settings)
     return target.value
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pipeline import api, defaults
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat, JobOptions
-from pipeline.states import JobStatus
+from pipeline.stages import JobStatus
 
 __all__ = ["main", "build_parser"]
 
@@ -144,18 +144,8 @@ def _reconcile(args) -> int:
 
 
 def _options(args) -> JobOptions:
-    try:
-        formats = [DraftFormat(f.strip()) for f in args.formats.split(",")] if args.formats else list(DraftFormat)
-        return JobOptions(formats=formats, tone=args.tone, cta_url=args.cta_url)
-    except ValueError as exc:
-        raise ClipInsightError(_first_line(exc)) from None
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc)
-    if "Value error," in text:
-        text = text.split("Value error,", 1)[1]
-    return text.strip().splitlines()[0]
+    formats = args.formats.split(",") if args.formats else None
+    return api.job_options(formats, tone=args.tone, cta_url=args.cta_url)
 
 
 def _submit(args) -> int:

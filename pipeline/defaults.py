@@ -126,3 +126,8 @@ WEBHOOK_ATTEMPTS = 3
 UI_PORT = 8501
 RUNS_PAGE_SIZE = 50
 UI_REFRESH_S = 2.0
+
+# --- Token estimates -------------------------------------------------------------------------
+#: English text runs about 1.3 tokens per word: what offline providers report as tokens, and
+#: how benchmarks size an answer before a call.
+TOKENS_PER_WORD = 1.3

@@ -7,7 +7,7 @@ import difflib
 from pipeline.export import draft_markdown
 from pipeline.models import Draft
 
-__all__ = ["unified", "change_counts", "draft_diff"]
+__all__ = ["unified", "change_counts", "draft_diff", "text_similarity"]
 
 
 def unified(
@@ -34,3 +34,8 @@ def change_counts(before: str, after: str) -> tuple[int, int]:
 def draft_diff(old: Draft, new: Draft, *, old_label: str, new_label: str) -> str:
     """Two versions of a draft compared as the Markdown the export bundle holds."""
     return unified(draft_markdown(old), draft_markdown(new), before_label=old_label, after_label=new_label)
+
+
+def text_similarity(a: str, b: str) -> float:
+    """0..1: how much of two texts is the same (1.0: identical), as an editor's diff sees it."""
+    return round(difflib.SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)

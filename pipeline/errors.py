@@ -23,6 +23,8 @@ class ErrorCode(str, Enum):
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     API_KEY_INVALID = "API_KEY_INVALID"
     CONTENT_POLICY_VIOLATION = "CONTENT_POLICY_VIOLATION"
+    #: Something that should not happen did (a bug): retrying would only repeat it.
+    INTERNAL_ERROR = "INTERNAL_ERROR"
     #: A person ended the job (cancel, or an editor rejected its drafts).
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
@@ -68,6 +70,10 @@ class StepError(ClipInsightError):
 
 class InvalidInput(ClipInsightError):
     """Something the user gave us cannot be used; the message says what to change."""
+
+
+class QuotaExceeded(ClipInsightError):
+    """The workspace's plan cannot take this job; the message says what to change."""
 
 
 class NotFound(ClipInsightError):

@@ -8,10 +8,10 @@ edits). The file stands alone, so experiments can load it without the database t
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 
+from pipeline.diffs import text_similarity
 from pipeline.errors import InvalidInput
 from pipeline.models import Draft
 from pipeline.settings import Settings, get_settings
@@ -20,15 +20,10 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import evaluation as evaluation_rows
 from pipeline.store import prompts as prompt_rows
 
-__all__ = ["decision_records", "export_decisions", "load_decisions", "latest_export", "text_similarity"]
+__all__ = ["decision_records", "export_decisions", "load_decisions", "latest_export"]
 
 EXPORT_DIR = "evaluation"
 EXPORT_PREFIX = "editor-decisions-"
-
-
-def text_similarity(a: str, b: str) -> float:
-    """0..1: how much of two texts is the same (1.0: identical), as an editor's diff sees it."""
-    return round(difflib.SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
 
 
 def _artifact_json(db: Database, job_id: str, *kinds: str) -> dict | None:

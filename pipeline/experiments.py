@@ -25,7 +25,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from pipeline import labels, prompts
+from pipeline import labels, prompts, qa
 from pipeline.datasets import Item
 from pipeline.errors import InvalidInput
 from pipeline.export import draft_markdown
@@ -177,7 +177,7 @@ def _version_summary(version: str, cells: list[Cell], threshold: int) -> dict:
         "errors": len(cells) - len(ok),
         "mean_score": _mean([c.score for c in ok]),
         "min_score": min((c.score for c in ok), default=None),
-        "passing": sum(1 for c in ok if not c.risk_flags and (c.score or 0) >= threshold),
+        "passing": sum(1 for c in ok if not qa.needs_review(c.score, c.risk_flags, threshold)),
         "risks": sum(len(c.risk_flags) for c in ok),
         "mean_judge": _mean([c.judge_score for c in ok]),
         "editor_similarity": _mean([c.metrics.get("editor_similarity") for c in ok]),

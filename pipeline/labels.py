@@ -18,7 +18,7 @@ from pipeline.settings import Settings, get_settings
 from pipeline.store import Database, get_store
 from pipeline.store import experiments as experiment_rows
 from pipeline.store import prompts as prompt_rows
-from pipeline.tasks import TASKS, prompt_name_for
+from pipeline.tasks import TASKS, newest_prompts, prompt_name_for
 
 __all__ = [
     "PRODUCTION",
@@ -145,13 +145,7 @@ def history(prompt_name: str | None = None, settings: Settings | None = None) ->
 def pin_run_prompts(db: Database, run_id: str, provider: object) -> dict[str, str]:
     """The prompt versions of ``run_id`` (prompt name -> version), pinning them on first use to
     the production label of each prompt ``provider`` reads, else its newest version."""
-    pins = prompt_rows.run_pins(db, run_id)
-    if pins:
-        return pins
-    names = sorted({name for task in TASKS if (name := prompt_name_for(provider, task))})
-    chosen = [(name, *resolve_in(db, name)) for name in names]
-    prompt_rows.pin_run(db, run_id, chosen)
-    return {name: version for name, version, _label in chosen}
+    return prompt_rows.pin_run_prompts(db, run_id, newest_prompts(provider))
 
 
 def run_prompt_versions(run_id: str, settings: Settings | None = None) -> dict[str, str]:

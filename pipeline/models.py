@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -24,6 +25,10 @@ __all__ = [
     "QAReport",
     "Segment",
     "Transcript",
+    "JobInfo",
+    "WorkspaceInfo",
+    "UsageRecord",
+    "WebhookResult",
 ]
 
 
@@ -53,7 +58,8 @@ TONES = ("friendly", "professional", "bold")
 
 
 class JobOptions(BaseModel):
-    """What the creator asked for at submission; part of the duplicate-submission key."""
+    """What the creator asked for at submission; part of the duplicate-submission key. Every
+    entry (pages, CLI, API) builds one, so its validators are where the options' rules live."""
 
     formats: list[DraftFormat] = Field(default_factory=lambda: list(DraftFormat))
     tone: str = "friendly"
@@ -71,6 +77,25 @@ class JobOptions(BaseModel):
     def _known_tone(cls, value: str) -> str:
         if value not in TONES:
             raise ValueError(f"tone must be one of {', '.join(TONES)}")
+        return value
+
+    @field_validator("cta_url")
+    @classmethod
+    def _cta_is_a_web_link(cls, value: str | None) -> str | None:
+        """A call-to-action link goes into published drafts: an http(s) address with a host,
+        without spaces or markup, or nothing."""
+        value = (value or "").strip() or None
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or "." not in (parts.hostname or "")
+            or any(c in value for c in " <>\"'\n")
+        ):
+            raise ValueError("the call-to-action link must be a web address starting with https:// (or http://)")
+        if len(value) > 500:
+            raise ValueError("the call-to-action link is longer than 500 characters")
         return value
 
 
@@ -165,3 +190,39 @@ class QAReport(BaseModel):
     drafts: list[DraftReview]
     requires_review: bool
     summary: str
+
+
+# --- What the runner gives steps and stores for them -------------------------------------
+
+
+class JobInfo(BaseModel):
+    job_id: str
+    workspace: str
+    source_kind: str
+    source: str
+    options: JobOptions
+    title: str | None = None
+    duration_s: float | None = None
+    metadata: dict = {}
+
+
+class WorkspaceInfo(BaseModel):
+    name: str
+    plan: str
+    webhook_url: str | None = None
+
+
+class UsageRecord(BaseModel):
+    minutes: float
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+
+
+class WebhookResult(BaseModel):
+    url: str
+    event_id: str
+    status: str  # sent | failed | skipped
+    attempts: int
+    response_code: int | None = None
+    error: str | None = None

@@ -7,15 +7,17 @@ once). Code that points one process at another data dir â€” tests, benchmarks â€
 
 from __future__ import annotations
 
+from pipeline import providers, redis_server, stages, steps, store
+from pipeline.settings import reset_settings
+
 __all__ = ["forget_cached_state"]
 
 
 def forget_cached_state() -> None:
-    from pipeline import providers, queue, store
-    from pipeline.settings import reset_settings
-
     reset_settings()
-    queue._clients.clear()
+    redis_server._clients.clear()
+    stages.load_pipeline.cache_clear()
+    steps.registry_for.cache_clear()
     store._stores.clear()
     providers.content_provider.cache_clear()
     providers.speech_recognizer.cache_clear()

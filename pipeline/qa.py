@@ -31,6 +31,7 @@ from pipeline.models import (
 
 __all__ = [
     "review_draft",
+    "needs_review",
     "build_report",
     "run_checks",
     "rule_score",
@@ -208,7 +209,8 @@ _SOURCE_MARKERS = re.compile(
     r"\b(?:according to|study|studies|survey|research|report|published|data from|analysis|census|source)\b",
     re.IGNORECASE,
 )
-_FIRST_PERSON = re.compile(r"\b(?:i|my|we|our|me|us)\b", re.IGNORECASE)
+#: Words a speaker uses about themselves (the percentage check and the judge's voice measure).
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ def _unsourced_statistics(sentences: list[str]) -> set[str]:
         nearby = " ".join(sentences[max(0, i - 2) : i + 3])
         for match in _NUMBER.finditer(sentence):
             is_percentage = match.group(3) in ("%", "percent")
-            if is_percentage and not _FIRST_PERSON.search(sentence) and not _SOURCE_MARKERS.search(nearby):
+            if is_percentage and not FIRST_PERSON.search(sentence) and not _SOURCE_MARKERS.search(nearby):
                 found.add(_canonical_number(match.group(2)))
     return found
 
@@ -735,9 +737,14 @@ def review_draft(
         fixes=fixes,
         judge=scores,
         risk_flags=risk_flags,
-        requires_review=score < threshold or bool(risk_flags),
+        requires_review=needs_review(score, risk_flags, threshold),
     )
     return review, fixed
+
+
+def needs_review(score: int | None, risk_flags: Sequence[str], threshold: int) -> bool:
+    """The one rule for sending a draft to an editor: a risk, or a score below the threshold."""
+    return bool(risk_flags) or (score or 0) < threshold
 
 
 def _review_line(review: DraftReview) -> str:

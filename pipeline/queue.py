@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -19,8 +19,9 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from pipeline import defaults
-from pipeline.redis_server import RedisUnavailable, connect
+from pipeline.redis_server import RedisUnavailable, redis_client
 from pipeline.settings import Settings, get_settings
+from pipeline.stages import PIPELINE, Pipeline, load_pipeline
 
 __all__ = [
     "redis_client",
@@ -40,17 +41,6 @@ __all__ = [
 
 log = logging.getLogger("clipinsight.queue")
 P = defaults.REDIS_PREFIX
-_clients: dict[tuple, redis.Redis] = {}
-
-
-def redis_client(settings: Settings | None = None, *, start: bool = False) -> redis.Redis:
-    """A cached client per data dir / URL (connections are pooled inside it)."""
-    settings = settings or get_settings()
-    key = (settings.redis_url, str(settings.redis_dir))
-    client = _clients.get(key)
-    if client is None:
-        client = _clients[key] = connect(settings, start=start)
-    return client
 
 
 def step_queue(conn: redis.Redis) -> Queue:
@@ -61,14 +51,14 @@ def rq_job_id(attempt_id: int) -> str:
     return f"attempt-{attempt_id}"
 
 
-def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], timeouts: Mapping[str, int] | None = None) -> None:
+def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], pipeline: Pipeline = PIPELINE) -> None:
     queue = step_queue(conn)
     for attempt in attempts:
         queue.enqueue_call(
             "pipeline.runner.run_attempt",
-            args=(attempt["id"],),
+            args=(attempt["id"], attempt["step"]),
             job_id=rq_job_id(attempt["id"]),
-            timeout=(timeouts or {}).get(attempt["step"], defaults.STEP_TIMEOUT_S),
+            timeout=pipeline.stage_of(attempt["step"]).timeout_s,
             result_ttl=60,
             failure_ttl=24 * 3600,
             description=f"{attempt['step']} of {attempt['run_id']} (attempt {attempt['attempt']})",
@@ -82,11 +72,7 @@ def try_enqueue(attempts: list[dict], settings: Settings | None = None) -> bool:
         return True
     settings = settings or get_settings()
     try:
-        from pipeline.steps import load_registry
-
-        registry = load_registry(settings.step_registry)
-        timeouts = {a["step"]: registry[a["step"]].timeout_s for a in attempts}
-        enqueue_attempts(redis_client(settings), attempts, timeouts)
+        enqueue_attempts(redis_client(settings), attempts, load_pipeline(settings.pipeline))
         return True
     except (RedisUnavailable, redis.RedisError, OSError) as exc:
         log.warning("could not enqueue %d attempt(s) now (%s); the reconciler will", len(attempts), exc)

@@ -25,6 +25,7 @@ import redis
 
 from pipeline import defaults
 from pipeline.errors import ClipInsightError, ErrorCode, StepError
+from pipeline.redis_server import redis_client
 from pipeline.settings import Settings
 
 __all__ = ["Limits", "Grant", "RateLimiter", "limiter_for"]
@@ -203,8 +204,6 @@ class RateLimiter:
 
     def _shared(self, command):
         """Run ``command`` on Redis; None when Redis cannot be reached (warned once)."""
-        from pipeline.queue import redis_client
-
         try:
             return command(redis_client(self.settings))
         except _REDIS_DOWN as exc:

@@ -19,12 +19,11 @@ import redis
 
 from pipeline import defaults, queue
 from pipeline.errors import ErrorCode, StepError, should_retry
-from pipeline.runner import fail_job
 from pipeline.settings import Settings, get_settings
-from pipeline.states import failure_status
-from pipeline.steps import stage_of
+from pipeline.stages import load_pipeline
 from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
+from pipeline.store import runs as run_rows
 from pipeline.store import steps as step_rows
 from pipeline.store.steps import age_s
 
@@ -109,7 +108,8 @@ def _recover_lost(db, attempt: dict, report: PassReport) -> list[dict]:
     job = job_rows.get_job(db, attempt["job_id"])
     if not should_retry(ErrorCode.WORKER_LOST, attempt["attempt"]):
         error = StepError(ErrorCode.WORKER_LOST, message + f" ({attempt['attempt']} times)")
-        fail_job(db, job["job_id"], attempt["run_id"], failure_status(error.code, stage_of(attempt["step"])), error)
+        status = load_pipeline(get_settings().pipeline).failure_status(error.code, attempt["step"])
+        run_rows.fail_job(db, job["job_id"], attempt["run_id"], status, error)
         return []
     return [
         step_rows.queue_attempt(

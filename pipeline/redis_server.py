@@ -22,7 +22,7 @@ from pipeline import defaults
 from pipeline.errors import ClipInsightError
 from pipeline.settings import Settings, get_settings
 
-__all__ = ["RedisUnavailable", "EmbeddedRedis", "connect", "reachable"]
+__all__ = ["RedisUnavailable", "EmbeddedRedis", "connect", "redis_client", "reachable"]
 
 #: Unix socket paths longer than this do not fit in ``sockaddr_un``.
 _MAX_SOCKET_PATH = 100
@@ -151,6 +151,19 @@ def connect(settings: Settings | None = None, *, start: bool = False) -> redis.R
             f"no Redis is running for data dir {settings.data_dir} (start the product with `python -m pipeline up`)"
         )
     return server.client()
+
+
+_clients: dict[tuple, redis.Redis] = {}
+
+
+def redis_client(settings: Settings | None = None, *, start: bool = False) -> redis.Redis:
+    """A cached client per data dir / URL (connections are pooled inside it)."""
+    settings = settings or get_settings()
+    key = (settings.redis_url, str(settings.redis_dir))
+    client = _clients.get(key)
+    if client is None:
+        client = _clients[key] = connect(settings, start=start)
+    return client
 
 
 def reachable(settings: Settings | None = None) -> bool:

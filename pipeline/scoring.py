@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipeline import qa
-from pipeline.evaluation import text_similarity
+from pipeline.diffs import text_similarity
 from pipeline.models import Draft, InsightPack, JobOptions, JudgeScore, QACheck, Transcript
 
 __all__ = ["Score", "insight_checks", "score_insights", "score_draft", "score_judged", "judge_mean"]

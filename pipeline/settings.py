@@ -62,7 +62,8 @@ class Settings:
     allow_direct_media: bool = True
     max_upload_mb: int = 500
     whisper_model: str | None = None
-    step_registry: str = "pipeline.steps:REGISTRY"
+    #: ``module:NAME`` of another pipeline table (tests add a stage or slow a step); None: the default.
+    pipeline: str | None = None
     qa_threshold: int = defaults.QA_THRESHOLD
     store_lock_timeout_s: float = defaults.STORE_LOCK_TIMEOUT_S
 
@@ -88,7 +89,7 @@ class Settings:
             allow_direct_media=_flag("CLIPINSIGHT_ALLOW_DIRECT_MEDIA", True),
             max_upload_mb=int(env("CLIPINSIGHT_MAX_UPLOAD_MB") or 500),
             whisper_model=env("CLIPINSIGHT_WHISPER_MODEL") or None,
-            step_registry=env("CLIPINSIGHT_STEP_REGISTRY") or "pipeline.steps:REGISTRY",
+            pipeline=env("CLIPINSIGHT_PIPELINE") or None,
             qa_threshold=int(env("CLIPINSIGHT_QA_THRESHOLD") or defaults.QA_THRESHOLD),
             store_lock_timeout_s=float(env("CLIPINSIGHT_STORE_LOCK_TIMEOUT") or defaults.STORE_LOCK_TIMEOUT_S),
         )

@@ -14,14 +14,18 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from pipeline import media, urlguard
+from pydantic import BaseModel
+
+from pipeline import media, transcription, urlguard
+from pipeline.context import StepContext
 from pipeline.errors import ErrorCode, InvalidInput, StepError
+from pipeline.models import JobInfo
+from pipeline.plans import PlanStatus, check_quota
+from pipeline.providers import speech_recognizer
 from pipeline.settings import Settings
-from pipeline.steps.base import JobInfo, PlanStatus, StepContext
-from pipeline.steps.ingest import SourceInfo
 from pipeline.transcript import Transcript
 
-__all__ = ["classify", "fingerprint", "check_source", "ingest", "transcribe", "youtube_id"]
+__all__ = ["SourceInfo", "classify", "fingerprint", "check_source", "ingest", "transcribe", "youtube_id"]
 
 _YOUTUBE_HOSTS = {
     "youtube.com",
@@ -34,6 +38,21 @@ _YOUTUBE_HOSTS = {
 }
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _PATH_ID = re.compile(r"^/(?:shorts|live|embed|v|e)/([A-Za-z0-9_-]{11})(?:[/?]|$)")
+
+
+class SourceInfo(BaseModel):
+    """What the ingest step learned about the source, and where its media lies."""
+
+    kind: str
+    title: str
+    duration_s: float | None = None
+    channel: str | None = None
+    upload_date: str | None = None
+    thumbnail_url: str | None = None
+    webpage_url: str | None = None
+    media_path: str | None = None
+    audio_path: str | None = None
+    captions_path: str | None = None
 
 
 def _is_url(source: str) -> bool:
@@ -131,7 +150,7 @@ def _ingest_upload(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, fold
 
 
 def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path) -> SourceInfo:
-    from pipeline.download import Downloader
+    from pipeline.download import Downloader  # yt-dlp takes ~0.25 s to import; only ingest needs it
 
     guard = urlguard.ConnectionGuard(allow_private=ctx.settings.allow_private_urls)
     downloader = Downloader(
@@ -153,8 +172,6 @@ def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder:
 
 
 def _check_plan(plan: PlanStatus | None, duration_s: float | None) -> None:
-    from pipeline.plans import check_quota  # plans imports the step registry, which imports this module's callers
-
     if plan is not None and duration_s:
         check_quota(plan, float(duration_s))
 
@@ -196,34 +213,27 @@ def _minutes(seconds: float | None) -> str:
 
 def transcribe(ctx: StepContext, source: SourceInfo) -> Transcript:
     """Captions the source has, else speech recognition of the extracted audio."""
-    from pipeline import transcription
-
     if source.captions_path:
         transcript = _captions(ctx, Path(source.captions_path))
         if transcript is not None:
             return transcript
-    return _recognized(ctx, source, transcription)
+    return _recognized(ctx, source)
 
 
 def _captions(ctx: StepContext, path: Path) -> Transcript | None:
-    from pipeline import transcription
-    from pipeline.steps.transcribe import assess
-
     try:
         transcript = transcription.captions_transcript(path)
     except InvalidInput as exc:
         ctx.warning(f"the captions could not be read ({exc}); recognising speech instead")
         return None
-    if not assess(transcript, None).ok:
+    if not transcription.assess(transcript, None).ok:
         ctx.warning("the captions are too thin to use; recognising speech instead")
         return None
     ctx.info(f"using the source's captions ({path.suffix.lstrip('.')})")
     return transcript
 
 
-def _recognized(ctx: StepContext, source: SourceInfo, transcription) -> Transcript:
-    from pipeline.providers import speech_recognizer
-
+def _recognized(ctx: StepContext, source: SourceInfo) -> Transcript:
     audio = Path(source.audio_path) if source.audio_path else None
     if audio is None or not audio.is_file():
         if not source.media_path:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from pipeline.errors import InvalidInput
 from pipeline.models import DraftFormat
+from pipeline.prompts import list_versions
 
 __all__ = [
     "TASKS",
@@ -22,6 +23,7 @@ __all__ = [
     "draft_format",
     "prompt_name_for",
     "pinned_version",
+    "newest_prompts",
 ]
 
 INSIGHTS = "insights"
@@ -55,3 +57,10 @@ def pinned_version(provider: object, task: str, pins: Mapping[str, str]) -> str 
     """The version of the provider's prompt for ``task`` that a run is pinned to (None: newest)."""
     name = prompt_name_for(provider, task)
     return pins.get(name) if name else None
+
+
+def newest_prompts(provider: object) -> dict[str, str]:
+    """prompt name -> newest version, for every prompt ``provider`` reads for a task: what a run
+    is pinned to when the prompt has no production label."""
+    names = {name for task in TASKS if (name := prompt_name_for(provider, task))}
+    return {name: list_versions(name)[-1] for name in sorted(names)}

@@ -11,13 +11,59 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from pipeline import defaults
 from pipeline.errors import InvalidInput
 from pipeline.media import AudioChunk, split_audio, wav_duration
-from pipeline.providers.base import Generation, ProgressFn, SpeechRecognizer, merge_provenance
+from pipeline.providers.base import Generation, ProgressFn, SpeechRecognizer, merge_provenance, weighted_mean
 from pipeline.transcript import Segment, Transcript, parse_transcript
 
-__all__ = ["captions_transcript", "recognize", "transcribe_in_chunks", "stitch", "ChunkProgress", "weighted_mean"]
+__all__ = [
+    "Quality",
+    "assess",
+    "captions_transcript",
+    "recognize",
+    "transcribe_in_chunks",
+    "stitch",
+    "ChunkProgress",
+]
+
+
+class Quality(BaseModel):
+    ok: bool
+    reason: str = ""
+    words: int
+    coverage: float | None = None  # transcript duration / media duration
+    confidence: float | None = None  # the recognizer's mean confidence, when a recognizer made it
+
+
+def assess(transcript: Transcript, media_duration: float | None) -> Quality:
+    """Good enough to build on, or the reason to ask the creator for a transcript."""
+    words = transcript.word_count
+    if words < defaults.MIN_TRANSCRIPT_WORDS:
+        return Quality(ok=False, words=words, reason=f"the transcript has only {words} words; please provide one")
+    coverage = None
+    if media_duration and transcript.source != "provided":
+        coverage = round(transcript.duration / media_duration, 3)
+        if coverage < defaults.MIN_TRANSCRIPT_COVERAGE:
+            return Quality(
+                ok=False,
+                words=words,
+                coverage=coverage,
+                reason=f"the transcript covers {coverage:.0%} of the media; please provide one",
+            )
+    confidence = transcript.confidence
+    if confidence is not None and confidence < defaults.MIN_ASR_CONFIDENCE:
+        return Quality(
+            ok=False,
+            words=words,
+            coverage=coverage,
+            confidence=confidence,
+            reason=f"the speech recognizer was unsure of most words (confidence {confidence:.0%}); "
+            "please provide a transcript",
+        )
+    return Quality(ok=True, words=words, coverage=coverage, confidence=confidence)
 
 
 def captions_transcript(path: Path) -> Transcript:
@@ -115,9 +161,3 @@ def stitch(parts: list[Transcript], chunks: list[AudioChunk]) -> Transcript:
 def _confidence(parts: list[Transcript], chunks: list[AudioChunk]) -> float | None:
     pairs = zip(parts, chunks, strict=True)
     return weighted_mean([(part.confidence, chunk.duration_s) for part, chunk in pairs if part.confidence is not None])
-
-
-def weighted_mean(values: list[tuple[float, float]]) -> float | None:
-    """Mean of (value, weight) pairs; None when there is nothing to average."""
-    total = sum(weight for _, weight in values)
-    return round(sum(value * weight for value, weight in values) / total, 4) if total else None

@@ -18,14 +18,14 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-from pipeline import defaults, export, qa, queue, steps
+from pipeline import api, defaults, export, qa, queue
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
-from pipeline.states import PROGRESS, RETRY_FROM, JobStatus
+from pipeline.stages import DONE, FAILED, JobStatus, load_pipeline
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
@@ -77,7 +77,7 @@ RUN_COLUMNS = [
     "error_code",
 ]
 #: Statuses a failed job can be retried from (a re-run from the failed step).
-RETRYABLE_STATUSES = RETRY_FROM  # the rule lives with the state machine; api.retry enforces it
+RETRYABLE_STATUSES = FAILED  # the rule lives with the pipeline table; api.retry enforces it
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
@@ -172,22 +172,21 @@ def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, d
 
 
 def job_progress(status: str, pending: list[dict], live: dict[str, float]) -> float | None:
-    """How far a job is, 0..1: finished stages plus the share of the running stage its steps
-    reported. None for a job that stopped short of delivery."""
+    """How far a job is, 0..1: the stages done plus the share of the running stage its steps
+    reported (weighted as the pipeline table says). None for a job that stopped short of delivery."""
     status = JobStatus(status)
-    if status is JobStatus.ANALYTICS_LOGGED:
+    if status is DONE:
         return 1.0
     if status.terminal:
         return None
-    done = min(PROGRESS.index(status), len(steps.STAGES))
-    if done == len(steps.STAGES):
-        return 1.0
-    stage = steps.STAGES[done]
-    shares = {step: share for step, share in live.items() if steps.stage_of(step) == stage}
-    for attempt in pending:
+    pipeline = load_pipeline(get_settings().pipeline)
+    if not pending:
+        return pipeline.progress(None, 0.0, status)
+    stage = pipeline.stage_of(pending[0]["step"])
+    shares = {step: share for step, share in live.items() if pipeline.stage_of(step) == stage}
+    for attempt in pending:  # steps of the stage that finished keep their reported share (1.0)
         shares.setdefault(attempt["step"], 0.0)
-    running = sum(shares.values()) / len(shares) if shares else 0.0
-    return round((done + running) / len(steps.STAGES), 3)
+    return pipeline.progress(stage.name, sum(shares.values()) / len(shares), status)
 
 
 def job_status(job_id: str, settings: Settings | None = None) -> dict:
@@ -250,7 +249,18 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
-        "stages": list(steps.STAGES),
+        **_shape(JobOptions.model_validate(job["options"])),
+    }
+
+
+def _shape(options: JobOptions) -> dict:
+    """The stages a job can be re-run from (and the one that regenerates its content), and its
+    steps in pipeline order, from the pipeline table."""
+    pipeline = load_pipeline(get_settings().pipeline)
+    return {
+        "stages": list(pipeline.names),
+        "rerun_default": pipeline.first_content_stage().name,
+        "step_order": pipeline.step_order(options),
     }
 
 
@@ -316,8 +326,6 @@ def draft_fields(fmt: str, title: str, text: str) -> dict:
 
 def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
     """The whole export bundle of a job as a zip file."""
-    from pipeline import api
-
     return export.bundle_zip(api.bundle_files_for(job_id, settings))
 
 
@@ -449,22 +457,9 @@ def as_link(text: str) -> str:
 
 def build_options(formats: list[str], tone: str, cta_url: str | None) -> JobOptions:
     """The submission options from the form; a clear InvalidInput for what cannot be used."""
-    cta_url = (cta_url or "").strip() or None
-    if cta_url and not re.match(r"https?://[^\s/]+\.[^\s]+$", cta_url):
-        raise InvalidInput(f"the call-to-action link must be a web address like https://example.com, not {cta_url!r}")
     if not formats:
         raise InvalidInput("choose at least one draft")
-    try:
-        return JobOptions(formats=formats, tone=tone, cta_url=cta_url)
-    except ValueError as exc:
-        raise InvalidInput(_first_error(exc)) from None
-
-
-def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        return str(errors()[0]["msg"]).removeprefix("Value error, ")
-    return str(exc)
+    return api.job_options(formats, tone=tone, cta_url=cta_url)
 
 
 def estimate(

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 
 from pipeline import defaults
-from pipeline.steps.base import WebhookResult
+from pipeline.models import WebhookResult
 
 __all__ = ["sign", "send_event"]
 

@@ -17,7 +17,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 def data_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("CLIPINSIGHT_DATA_DIR", str(path))
-    for name in ("REDIS_URL", "GEMINI_API_KEY", "CLIPINSIGHT_PROVIDER", "CLIPINSIGHT_STEP_REGISTRY"):
+    for name in ("REDIS_URL", "GEMINI_API_KEY", "CLIPINSIGHT_PROVIDER", "CLIPINSIGHT_PIPELINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # so no .streamlit/secrets.toml of the developer is read
     forget_cached_state()

@@ -53,6 +53,24 @@ def test_user_errors_are_one_clear_line(data_dir, tmp_path):
     )
 
 
+def test_every_entry_refuses_what_the_page_refuses(data_dir):
+    """The rules live in the models and pipeline.api: the CLI gets the Submit page's answers."""
+    from pipeline import api, views
+    from pipeline.errors import InvalidInput, QuotaExceeded
+
+    talk = str(SAMPLES / "creator-workflow-talk.srt")
+    for bad in ("javascript:alert(1)", "example", "https://exa mple.com/x"):
+        with pytest.raises(InvalidInput) as page:
+            views.build_options(["linkedin"], "friendly", bad)
+        assert_one_line_error(cli("submit", "--transcript", talk, "--cta", bad), str(page.value))
+    assert_one_line_error(cli("submit", "--transcript", talk, "--formats", "tiktok"), "'tiktok' is not a valid")
+    api.configure_workspace("tiny", plan="free")
+    long_talk = str(SAMPLES / "long-workshop.srt")
+    with pytest.raises(QuotaExceeded) as page:
+        api.submit(transcript=Path(long_talk).read_bytes(), transcript_name="long-workshop.srt", workspace="tiny")
+    assert_one_line_error(cli("submit", "--transcript", long_talk, "--workspace", "tiny"), str(page.value))
+
+
 def test_submit_without_a_worker_keeps_the_job_and_says_so(data_dir):
     result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait", "--json")
     assert result.returncode == 3

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pipeline import api
-from pipeline.errors import Conflict, InvalidInput
+from pipeline.errors import Conflict, InvalidInput, QuotaExceeded
 from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
 from tests.conftest import SAMPLES
@@ -65,29 +65,38 @@ def test_only_a_failed_or_blocked_job_can_be_retried(cluster):
         api.retry(job_id)
 
 
-def test_a_video_longer_than_the_plan_allows_is_blocked_with_what_to_change(cluster):
+def test_a_transcript_longer_than_the_plan_allows_is_refused_at_submission(settings):
     api.configure_workspace("tiny", plan="free")
-    job_id = submit(SAMPLES / "long-workshop.srt", workspace="tiny")
-    report = api.wait_for(job_id, timeout=60)
-    assert report["status"] == "BLOCKED_ENTITLEMENT" and report["error_code"] == "QUOTA_EXCEEDED"
-    assert "60 min" in report["status_reason"] and "20 min" in report["status_reason"]
-    assert "larger plan" in report["status_reason"]
+    with pytest.raises(QuotaExceeded) as refused:
+        submit(SAMPLES / "long-workshop.srt", workspace="tiny")
+    message = str(refused.value)
+    assert "60 min" in message and "20 min" in message and "larger plan" in message
+    with get_store().session() as db:
+        assert db.scalar("SELECT count(*) FROM jobs WHERE workspace = 'tiny'") == 0  # nothing was created
 
 
-def test_monthly_minutes_run_out(cluster):
+def test_monthly_minutes_run_out(settings):
     api.configure_workspace("busy", plan="free")
     with get_store().session() as db:  # 50 of the free plan's 60 minutes already used this month
         db.execute("INSERT INTO usage VALUES ('old.r1', 'old', 'busy', 50, 0, 0, 0, ?)", [utcnow()])
-    job_id = submit(SAMPLES / "creator-workflow-talk.srt", workspace="busy")
+    with pytest.raises(QuotaExceeded, match="10 of its 60 monthly minutes left"):
+        submit(SAMPLES / "creator-workflow-talk.srt", workspace="busy")
+
+
+def test_media_whose_length_the_plan_cannot_take_is_blocked_once_its_length_is_known(cluster):
+    api.configure_workspace("full", plan="free")
+    with get_store().session() as db:  # 59.9 of 60 minutes used; the 38 s sample video needs 0.6
+        db.execute("INSERT INTO usage VALUES ('old.r1', 'old', 'full', 59.9, 0, 0, 0, ?)", [utcnow()])
+    job_id = api.submit(str(SAMPLES / "speech-sample.mp4"), workspace="full").job_id
     report = api.wait_for(job_id, timeout=60)
-    assert report["status"] == "BLOCKED_ENTITLEMENT"
-    assert "10 of its 60 monthly minutes left" in report["status_reason"]
+    assert report["status"] == "BLOCKED_ENTITLEMENT" and report["error_code"] == "QUOTA_EXCEEDED"
+    assert "monthly minutes left" in report["status_reason"] and "upgrade" in report["status_reason"]
 
 
 def test_webhook_is_signed_retried_and_sent_once_per_run(cluster_factory, monkeypatch):
     monkeypatch.setenv("CLIPINSIGHT_WEBHOOK_SECRET", "s3cret")
     cluster = cluster_factory(
-        CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY",
+        CLIPINSIGHT_PIPELINE="tests.support.steps:PIPELINE",
         CLIPINSIGHT_TEST_SLOW_STEP="deliver",
         CLIPINSIGHT_TEST_SLOW_WHEN="after",
         CLIPINSIGHT_WEBHOOK_SECRET="s3cret",

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import api, views
 from pipeline.models import DraftFormat, JobOptions
 from pipeline.runner import run_queued
+from pipeline.stages import PIPELINE
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
@@ -537,7 +538,10 @@ def test_progress_counts_finished_stages_and_the_running_share():
     assert views.job_progress("RECEIVED", [{"step": "validate", "status": "queued", "attempt": 1}], {}) == 0.0
     drafts = [{"step": f"draft:{f}", "status": "running", "attempt": 1} for f in ("blog", "linkedin")]
     live = {"draft:newsletter": 1.0, "draft:x_thread": 1.0, "draft:blog": 0.5}
-    assert views.job_progress("INSIGHTS", drafts, live) == pytest.approx((4 + 2.5 / 4) / 7, abs=1e-3)
+    weights = {stage.name: stage.weight for stage in PIPELINE.stages}  # the table weighs each stage
+    before = sum(weights[name] for name in ("validate", "ingest", "transcribe", "insights"))
+    expected = (before + weights["drafts"] * 2.5 / 4) / sum(weights.values())  # 2 of 4 drafts done, 1 halfway
+    assert views.job_progress("INSIGHTS", drafts, live) == pytest.approx(expected, abs=1e-3)
     assert views.job_progress("ANALYTICS_LOGGED", [], {}) == 1.0
     assert views.job_progress("FAILED", [], {}) is None
 

@@ -155,7 +155,7 @@ def test_unusable_transcripts_get_a_clear_error_and_no_job(settings, content, na
 )
 def test_worker_killed_mid_step_does_not_lose_the_job(cluster_factory, sample_srt, data_dir, step):
     cluster = cluster_factory(
-        workers=2, CLIPINSIGHT_STEP_REGISTRY="tests.support.steps:REGISTRY", CLIPINSIGHT_TEST_SLOW_STEP=step
+        workers=2, CLIPINSIGHT_PIPELINE="tests.support.steps:PIPELINE", CLIPINSIGHT_TEST_SLOW_STEP=step
     )
     job_id = submit_sample(sample_srt)
     marker = data_dir / f"started-{step}"

@@ -68,3 +68,9 @@ def merge_provenance(items: list[Provenance]) -> Provenance:
             "latency_ms": sum(p.latency_ms for p in items),
         }
     )
+
+
+def weighted_mean(values: list[tuple[float, float]]) -> float | None:
+    """Mean of (value, weight) pairs; None when there is nothing to average."""
+    total = sum(weight for _, weight in values)
+    return round(sum(value * weight for value, weight in values) / total, 4) if total else None

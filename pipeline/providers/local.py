@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from pipeline import defaults
 from pipeline.models import (
     LINKEDIN_LIMIT,
     X_POST_LIMIT,
@@ -47,9 +48,6 @@ from pipeline.qa import find_instructions, number_posts, trim_at_sentence
 from pipeline.transcript import Transcript, timestamp
 
 __all__ = ["LocalContentProvider", "extract_insights", "compose_draft", "Sentence", "rebuild_sentences"]
-
-#: Token estimate for provenance: the usual ratio of tokens to English words.
-TOKENS_PER_WORD = 1.3
 
 # --- Words ----------------------------------------------------------------------------------
 
@@ -1064,7 +1062,7 @@ def compose_draft(fmt: DraftFormat, insights: InsightPack, options: JobOptions, 
 
 
 def _tokens(words: int) -> int:
-    return round(words * TOKENS_PER_WORD)
+    return round(words * defaults.TOKENS_PER_WORD)
 
 
 class LocalContentProvider:

@@ -15,18 +15,17 @@ import re
 import time
 from collections.abc import Sequence
 
+from pipeline import defaults
 from pipeline.models import Draft, DraftFormat, JudgeScore, Provenance
 from pipeline.prompts import Prompt, load_prompt
 from pipeline.providers.base import JUDGE, Generation
-from pipeline.qa import find_profanity, run_checks, strip_numbering
+from pipeline.qa import FIRST_PERSON, find_profanity, run_checks, strip_numbering
 from pipeline.transcript import Transcript
 
 __all__ = ["LocalJudge", "CRITERIA", "judge_draft"]
 
 CRITERIA = ("accuracy", "voice", "platform_fit", "hook", "clarity", "safety")
-TOKENS_PER_WORD = 1.3
 
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me|we|we're|our|us)\b", re.IGNORECASE)
 _PROMISES = re.compile(
     r"\b(?:guarantee[sd]?|risk[- ]free|overnight success|100%|never fails?|instant results?)", re.IGNORECASE
 )
@@ -65,7 +64,7 @@ def _accuracy(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
 
 def _voice(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
     p, words = prompt.params, max(1, len(_plain(draft).split()))
-    rate = 100 * len(_FIRST_PERSON.findall(_plain(draft))) / words
+    rate = 100 * len(FIRST_PERSON.findall(_plain(draft))) / words
     score = 10 * min(1.0, rate / p["first_person_per_100"])
     cliches = _failed(checks, "banned_phrases")
     score -= p["cliche_penalty"] if cliches else 0
@@ -197,8 +196,8 @@ class LocalJudge:
             model=self.model,
             prompt_name=prompt.name,
             prompt_version=prompt.version,
-            tokens_in=round(_words(draft.text(), transcript.text) * TOKENS_PER_WORD),
-            tokens_out=round(_words(_reasons(scores)) * TOKENS_PER_WORD),
+            tokens_in=round(_words(draft.text(), transcript.text) * defaults.TOKENS_PER_WORD),
+            tokens_out=round(_words(_reasons(scores)) * defaults.TOKENS_PER_WORD),
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return Generation(scores, provenance)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from pipeline.errors import ErrorCode, StepError
 from pipeline.models import Provenance
-from pipeline.providers.base import ASR, Generation, ProgressFn
+from pipeline.providers.base import ASR, Generation, ProgressFn, weighted_mean
 from pipeline.transcript import Segment, Transcript
-from pipeline.transcription import weighted_mean
 
 __all__ = ["WhisperSpeechRecognizer", "model_reference", "HUB_MODEL"]
 

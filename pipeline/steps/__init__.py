@@ -1,47 +1,23 @@
-"""The step registry and the shape of the pipeline.
+"""The step registry: the implementation of each step the pipeline table names.
 
-Stages run in order; the ``drafts`` stage fans out to one step per requested format, and the
-four draft steps run as parallel jobs joined before ``qa_review``. A step name the registry does
-not know fails loudly (:class:`UnknownStep`).
+``pipeline.stages.PIPELINE`` says which module runs each stage; this module loads them and checks
+that each declares its inputs and outputs (``pipeline.steps.io``). A fan-out stage's steps
+(``draft:<format>``) share its module and get their value as a parameter. A step name the
+registry does not know fails loudly (:class:`UnknownStep`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import ModuleType
 
-from pipeline import defaults
-from pipeline.errors import ClipInsightError, ErrorCode
-from pipeline.models import DraftFormat, JobOptions
-from pipeline.states import JobStatus
+from pipeline.errors import ClipInsightError
+from pipeline.stages import Pipeline, Stage, UnknownStage, load_pipeline
+from pipeline.steps.io import Read, declared_reads, declared_writes
 
-__all__ = [
-    "STAGES",
-    "StepSpec",
-    "UnknownStep",
-    "REGISTRY",
-    "load_registry",
-    "stage_of",
-    "steps_of_stage",
-    "next_stage",
-    "status_before",
-    "stage_status",
-]
-
-STAGES = ("validate", "ingest", "transcribe", "insights", "drafts", "qa_review", "deliver")
-
-#: The job status a stage leaves behind when it succeeds.
-_STAGE_STATUS = {
-    "validate": JobStatus.VALIDATED,
-    "ingest": JobStatus.INGESTED,
-    "transcribe": JobStatus.TRANSCRIBED,
-    "insights": JobStatus.INSIGHTS,
-    "drafts": JobStatus.DRAFTED,
-    "qa_review": JobStatus.REVIEWED,
-    "deliver": JobStatus.DELIVERED,
-}
+__all__ = ["StepSpec", "UnknownStep", "Registry", "registry_for"]
 
 
 class UnknownStep(ClipInsightError):
@@ -51,72 +27,48 @@ class UnknownStep(ClipInsightError):
 @dataclass(frozen=True)
 class StepSpec:
     name: str
-    module: ModuleType
-    failure_code: ErrorCode
-    timeout_s: int = defaults.STEP_TIMEOUT_S
+    stage: Stage
+    module: ModuleType | object
     params: Mapping = field(default_factory=dict)
 
     @property
-    def stage(self) -> str:
-        return stage_of(self.name)
+    def timeout_s(self) -> int:
+        return self.stage.timeout_s
+
+    @property
+    def reads(self) -> dict[str, Read]:
+        return declared_reads(self.module.Inputs)
 
 
-def stage_of(step: str) -> str:
-    return "drafts" if step.startswith("draft:") else step
+class Registry:
+    """step name -> :class:`StepSpec`, for one pipeline table."""
+
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self._modules = {stage.name: _checked(stage) for stage in pipeline.stages}
+
+    def __getitem__(self, step: str) -> StepSpec:
+        try:
+            stage = self.pipeline.stage_of(step)
+        except UnknownStage:
+            raise UnknownStep(
+                f"no step named {step!r} is registered (stages: {', '.join(self.pipeline.names)})"
+            ) from None
+        params = stage.fan_out.params(step) if stage.fan_out else {}
+        return StepSpec(step, stage, self._modules[stage.name], params)
 
 
-def steps_of_stage(stage: str, options: JobOptions) -> list[str]:
-    if stage == "drafts":
-        return [f"draft:{fmt.value}" for fmt in options.formats]
-    if stage not in STAGES:
-        raise UnknownStep(f"no stage named {stage!r} (stages: {', '.join(STAGES)})")
-    return [stage]
+def _checked(stage: Stage) -> ModuleType | object:
+    module = stage.load()
+    for needed in ("Inputs", "Outputs", "run"):
+        if not hasattr(module, needed):
+            raise UnknownStep(f"the {stage.name} step module has no {needed}")
+    declared_reads(module.Inputs)  # raises when a field does not say where it comes from
+    declared_writes(module.Outputs)
+    return module
 
 
-def next_stage(stage: str) -> str | None:
-    index = STAGES.index(stage)
-    return STAGES[index + 1] if index + 1 < len(STAGES) else None
-
-
-def stage_status(stage: str) -> JobStatus:
-    return _STAGE_STATUS[stage]
-
-
-def status_before(stage: str) -> JobStatus:
-    """The status a job is in when ``stage`` starts (where a re-run rewinds it to)."""
-    index = STAGES.index(stage)
-    return JobStatus.RECEIVED if index == 0 else _STAGE_STATUS[STAGES[index - 1]]
-
-
-def _build_default() -> dict[str, StepSpec]:
-    from pipeline.steps import deliver, drafts, ingest, insights, qa_review, transcribe, validate
-
-    specs = [
-        StepSpec("validate", validate, ErrorCode.NETWORK_ERROR),
-        StepSpec("ingest", ingest, ErrorCode.UPLOAD_FAILED, timeout_s=defaults.LONG_STEP_TIMEOUT_S),
-        StepSpec("transcribe", transcribe, ErrorCode.TRANSCRIPTION_FAILED, timeout_s=defaults.LONG_STEP_TIMEOUT_S),
-        StepSpec("insights", insights, ErrorCode.GENERATION_FAILED),
-        *[
-            StepSpec(f"draft:{f.value}", drafts, ErrorCode.GENERATION_FAILED, params={"format": f.value})
-            for f in DraftFormat
-        ],
-        StepSpec("qa_review", qa_review, ErrorCode.GENERATION_FAILED),
-        StepSpec("deliver", deliver, ErrorCode.NETWORK_ERROR),
-    ]
-    return {spec.name: spec for spec in specs}
-
-
-class _Registry(dict):
-    def __missing__(self, name: str) -> StepSpec:
-        raise UnknownStep(f"no step named {name!r} is registered (known: {', '.join(sorted(self))})")
-
-
-REGISTRY: Mapping[str, StepSpec] = _Registry(_build_default())
-
-
-def load_registry(dotted: str) -> Mapping[str, StepSpec]:
-    """``package.module:NAME`` -> a registry; benchmarks swap in no-op steps this way."""
-    module_name, _, attribute = dotted.partition(":")
-    module = importlib.import_module(module_name)
-    registry = getattr(module, attribute or "REGISTRY")
-    return registry if isinstance(registry, _Registry) else _Registry(registry)
+@lru_cache(maxsize=8)
+def registry_for(dotted: str | None = None) -> Registry:
+    """The registry of the configured pipeline (``CLIPINSIGHT_PIPELINE``; the default table)."""
+    return Registry(load_pipeline(dotted))

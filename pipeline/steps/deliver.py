@@ -3,12 +3,23 @@ Moves the job DELIVERED -> STORED -> ANALYTICS_LOGGED."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from pipeline import export, webhooks
 from pipeline.models import Draft, InsightPack, QAReport, Transcript
 from pipeline.plans import estimate_minutes
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.steps.base import (
+    JobInfo,
+    StepContext,
+    StepOutputs,
+    UsageRecord,
+    WebhookResult,
+    WorkspaceInfo,
+    reads,
+    writes,
+)
 
 
 class Costs(BaseModel):
@@ -18,13 +29,13 @@ class Costs(BaseModel):
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    workspace: WorkspaceInfo
-    transcript: Transcript
-    insights: InsightPack
-    drafts: dict[str, Draft]
-    qa_report: QAReport
-    costs: Costs
+    job: Annotated[JobInfo, reads.JOB]
+    workspace: Annotated[WorkspaceInfo, reads.WORKSPACE]
+    transcript: Annotated[Transcript, reads.artifact("transcript")]
+    insights: Annotated[InsightPack, reads.artifact("insights")]
+    drafts: Annotated[dict[str, Draft], reads.DRAFTS]
+    qa_report: Annotated[QAReport, reads.artifact("qa_report")]
+    costs: Annotated[Costs, reads.COSTS]
 
 
 class Delivery(BaseModel):
@@ -34,14 +45,9 @@ class Delivery(BaseModel):
 
 
 class Outputs(StepOutputs):
-    delivery: Delivery
-    usage: UsageRecord
-
-    def artifacts(self) -> dict:
-        return {"delivery": self.delivery}
-
-    def records(self) -> list[BaseModel]:
-        return [self.usage] + ([self.delivery.webhook] if self.delivery.webhook else [])
+    delivery: Annotated[Delivery, writes.artifact("delivery")]
+    usage: Annotated[UsageRecord, writes.RECORD]
+    webhook: Annotated[WebhookResult | None, writes.RECORD] = None
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
@@ -59,7 +65,8 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     hook = _webhook(ctx, inputs) if inputs.workspace.webhook_url else None
     minutes = estimate_minutes(job.duration_s or inputs.transcript.duration)
     usage = UsageRecord(minutes=minutes, **inputs.costs.model_dump())
-    return Outputs(delivery=Delivery(bundle_dir=str(out_dir), files=sorted(files), webhook=hook), usage=usage)
+    delivery = Delivery(bundle_dir=str(out_dir), files=sorted(files), webhook=hook)
+    return Outputs(delivery=delivery, usage=usage, webhook=hook)
 
 
 def _webhook(ctx: StepContext, inputs: Inputs) -> WebhookResult:

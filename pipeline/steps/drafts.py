@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from pipeline.models import Draft, DraftFormat, InsightPack, Transcript
 from pipeline.providers import content_provider
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs, reads, writes
 from pipeline.tasks import draft_task, pinned_version
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    transcript: Transcript
-    insights: InsightPack
-    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
+    job: Annotated[JobInfo, reads.JOB]
+    transcript: Annotated[Transcript, reads.artifact("transcript")]
+    insights: Annotated[InsightPack, reads.artifact("insights")]
+    prompt_versions: Annotated[dict[str, str], reads.PROMPT_PINS] = {}
 
 
 class Outputs(StepOutputs):
-    draft: Draft
-
-    def artifacts(self) -> dict:
-        return {f"draft:{self.draft.format.value}": self.draft}
-
-    def new_drafts(self) -> list[tuple[Draft, str, str | None]]:
-        return [(self.draft, "generated", None)]
+    draft: Annotated[Draft, writes.artifact("draft:{format}"), writes.draft_version("generated")]
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:

@@ -4,33 +4,24 @@ by ``pipeline.sources``."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
+from pipeline import sources
 from pipeline.models import Transcript
-from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs
+from pipeline.sources import SourceInfo
+from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs, reads, writes
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    plan: PlanStatus | None = None
-    provided_transcript: Transcript | None = None
-
-
-class SourceInfo(BaseModel):
-    kind: str
-    title: str
-    duration_s: float | None = None
-    channel: str | None = None
-    upload_date: str | None = None
-    thumbnail_url: str | None = None
-    webpage_url: str | None = None
-    media_path: str | None = None
-    audio_path: str | None = None
-    captions_path: str | None = None
+    job: Annotated[JobInfo, reads.JOB]
+    plan: Annotated[PlanStatus | None, reads.PLAN] = None
+    provided_transcript: Annotated[Transcript | None, reads.artifact("provided_transcript")] = None
 
 
 class Outputs(StepOutputs):
-    source: SourceInfo
+    source: Annotated[SourceInfo, writes.artifact("source")]
 
     def job_fields(self) -> dict:
         meta = self.source.model_dump(exclude={"media_path", "audio_path", "captions_path"}, exclude_none=True)
@@ -44,8 +35,6 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         title = _title_from_name(job.source)
         ctx.info(f"transcript ready: {transcript.word_count} words, {len(transcript.segments)} segments")
         return Outputs(source=SourceInfo(kind="transcript", title=title, duration_s=transcript.duration))
-    from pipeline import sources
-
     return Outputs(source=sources.ingest(ctx, job, inputs.plan))
 
 

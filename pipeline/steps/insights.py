@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from pipeline.models import InsightPack, Transcript
 from pipeline.providers import content_provider
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs, reads, writes
 from pipeline.tasks import INSIGHTS, pinned_version
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    transcript: Transcript
-    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
+    job: Annotated[JobInfo, reads.JOB]
+    transcript: Annotated[Transcript, reads.artifact("transcript")]
+    prompt_versions: Annotated[dict[str, str], reads.PROMPT_PINS] = {}
 
 
 class Outputs(StepOutputs):
-    insights: InsightPack
+    insights: Annotated[InsightPack, writes.artifact("insights")]
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:

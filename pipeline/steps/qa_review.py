@@ -3,34 +3,30 @@ the decision whether an editor must look first."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from pipeline import qa
 from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript
 from pipeline.providers import JUDGE, content_provider
 from pipeline.providers.base import merge_provenance
-from pipeline.states import JobStatus
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs
+from pipeline.stages import JobStatus
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs, reads, writes
 from pipeline.tasks import QA_JUDGE, pinned_version
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    transcript: Transcript
-    insights: InsightPack
-    drafts: dict[str, Draft]
-    prompt_versions: dict[str, str] = {}  # the run's pinned prompt versions
+    job: Annotated[JobInfo, reads.JOB]
+    transcript: Annotated[Transcript, reads.artifact("transcript")]
+    insights: Annotated[InsightPack, reads.artifact("insights")]
+    drafts: Annotated[dict[str, Draft], reads.DRAFTS]
+    prompt_versions: Annotated[dict[str, str], reads.PROMPT_PINS] = {}
 
 
 class Outputs(StepOutputs):
-    qa_report: QAReport
-    fixed: list[Draft] = []
-
-    def artifacts(self) -> dict:
-        return {"qa_report": self.qa_report}
-
-    def new_drafts(self) -> list[tuple[Draft, str, str | None]]:
-        return [(draft, "autofix", "auto-fix by QA") for draft in self.fixed]
+    qa_report: Annotated[QAReport, writes.artifact("qa_report")]
+    fixed: Annotated[list[Draft], writes.draft_version("autofix", "auto-fix by QA")] = []
 
     def job_status(self) -> tuple[JobStatus, str] | None:
         if not self.qa_report.requires_review:

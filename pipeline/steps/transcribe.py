@@ -3,32 +3,27 @@ quality gate that asks the creator for a transcript instead of shipping a bad on
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
-from pipeline import defaults
+from pipeline import sources
 from pipeline.models import Transcript
-from pipeline.states import JobStatus
-from pipeline.steps.base import JobInfo, StepContext, StepOutputs
-from pipeline.steps.ingest import SourceInfo
+from pipeline.sources import SourceInfo
+from pipeline.stages import JobStatus
+from pipeline.steps.base import JobInfo, StepContext, StepOutputs, reads, writes
+from pipeline.transcription import Quality, assess
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    source: SourceInfo
-    provided_transcript: Transcript | None = None
-
-
-class Quality(BaseModel):
-    ok: bool
-    reason: str = ""
-    words: int
-    coverage: float | None = None  # transcript duration / media duration
-    confidence: float | None = None  # the recognizer's mean confidence, when a recognizer made it
+    job: Annotated[JobInfo, reads.JOB]
+    source: Annotated[SourceInfo, reads.artifact("source")]
+    provided_transcript: Annotated[Transcript | None, reads.artifact("provided_transcript")] = None
 
 
 class Outputs(StepOutputs):
-    transcript: Transcript
-    transcript_quality: Quality
+    transcript: Annotated[Transcript, writes.artifact("transcript")]
+    transcript_quality: Annotated[Quality, writes.artifact("transcript_quality")]
 
     def job_status(self) -> tuple[JobStatus, str] | None:
         if self.transcript_quality.ok:
@@ -45,34 +40,4 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
 
 
 def _from_media(ctx: StepContext, inputs: Inputs) -> Transcript:
-    from pipeline import sources
-
     return sources.transcribe(ctx, inputs.source)
-
-
-def assess(transcript: Transcript, media_duration: float | None) -> Quality:
-    """Good enough to build on, or the reason to ask the creator for a transcript."""
-    words = transcript.word_count
-    if words < defaults.MIN_TRANSCRIPT_WORDS:
-        return Quality(ok=False, words=words, reason=f"the transcript has only {words} words; please provide one")
-    coverage = None
-    if media_duration and transcript.source != "provided":
-        coverage = round(transcript.duration / media_duration, 3)
-        if coverage < defaults.MIN_TRANSCRIPT_COVERAGE:
-            return Quality(
-                ok=False,
-                words=words,
-                coverage=coverage,
-                reason=f"the transcript covers {coverage:.0%} of the media; please provide one",
-            )
-    confidence = transcript.confidence
-    if confidence is not None and confidence < defaults.MIN_ASR_CONFIDENCE:
-        return Quality(
-            ok=False,
-            words=words,
-            coverage=coverage,
-            confidence=confidence,
-            reason=f"the speech recognizer was unsure of most words (confidence {confidence:.0%}); "
-            "please provide a transcript",
-        )
-    return Quality(ok=True, words=words, coverage=coverage, confidence=confidence)

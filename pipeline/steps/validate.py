@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from pipeline import defaults
 from pipeline.errors import ErrorCode, StepError
 from pipeline.models import Transcript
 from pipeline.plans import check_quota
-from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs
+from pipeline.sources import check_source
+from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs, reads, writes
 
 
 class Inputs(BaseModel):
-    job: JobInfo
-    plan: PlanStatus
-    provided_transcript: Transcript | None = None
+    job: Annotated[JobInfo, reads.JOB]
+    plan: Annotated[PlanStatus, reads.PLAN]
+    provided_transcript: Annotated[Transcript | None, reads.artifact("provided_transcript")] = None
 
 
 class ValidationReport(BaseModel):
@@ -24,7 +27,7 @@ class ValidationReport(BaseModel):
 
 
 class Outputs(StepOutputs):
-    validation: ValidationReport
+    validation: Annotated[ValidationReport, writes.artifact("validation")]
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
@@ -52,7 +55,5 @@ def _validate_transcript(transcript: Transcript | None) -> ValidationReport:
 
 
 def _validate_source(ctx: StepContext, job: JobInfo) -> ValidationReport:
-    from pipeline import sources
-
-    duration = sources.check_source(job.source_kind, job.source, ctx.settings)
+    duration = check_source(job.source_kind, job.source, ctx.settings)
     return ValidationReport(source_kind=job.source_kind, duration_s=duration or job.duration_s)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from pipeline.models import Draft
+from pipeline.stages import JobStatus
 from pipeline.store import Database
 
 __all__ = ["reviewed_jobs", "flag_reason", "generated_drafts", "recent_jobs"]
@@ -28,9 +29,8 @@ def reviewed_jobs(db: Database) -> list[dict]:
 def flag_reason(db: Database, job_id: str) -> str | None:
     """Why QA sent the job to an editor (the last time it did)."""
     return db.scalar(
-        """SELECT reason FROM status_changes WHERE job_id = ? AND to_status = 'REQUIRES_MANUAL_REVIEW'
-           ORDER BY id DESC LIMIT 1""",
-        [job_id],
+        "SELECT reason FROM status_changes WHERE job_id = ? AND to_status = ? ORDER BY id DESC LIMIT 1",
+        [job_id, JobStatus.REQUIRES_MANUAL_REVIEW.value],
     )
 
 

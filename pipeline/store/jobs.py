@@ -6,7 +6,7 @@ import json
 import secrets
 
 from pipeline.errors import NotFound
-from pipeline.states import JobStatus, Move, check_transition
+from pipeline.stages import TERMINAL, JobStatus, Move, check_transition, statuses
 from pipeline.store import Database, dumps, utcnow
 
 __all__ = [
@@ -47,9 +47,7 @@ def create_job(
 
 
 def find_active_duplicate(db: Database, workspace: str, dedupe_key: str) -> dict | None:
-    from pipeline.states import TERMINAL
-
-    terminal = [s.value for s in TERMINAL]
+    terminal = statuses(TERMINAL)
     marks = ", ".join("?" for _ in terminal)
     return db.row(
         f"""SELECT job_id FROM jobs WHERE workspace = ? AND dedupe_key = ? AND status NOT IN ({marks})

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from pipeline.store import Database, utcnow
 
-__all__ = ["get_label", "list_labels", "set_label", "clear_label", "label_history", "run_pins", "pin_run"]
+__all__ = [
+    "get_label",
+    "list_labels",
+    "set_label",
+    "clear_label",
+    "label_history",
+    "run_pins",
+    "pin_run",
+    "pin_run_prompts",
+]
+
+PRODUCTION = "production"
 
 
 def get_label(db: Database, prompt_name: str, label: str) -> dict | None:
@@ -74,3 +85,17 @@ def pin_run(db: Database, run_id: str, pins: list[tuple[str, str, str | None]]) 
         db.execute(
             "INSERT OR IGNORE INTO run_prompts VALUES (?, ?, ?, ?, ?)", [run_id, prompt_name, version, label, now]
         )
+
+
+def pin_run_prompts(db: Database, run_id: str, newest: dict[str, str]) -> dict[str, str]:
+    """The prompt versions of ``run_id`` (prompt name -> version), pinning them on first use:
+    each prompt named in ``newest`` at its production label, else at its newest version."""
+    pins = run_pins(db, run_id)
+    if pins or not newest:
+        return pins
+    chosen = []
+    for name, version in sorted(newest.items()):
+        label = get_label(db, name, PRODUCTION)
+        chosen.append((name, label["version"], PRODUCTION) if label else (name, version, None))
+    pin_run(db, run_id, chosen)
+    return {name: version for name, version, _label in chosen}

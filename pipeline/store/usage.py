@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipeline import defaults
 from pipeline.errors import InvalidInput, NotFound
-from pipeline.steps.base import PlanStatus, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.models import UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.plans import PlanStatus
 from pipeline.store import Database, utcnow
 
 __all__ = [
@@ -28,8 +30,6 @@ def get_workspace(db: Database, name: str) -> WorkspaceInfo:
 
 def ensure_workspace(db: Database, name: str, plan: str | None = None) -> WorkspaceInfo:
     """The workspace, created on first use on the default plan."""
-    from pipeline import defaults
-
     if not db.scalar("SELECT count(*) FROM workspaces WHERE name = ?", [name]):
         db.execute("INSERT INTO workspaces VALUES (?, ?, NULL, ?)", [name, plan or defaults.DEFAULT_PLAN, utcnow()])
     return get_workspace(db, name)

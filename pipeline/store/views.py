@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from pipeline.states import JobStatus
+from pipeline.stages import DONE, FAILED, TERMINAL, WAITING, JobStatus, statuses
 from pipeline.store import Database, utcnow
 
 __all__ = [
@@ -33,8 +33,13 @@ __all__ = [
     "cost_per_minute",
 ]
 
-_FAILED = ("FAILED", "FAILED_VALIDATION", "BLOCKED_ENTITLEMENT")
-_WAITING = ("REQUIRES_MANUAL_REVIEW", "NEEDS_USER_INPUT")
+#: The status a job waits in for an editor.
+_IN_REVIEW = JobStatus.REQUIRES_MANUAL_REVIEW.value
+_PENDING_ATTEMPT = ("scheduled", "queued", "running")
+
+
+def _marks(values) -> str:
+    return ", ".join("?" for _ in values)
 
 
 class JobFilter:
@@ -68,8 +73,8 @@ def jobs_page(db: Database, where: JobFilter, *, limit: int, offset: int) -> lis
     """Newest first. ``took_s`` is the time from submission to the last status change (or to now
     while the job is active)."""
     clause, params = where.sql()
-    terminal = [s.value for s in JobStatus if s.terminal]
-    marks = ", ".join("?" for _ in terminal)
+    terminal = statuses(TERMINAL)
+    marks = _marks(terminal)
     return db.rows(
         f"""SELECT j.job_id, j.title, j.source, j.source_kind, j.workspace, j.status, j.status_reason,
                    j.error_code, j.qa_score, j.duration_s, j.created_at, j.updated_at,
@@ -106,11 +111,10 @@ def pending_steps(db: Database, run_ids: list[str]) -> dict[str, list[dict]]:
     """run id -> its attempts that wait or run (step, status, attempt)."""
     if not run_ids:
         return {}
-    marks = ", ".join("?" for _ in run_ids)
     rows = db.rows(
         f"""SELECT run_id, step, status, attempt FROM run_steps
-            WHERE run_id IN ({marks}) AND status IN ('scheduled', 'queued', 'running') ORDER BY id""",
-        run_ids,
+            WHERE run_id IN ({_marks(run_ids)}) AND status IN ({_marks(_PENDING_ATTEMPT)}) ORDER BY id""",
+        [*run_ids, *_PENDING_ATTEMPT],
     )
     found: dict[str, list[dict]] = {}
     for row in rows:
@@ -140,10 +144,10 @@ def review_queue(db: Database, workspace: str | None = None) -> list[dict]:
     return db.rows(
         f"""SELECT j.job_id, j.title, j.source, j.workspace, j.qa_score, j.status_reason, j.created_at,
                    (SELECT max(c.changed_at) FROM status_changes c
-                    WHERE c.job_id = j.job_id AND c.to_status = 'REQUIRES_MANUAL_REVIEW') AS waiting_since
-            FROM jobs j WHERE j.status = 'REQUIRES_MANUAL_REVIEW' {clause}
+                    WHERE c.job_id = j.job_id AND c.to_status = ?) AS waiting_since
+            FROM jobs j WHERE j.status = ? {clause}
             ORDER BY waiting_since, j.created_at""",
-        params,
+        [_IN_REVIEW, _IN_REVIEW, *params],
     )
 
 
@@ -173,16 +177,16 @@ def _since(workspace: str | None, since: datetime, column: str) -> tuple[str, li
 def runs_per_day(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
     """Jobs submitted per day by how they ended (or that they have not yet)."""
     clause, params = _since(workspace, since, "j.created_at")
-    failed, waiting = ", ".join(f"'{s}'" for s in _FAILED), ", ".join(f"'{s}'" for s in _WAITING)
+    failed, waiting = statuses(FAILED), statuses(WAITING)
     return db.frame(
         f"""SELECT date_trunc('day', j.created_at)::DATE AS day,
-                   CASE WHEN j.status = 'ANALYTICS_LOGGED' THEN 'delivered'
-                        WHEN j.status IN ({failed}) THEN 'failed'
-                        WHEN j.status IN ({waiting}) THEN 'waiting for a person'
+                   CASE WHEN j.status = ? THEN 'delivered'
+                        WHEN j.status IN ({_marks(failed)}) THEN 'failed'
+                        WHEN j.status IN ({_marks(waiting)}) THEN 'waiting for a person'
                         ELSE 'in progress' END AS outcome,
                    count(*) AS jobs
             FROM jobs j {clause} GROUP BY ALL ORDER BY day, outcome""",
-        params,
+        [DONE.value, *failed, *waiting, *params],
     )
 
 
@@ -230,9 +234,9 @@ def qa_scores(db: Database, workspace: str | None, since: datetime) -> pd.DataFr
     return db.frame(
         f"""SELECT j.job_id, j.qa_score,
                    EXISTS (SELECT 1 FROM status_changes c WHERE c.job_id = j.job_id
-                           AND c.to_status = 'REQUIRES_MANUAL_REVIEW') AS flagged
+                           AND c.to_status = ?) AS flagged
             FROM jobs j {clause} AND j.qa_score IS NOT NULL""",
-        params,
+        [_IN_REVIEW, *params],
     )
 
 
