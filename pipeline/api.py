@@ -20,7 +20,7 @@ from pipeline.plans import check_quota
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import FAILED, JobStatus, Move, load_pipeline
-from pipeline.store import Database, get_store
+from pipeline.store import Database, get_store, transaction
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
@@ -60,10 +60,6 @@ class Submission:
 
 def _store(settings: Settings | None):
     return get_store(settings or get_settings())
-
-
-def _pipeline_name(settings: Settings | None) -> str | None:
-    return (settings or get_settings()).pipeline
 
 
 def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
@@ -133,47 +129,47 @@ def submit(
     else:
         raise InvalidInput("give a source (a URL or a media file) or a transcript")
     key = _digest(json.dumps([workspace, kind, fingerprint, options.model_dump(mode="json")]))
-    with _store(settings).session() as db:
-        usage_rows.ensure_workspace(db, workspace)
-        existing = job_rows.find_active_duplicate(db, workspace, key)
-        if existing:
-            job = job_rows.get_job(db, existing["job_id"])
-            return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
-        if parsed is not None:
-            _check_plan(usage_rows.plan_status(db, workspace), parsed.duration)
-        attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor, settings.pipeline)
+    created = _store(settings).run(
+        _submit_job,
+        workspace=workspace,
+        kind=kind,
+        label=label,
+        options=options.model_dump(mode="json"),
+        key=key,
+        transcript=parsed.model_dump_json() if parsed is not None else None,
+        duration_s=parsed.duration if parsed is not None else None,
+        actor=actor,
+    )
+    job, attempts = created["job"], created["attempts"]
+    if created["duplicate"]:
+        return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
     return Submission(job["job_id"], job["status"], duplicate=False, enqueued=queue.try_enqueue(attempts, settings))
 
 
-def _check_plan(plan, duration_s: float) -> None:
-    try:
-        check_quota(plan, duration_s)
-    except StepError as exc:
-        raise QuotaExceeded(exc.message) from None
-
-
-def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor, pipeline_name):
+@transaction
+def _submit_job(
+    db: Database, *, workspace, kind, label, options: dict, key, transcript: str | None, duration_s, actor
+) -> dict:
+    """The active job for the same source and options, or a new one with its first stage queued
+    (a transcript the plan cannot take is refused: nothing is created)."""
+    usage_rows.ensure_workspace(db, workspace)
+    existing = job_rows.find_active_duplicate(db, workspace, key)
+    if existing:
+        return {"job": job_rows.get_job(db, existing["job_id"]), "duplicate": True, "attempts": []}
+    if duration_s is not None:
+        try:
+            check_quota(usage_rows.plan_status(db, workspace), duration_s)
+        except StepError as exc:
+            raise QuotaExceeded(exc.message) from None
     job = job_rows.create_job(
-        db,
-        workspace=workspace,
-        source_kind=kind,
-        source=label,
-        options=options.model_dump(mode="json"),
-        dedupe_key=key,
-        actor=actor,
+        db, workspace=workspace, source_kind=kind, source=label, options=options, dedupe_key=key, actor=actor
     )
-    first = load_pipeline(pipeline_name).first().name
+    first = load_pipeline(get_settings().pipeline).first().name
     run = job_rows.create_run(db, job["job_id"], first, "submitted")
-    if parsed is not None:
-        artifact_rows.save_artifact(
-            db,
-            job_id=job["job_id"],
-            run_id=run["run_id"],
-            step="submit",
-            kind="provided_transcript",
-            content=parsed.model_dump_json(),
-        )
-    return queue_stage(db, job, run["run_id"], first, pipeline_name), job
+    if transcript is not None:
+        keys = {"job_id": job["job_id"], "run_id": run["run_id"], "step": "submit"}
+        artifact_rows.save_artifact(db, kind="provided_transcript", content=transcript, **keys)
+    return {"job": job, "duplicate": False, "attempts": queue_stage(db, job, run["run_id"], first)}
 
 
 def _digest(text: str) -> str:
@@ -189,11 +185,8 @@ def _iso(value) -> str | None:
 
 def status_report(job_id: str, settings: Settings | None = None) -> dict:
     """The status contract of ``python -m pipeline status --json``."""
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        runs = job_rows.list_runs(db, job_id)
-        attempts = step_rows.attempts_for_job(db, job_id)
-        artifacts = artifact_rows.latest_artifacts(db, job_id, content=False)
+    found = _store(settings).run(_job_rows, job_id)
+    job, runs, attempts, artifacts = found["job"], found["runs"], found["attempts"], found["artifacts"]
     return {
         "job_id": job_id,
         "status": job["status"],
@@ -204,6 +197,16 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
         "qa_score": job["qa_score"],
         "runs": [_run_report(run, attempts) for run in runs],
         "artifacts": [{"kind": a["kind"], "format": a["format"], "chars": a["chars"]} for a in artifacts],
+    }
+
+
+@transaction(writes=False)
+def _job_rows(db: Database, job_id: str) -> dict:
+    return {
+        "job": job_rows.get_job(db, job_id),
+        "runs": job_rows.list_runs(db, job_id),
+        "attempts": step_rows.attempts_for_job(db, job_id),
+        "artifacts": artifact_rows.latest_artifacts(db, job_id, content=False),
     }
 
 
@@ -261,14 +264,10 @@ def wait_for(
 
 
 def bundle_files_for(job_id: str, settings: Settings | None = None) -> dict[str, str]:
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        transcript = _artifact(db, job_id, "transcript", Transcript) or _artifact(
-            db, job_id, "provided_transcript", Transcript
-        )
-        insights = _artifact(db, job_id, "insights", InsightPack)
-        report = _artifact(db, job_id, "qa_report", QAReport)
-        drafts = {fmt: row["draft"] for fmt, row in artifact_rows.latest_drafts(db, job_id).items()}
+    found = _store(settings).run(_bundle_rows, job_id)
+    job, drafts = found["job"], {fmt: Draft.model_validate(d) for fmt, d in found["drafts"].items()}
+    transcript = _model(found["transcript"] or found["provided_transcript"], Transcript)
+    insights, report = _model(found["insights"], InsightPack), _model(found["qa_report"], QAReport)
     if transcript is None:
         raise InvalidInput(f"job {job_id} has no transcript yet (status {job['status']}); nothing to export")
     return export.bundle_files(job=job, transcript=transcript, insights=insights, drafts=drafts, qa_report=report)
@@ -278,9 +277,18 @@ def export_job(job_id: str, out_dir: str | Path, settings: Settings | None = Non
     return export.write_bundle(Path(out_dir), bundle_files_for(job_id, settings))
 
 
-def _artifact(db: Database, job_id: str, kind: str, model):
-    row = artifact_rows.load_artifact(db, job_id, kind)
-    return model.model_validate_json(row["content"]) if row else None
+@transaction(writes=False)
+def _bundle_rows(db: Database, job_id: str) -> dict:
+    found = {"job": job_rows.get_job(db, job_id)}
+    for kind in ("transcript", "provided_transcript", "insights", "qa_report"):
+        row = artifact_rows.load_artifact(db, job_id, kind)
+        found[kind] = row["content"] if row else None
+    found["drafts"] = {fmt: row["draft"].model_dump() for fmt, row in artifact_rows.latest_drafts(db, job_id).items()}
+    return found
+
+
+def _model(content: str | None, model):
+    return model.model_validate_json(content) if content else None
 
 
 # --- People moving jobs on ---------------------------------------------------------------
@@ -288,34 +296,36 @@ def _artifact(db: Database, job_id: str, kind: str, model):
 
 def approve(job_id: str, *, editor: str = "editor", note: str | None = None, settings: Settings | None = None) -> str:
     """An editor approves flagged drafts: REQUIRES_MANUAL_REVIEW -> REVIEWED -> delivery."""
-    with _store(settings).session() as db:
-        job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
-        run = job_rows.latest_run(db, job_id)
-        job_rows.record_review(db, job_id, run["run_id"], "approved", note, editor)
-        job_rows.reopen_run(db, run["run_id"])  # the run QA paused goes on
-        attempts = resume(
-            db,
-            job,
-            JobStatus.REQUIRES_MANUAL_REVIEW,
-            reason=note or "approved by an editor",
-            actor=editor,
-            run_id=run["run_id"],
-            pipeline_name=_pipeline_name(settings),
-        )
-        status = job_rows.get_job(db, job_id)["status"]
+    status, attempts = _store(settings).run(_approve, job_id, editor, note)
     queue.try_enqueue(attempts, settings)
     return status
+
+
+@transaction
+def _approve(db: Database, job_id: str, editor: str, note: str | None) -> tuple[str, list[dict]]:
+    job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
+    run = job_rows.latest_run(db, job_id)
+    job_rows.record_review(db, job_id, run["run_id"], "approved", note, editor)
+    job_rows.reopen_run(db, run["run_id"])  # the run QA paused goes on
+    reason = note or "approved by an editor"
+    waiting = JobStatus.REQUIRES_MANUAL_REVIEW
+    attempts = resume(db, job, waiting, reason=reason, actor=editor, run_id=run["run_id"])
+    return job_rows.get_job(db, job_id)["status"], attempts
 
 
 def reject(job_id: str, *, reason: str, editor: str = "editor", settings: Settings | None = None) -> str:
     if not reason or not reason.strip():
         raise InvalidInput("a rejection needs a reason (--reason)")
-    with _store(settings).session() as db:
-        _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
-        run = job_rows.latest_run(db, job_id)
-        job_rows.record_review(db, job_id, run["run_id"], "rejected", reason.strip(), editor)
-        error = StepError(ErrorCode.REJECTED, f"rejected: {reason.strip()}")
-        fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.REJECT, actor=editor)
+    return _store(settings).run(_reject, job_id, reason.strip(), editor)
+
+
+@transaction
+def _reject(db: Database, job_id: str, reason: str, editor: str) -> str:
+    _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
+    run = job_rows.latest_run(db, job_id)
+    job_rows.record_review(db, job_id, run["run_id"], "rejected", reason, editor)
+    error = StepError(ErrorCode.REJECTED, f"rejected: {reason}")
+    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.REJECT, actor=editor)
     return JobStatus.FAILED.value
 
 
@@ -331,49 +341,45 @@ def provide_transcript(
 ) -> str:
     """A creator's transcript for a job that waits for one: resume from transcription."""
     parsed = parse_transcript(data, filename)
-    waiting = JobStatus.NEEDS_USER_INPUT
-    stage, _status, _move = load_pipeline(_pipeline_name(settings)).resume_point(waiting)
-    with _store(settings).session() as db:
-        job = _job_in(db, job_id, waiting, "provide a transcript for")
-        run = job_rows.create_run(db, job_id, stage.name, "transcript provided")
-        artifact_rows.save_artifact(
-            db,
-            job_id=job_id,
-            run_id=run["run_id"],
-            step="submit",
-            kind="provided_transcript",
-            content=parsed.model_dump_json(),
-        )
-        attempts = resume(
-            db,
-            job,
-            waiting,
-            reason=f"transcript {filename} provided",
-            actor=actor,
-            run_id=run["run_id"],
-            pipeline_name=_pipeline_name(settings),
-        )
-        status = job_rows.get_job(db, job_id)["status"]
+    status, attempts = _store(settings).run(_provide_transcript, job_id, parsed.model_dump_json(), filename, actor)
     queue.try_enqueue(attempts, settings)
     return status
 
 
+@transaction
+def _provide_transcript(db: Database, job_id: str, transcript: str, filename: str, actor: str):
+    waiting = JobStatus.NEEDS_USER_INPUT
+    stage, _status, _move = load_pipeline(get_settings().pipeline).resume_point(waiting)
+    job = _job_in(db, job_id, waiting, "provide a transcript for")
+    run = job_rows.create_run(db, job_id, stage.name, "transcript provided")
+    keys = {"job_id": job_id, "run_id": run["run_id"], "step": "submit"}
+    artifact_rows.save_artifact(db, kind="provided_transcript", content=transcript, **keys)
+    reason = f"transcript {filename} provided"
+    attempts = resume(db, job, waiting, reason=reason, actor=actor, run_id=run["run_id"])
+    return job_rows.get_job(db, job_id)["status"], attempts
+
+
 def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        if JobStatus(job["status"]).terminal:
-            raise Conflict(f"job {job_id} is already {job['status']}; nothing to cancel")
-        run = job_rows.latest_run(db, job_id)
-        error = StepError(ErrorCode.CANCELLED, f"cancelled by {actor}")
-        fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.CANCEL, actor=actor)
+    return _store(settings).run(_cancel, job_id, actor)
+
+
+@transaction
+def _cancel(db: Database, job_id: str, actor: str) -> str:
+    job = job_rows.get_job(db, job_id)
+    if JobStatus(job["status"]).terminal:
+        raise Conflict(f"job {job_id} is already {job['status']}; nothing to cancel")
+    run = job_rows.latest_run(db, job_id)
+    error = StepError(ErrorCode.CANCELLED, f"cancelled by {actor}")
+    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.CANCEL, actor=actor)
     return JobStatus.FAILED.value
 
 
 def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
     """A new run from the stage that failed, for a job that failed or was blocked."""
-    with _store(settings).session() as db:
-        status = JobStatus(job_rows.get_job(db, job_id)["status"])
-        failed = step_rows.last_failed_step(db, job_id)
+    found = _store(settings).run(_job_rows, job_id)
+    status = JobStatus(found["job"]["status"])
+    failures = [a for a in found["attempts"] if a["status"] == "failed"]
+    failed = max(failures, key=lambda a: (a["finished_at"], a["id"]))["step"] if failures else None
     if status not in FAILED:
         raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
     pipeline = load_pipeline((settings or get_settings()).pipeline)
@@ -388,18 +394,21 @@ def rerun(
     settings = settings or get_settings()
     pipeline = load_pipeline(settings.pipeline)
     stage = pipeline.stage(stage).name  # an unknown name is refused with the list of stages
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        if JobStatus(job["status"]).active:
-            raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
-        run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
-        target = pipeline.status_before(stage)
-        job_rows.set_status(
-            db, job_id, target, move=Move.RERUN, reason=f"{reason} from {stage}", run_id=run["run_id"], actor=actor
-        )
-        attempts = queue_stage(db, job, run["run_id"], stage, settings.pipeline)
+    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, reason)
     queue.try_enqueue(attempts, settings)
-    return target.value
+    return target
+
+
+@transaction
+def _rerun(db: Database, job_id: str, stage: str, actor: str, reason: str) -> tuple[str, list[dict]]:
+    job = job_rows.get_job(db, job_id)
+    if JobStatus(job["status"]).active:
+        raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
+    run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
+    target = load_pipeline(get_settings().pipeline).status_before(stage)
+    why = f"{reason} from {stage}"
+    job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=why, run_id=run["run_id"], actor=actor)
+    return target.value, queue_stage(db, job, run["run_id"], stage)
 
 
 def edit_draft(
@@ -418,11 +427,15 @@ def edit_draft(
     if not body.strip() and not posts:
         raise InvalidInput("the draft is empty; write something or leave the editor without saving")
     draft = Draft(format=fmt, title=title.strip() or fmt.label, body=body, posts=posts or [])
-    with _store(settings).session() as db:
-        job_rows.get_job(db, job_id)
-        return artifact_rows.add_draft_version(
-            db, job_id, draft, source="edit", author=editor, expected_version=expected_version, note="edited"
-        )
+    return _store(settings).run(_save_edit, job_id, draft, editor, expected_version)
+
+
+@transaction
+def _save_edit(db: Database, job_id: str, draft: Draft, editor: str, expected_version: int | None) -> int:
+    job_rows.get_job(db, job_id)
+    return artifact_rows.add_draft_version(
+        db, job_id, draft, source="edit", author=editor, expected_version=expected_version, note="edited"
+    )
 
 
 def workers_alive(settings: Settings | None = None) -> list[str]:
@@ -442,7 +455,10 @@ def configure_workspace(
 ) -> dict:
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise InvalidInput("the webhook URL must start with http:// or https://")
-    with _store(settings).session() as db:
-        info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
-        status = usage_rows.plan_status(db, name)
-    return {**info.model_dump(), **status.model_dump()}
+    return _store(settings).run(_configure_workspace, name, plan, webhook_url, clear_webhook)
+
+
+@transaction
+def _configure_workspace(db: Database, name: str, plan, webhook_url, clear_webhook: bool) -> dict:
+    info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
+    return {**info.model_dump(), **usage_rows.plan_status(db, name).model_dump()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,13 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="ClipInsight: video to content pack.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", help="start Redis, workers, the reconciler and the UI")
-    up.add_argument("--workers", type=int, default=defaults.WORKERS)
+    up = sub.add_parser("up", help="start Redis, the storekeeper, workers, the reconciler and the UI")
+    up.add_argument("--workers", type=int, default=defaults.WORKERS, help="0: workers run on other machines")
     up.add_argument("--no-ui", action="store_true", help="do not start Streamlit")
     up.add_argument("--port", type=int, default=defaults.UI_PORT)
 
-    sub.add_parser("worker", help="run one step worker")
+    worker = sub.add_parser("worker", help="run one step worker (here, or on another machine: see README)")
+    worker.add_argument("--queues", help="comma-separated: media, llm, default (all of them unless given)")
     sub.add_parser("reconcile", help="run the reconciler (retries, lost workers, lost queue entries)")
+    sub.add_parser("storekeeper", help="run the process that owns the database (`up` starts it)")
+    sql = sub.add_parser("sql", help="run a read-only SELECT on the database and print the rows")
+    sql.add_argument("query")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
     submit = sub.add_parser("submit", help="submit a URL, a media file, or a transcript")
     submit.add_argument("source", nargs="?", help="a URL or a local media file")
@@ -131,7 +137,31 @@ def _provider_line() -> str:
 def _worker(args) -> int:
     from pipeline.worker import run_worker
 
-    run_worker()
+    run_worker(queues=[q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None)
+    return 0
+
+
+def _storekeeper(args) -> int:
+    from pipeline.storekeeper import serve
+
+    logging.getLogger().setLevel(logging.INFO)
+    serve()
+    # The database is closed by now; gRPC's threads take ~2 s to wind down at interpreter exit,
+    # which would only hold up a restart or a stop.
+    logging.shutdown()
+    os._exit(0)
+
+
+def _sql(args) -> int:
+    from pipeline.store import get_store
+
+    frame = get_store().frame(args.query)
+    if args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
     return 0
 
 
@@ -312,6 +342,8 @@ COMMANDS = {
     "up": _up,
     "worker": _worker,
     "reconcile": _reconcile,
+    "storekeeper": _storekeeper,
+    "sql": _sql,
     "submit": _submit,
     "status": _status,
     "export": _export,

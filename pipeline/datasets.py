@@ -18,7 +18,7 @@ from pipeline.models import Draft, InsightPack, JobOptions, Transcript
 from pipeline.settings import Settings, get_settings
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import evaluation as evaluation_rows
-from pipeline.store import get_store
+from pipeline.store import get_store, transaction
 from pipeline.transcript import parse_transcript
 
 __all__ = [
@@ -79,8 +79,12 @@ def _model(row: dict | None, model: type[BaseModel]):
 def run_items(limit: int = 20, settings: Settings | None = None) -> list[Item]:
     """The newest jobs that reached a transcript, with their insight pack, generated drafts and
     latest editor decision."""
-    with get_store(settings or get_settings()).session() as db:
-        return [_run_item(db, job) for job in evaluation_rows.recent_jobs(db, limit)]
+    return get_store(settings or get_settings()).run(_run_items, limit)
+
+
+@transaction(writes=False)
+def _run_items(db, limit: int) -> list[Item]:
+    return [_run_item(db, job) for job in evaluation_rows.recent_jobs(db, limit)]
 
 
 def _run_item(db, job: dict) -> Item:

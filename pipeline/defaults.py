@@ -17,6 +17,17 @@ STORE_LOCK_TIMEOUT_S = 20.0
 #: Threads DuckDB may use per connection; more threads only slow down connection start-up
 #: for the small queries this product runs.
 STORE_THREADS = 2
+#: While the storekeeper runs, a client that cannot reach it (it is restarting) retries for this
+#: many seconds before it fails with a clear error.
+STORE_WAIT_S = 30.0
+#: The storekeeper's unix socket and the file that says a storekeeper owns the database, both in
+#: the data dir.
+STORE_SOCKET = "store.sock"
+STORE_MARKER = "storekeeper.json"
+#: A read-only query from a person (``pipeline sql``, a notebook) is stopped after this long.
+STORE_QUERY_TIMEOUT_S = 60.0
+#: Answers to transactions kept for a client that lost them and asks again (by request id).
+STORE_REQUEST_TTL_S = 24 * 3600
 
 # --- Redis / RQ ----------------------------------------------------------------------------
 #: The one RQ queue that carries step jobs.

@@ -15,7 +15,7 @@ from pipeline.diffs import text_similarity
 from pipeline.errors import InvalidInput
 from pipeline.models import Draft
 from pipeline.settings import Settings, get_settings
-from pipeline.store import Database, get_store, utcnow
+from pipeline.store import Database, get_store, transaction, utcnow
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import evaluation as evaluation_rows
 from pipeline.store import prompts as prompt_rows
@@ -87,8 +87,12 @@ def _record(db: Database, review: dict) -> dict | None:
 
 def decision_records(settings: Settings | None = None) -> list[dict]:
     """One record per job an editor approved or rejected (its latest decision)."""
-    with get_store(settings or get_settings()).session() as db:
-        records = [_record(db, review) for review in evaluation_rows.reviewed_jobs(db)]
+    return get_store(settings or get_settings()).run(_decision_records)
+
+
+@transaction(writes=False)
+def _decision_records(db: Database) -> list[dict]:
+    records = [_record(db, review) for review in evaluation_rows.reviewed_jobs(db)]
     return [record for record in records if record is not None]
 
 

@@ -262,8 +262,7 @@ def _baseline(provider: ContentProvider, task: str, judge: object | None, settin
         names += [prompt_name_for(provider, draft_task(fmt)) for fmt in DraftFormat]
     elif judge is not None:
         names.append(prompt_name_for(judge, QA_JUDGE))
-    with get_store(settings).session() as db:
-        return {name: labels.resolve_in(db, name)[0] for name in names if name}
+    return labels.resolve_all([name for name in names if name], settings=settings)
 
 
 def _check_items(items: list[Item]) -> None:
@@ -310,26 +309,24 @@ def run_experiment(
     versions = [versions] if isinstance(versions, str) else list(versions)
     plan = _plan(task, versions, provider or content_provider(settings), settings)
     experiment_id = new_id("exp")
-    with get_store(settings).session() as db:
-        experiment_rows.create_experiment(
-            db,
-            experiment_id=experiment_id,
-            task=task,
-            prompt_name=plan.prompt_name,
-            versions=plan.versions,
-            dataset=dataset,
-            provider=plan.provider.name,
-            model=plan.provider.model,
-            baseline=plan.baseline,
-            items=len(items),
-            note=note,
-            created_by=by or os.environ.get("USER") or "prompt-tuner",
-        )
+    get_store(settings).run(
+        experiment_rows.create_experiment,
+        experiment_id=experiment_id,
+        task=task,
+        prompt_name=plan.prompt_name,
+        versions=plan.versions,
+        dataset=dataset,
+        provider=plan.provider.name,
+        model=plan.provider.model,
+        baseline=plan.baseline,
+        items=len(items),
+        note=note,
+        created_by=by or os.environ.get("USER") or "prompt-tuner",
+    )
     inputs = {item.item_id: _prepare(plan, item) for item in items}
     jobs = [(version, item) for version in plan.versions for item in items]
     _run_cells(plan, jobs, inputs, experiment_id, settings, max(1, parallel), progress)
-    with get_store(settings).session() as db:
-        experiment_rows.finish_experiment(db, experiment_id)
+    get_store(settings).run(experiment_rows.finish_experiment, experiment_id)
     return load_experiment(experiment_id, settings)
 
 
@@ -345,8 +342,7 @@ def _run_cells(
     def one(job: tuple[str, Item]) -> None:
         version, item = job
         cell = _run_cell(plan, version, item, inputs[item.item_id])
-        with get_store(settings).session() as db:
-            experiment_rows.save_cell(db, {"experiment_id": experiment_id, **cell.model_dump()})
+        get_store(settings).run(experiment_rows.save_cell, {"experiment_id": experiment_id, **cell.model_dump()})
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         for done, _ in enumerate(pool.map(one, jobs), 1):
@@ -494,9 +490,7 @@ _CELL_RUNNERS = {"insights": _insights_cell, "draft": _draft_cell, "qa_judge": _
 
 
 def load_experiment(experiment_id: str, settings: Settings | None = None) -> Experiment:
-    with get_store(settings or get_settings()).session() as db:
-        row = experiment_rows.get_experiment(db, experiment_id)
-        cells = experiment_rows.experiment_cells(db, experiment_id)
+    row, cells = get_store(settings or get_settings()).run(experiment_rows.experiment_with_cells, experiment_id)
     return Experiment(**row, cells=[Cell.model_validate(c) for c in cells])
 
 
@@ -504,8 +498,7 @@ def list_experiments(task: str | None = None, limit: int = 50, settings: Setting
     """Stored experiments, newest first, as a DataFrame (cells, errors, mean score)."""
     import pandas as pd
 
-    with get_store(settings or get_settings()).session() as db:
-        rows = experiment_rows.list_experiments(db, task=task, limit=limit)
+    rows = get_store(settings or get_settings()).run(experiment_rows.list_experiments, task=task, limit=limit)
     columns = [
         "experiment_id",
         "created_at",

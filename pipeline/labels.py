@@ -15,7 +15,7 @@ import re
 from pipeline.errors import InvalidInput
 from pipeline.prompts import list_prompts, list_versions
 from pipeline.settings import Settings, get_settings
-from pipeline.store import Database, get_store
+from pipeline.store import Database, get_store, transaction
 from pipeline.store import experiments as experiment_rows
 from pipeline.store import prompts as prompt_rows
 from pipeline.tasks import TASKS, newest_prompts, prompt_name_for
@@ -25,7 +25,7 @@ __all__ = [
     "promote",
     "unpromote",
     "resolve",
-    "resolve_in",
+    "resolve_all",
     "overview",
     "history",
     "tuned_prompts",
@@ -86,12 +86,16 @@ def promote(
     """Point ``label`` of ``prompt_name`` at ``version``; new runs use it. Returns the version the
     label held before (None: runs used the newest version)."""
     _check_promotable(prompt_name, version, label)
-    with get_store(settings or get_settings()).session() as db:
-        if experiment_id is not None:
-            experiment_rows.get_experiment(db, experiment_id)
-        previous = prompt_rows.set_label(db, prompt_name, label, version, by=by, experiment_id=experiment_id, note=note)
+    previous = _store(settings).run(_promote, prompt_name, label, version, by, experiment_id, note)
     log.info("%s %s -> %s (was %s) by %s", prompt_name, label, version, previous or "newest", by)
     return previous
+
+
+@transaction
+def _promote(db: Database, prompt_name: str, label: str, version: str, by: str, experiment_id, note) -> str | None:
+    if experiment_id is not None:
+        experiment_rows.get_experiment(db, experiment_id)
+    return prompt_rows.set_label(db, prompt_name, label, version, by=by, experiment_id=experiment_id, note=note)
 
 
 def unpromote(
@@ -103,29 +107,25 @@ def unpromote(
     settings: Settings | None = None,
 ) -> str | None:
     """Remove a label, so new runs use the newest version again; returns the version it held."""
-    with get_store(settings or get_settings()).session() as db:
-        return prompt_rows.clear_label(db, prompt_name, label, by=by, note=note)
+    return _store(settings).run(prompt_rows.clear_label, prompt_name, label, by=by, note=note)
 
 
-def resolve_in(db: Database, prompt_name: str, label: str = PRODUCTION) -> tuple[str, str | None]:
-    """(version, label it came from or None when it is the newest version)."""
-    row = prompt_rows.get_label(db, prompt_name, label)
-    if row is not None:
-        return row["version"], label
-    return list_versions(prompt_name)[-1], None
+def resolve_all(names: list[str], label: str = PRODUCTION, settings: Settings | None = None) -> dict[str, str]:
+    """prompt name -> the version ``label`` points at, else its newest version."""
+    rows = _store(settings).run(prompt_rows.list_labels)
+    held = {row["prompt_name"]: row["version"] for row in rows if row["label"] == label}
+    return {name: held.get(name) or list_versions(name)[-1] for name in names}
 
 
 def resolve(prompt_name: str, label: str = PRODUCTION, settings: Settings | None = None) -> str:
     """The version of ``prompt_name`` that ``label`` points at, else the newest version."""
-    with get_store(settings or get_settings()).session() as db:
-        return resolve_in(db, prompt_name, label)[0]
+    return resolve_all([prompt_name], label, settings)[prompt_name]
 
 
 def overview(settings: Settings | None = None) -> list[dict]:
     """Every prompt with its versions, what runs use now, its labels and the tasks it serves."""
     served = tuned_prompts()
-    with get_store(settings or get_settings()).session() as db:
-        labels = prompt_rows.list_labels(db)
+    labels = _store(settings).run(prompt_rows.list_labels)
     rows = []
     for name in list_prompts():
         mine = {row["label"]: row["version"] for row in labels if row["prompt_name"] == name}
@@ -138,8 +138,7 @@ def overview(settings: Settings | None = None) -> list[dict]:
 
 
 def history(prompt_name: str | None = None, settings: Settings | None = None) -> list[dict]:
-    with get_store(settings or get_settings()).session() as db:
-        return prompt_rows.label_history(db, prompt_name)
+    return _store(settings).run(prompt_rows.label_history, prompt_name)
 
 
 def pin_run_prompts(db: Database, run_id: str, provider: object) -> dict[str, str]:
@@ -150,5 +149,8 @@ def pin_run_prompts(db: Database, run_id: str, provider: object) -> dict[str, st
 
 def run_prompt_versions(run_id: str, settings: Settings | None = None) -> dict[str, str]:
     """Which prompt versions a run used (empty when it generated nothing)."""
-    with get_store(settings or get_settings()).session() as db:
-        return prompt_rows.run_pins(db, run_id)
+    return _store(settings).run(prompt_rows.run_pins, run_id)
+
+
+def _store(settings: Settings | None):
+    return get_store(settings or get_settings())

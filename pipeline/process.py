@@ -18,6 +18,6 @@ def forget_cached_state() -> None:
     redis_server._clients.clear()
     stages.load_pipeline.cache_clear()
     steps.registry_for.cache_clear()
-    store._stores.clear()
+    store.forget_stores()
     providers.content_provider.cache_clear()
     providers.speech_recognizer.cache_clear()

@@ -43,8 +43,9 @@ log = logging.getLogger("clipinsight.queue")
 P = defaults.REDIS_PREFIX
 
 
-def step_queue(conn: redis.Redis) -> Queue:
-    return Queue(defaults.QUEUE_NAME, connection=conn)
+def step_queue(conn: redis.Redis, name: str = "default") -> Queue:
+    """The RQ queue of a stage's queue name (``default``, ``media``, ``llm``)."""
+    return Queue(defaults.QUEUE_NAME if name == "default" else f"{defaults.QUEUE_NAME}-{name}", connection=conn)
 
 
 def rq_job_id(attempt_id: int) -> str:
@@ -52,13 +53,13 @@ def rq_job_id(attempt_id: int) -> str:
 
 
 def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], pipeline: Pipeline = PIPELINE) -> None:
-    queue = step_queue(conn)
     for attempt in attempts:
-        queue.enqueue_call(
+        stage = pipeline.stage_of(attempt["step"])
+        step_queue(conn, stage.queue).enqueue_call(
             "pipeline.runner.run_attempt",
             args=(attempt["id"], attempt["step"]),
             job_id=rq_job_id(attempt["id"]),
-            timeout=pipeline.stage_of(attempt["step"]).timeout_s,
+            timeout=stage.timeout_s,
             result_ttl=60,
             failure_ttl=24 * 3600,
             description=f"{attempt['step']} of {attempt['run_id']} (attempt {attempt['attempt']})",

@@ -21,7 +21,7 @@ from pipeline import defaults, queue
 from pipeline.errors import ErrorCode, StepError, should_retry
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import load_pipeline
-from pipeline.store import get_store, utcnow
+from pipeline.store import get_store, transaction, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import runs as run_rows
 from pipeline.store import steps as step_rows
@@ -46,32 +46,39 @@ def reconcile_once(settings: Settings | None = None, conn: redis.Redis | None = 
     settings = settings or get_settings()
     conn = conn or queue.redis_client(settings)
     store = get_store(settings)
-    with store.session() as db:
-        pending = step_rows.pending_attempts(db)
+    pending = store.run(step_rows.pending_attempts)
     if not pending:
         return PassReport()
     leases = queue.has_lease(conn, [a["id"] for a in pending if a["status"] == "running"])
     work = [(attempt, action) for attempt in pending if (action := _action(conn, attempt, leases))]
-    report, to_enqueue = PassReport(), []
-    if work:  # most passes find nothing to do and never hold the database a second time
-        with store.session() as db:
-            for attempt, action in work:
-                to_enqueue += action(db, attempt, report)
+    if not work:  # most passes find nothing to do and never write
+        return PassReport()
+    counts, to_enqueue = store.run(repair, work)
+    report = PassReport(**counts)
     queue.try_enqueue(to_enqueue, settings)
     if report:
         log.info("reconciled: %s", report)
     return report
 
 
+@transaction
+def repair(db, work: list) -> tuple[dict, list[dict]]:
+    """Act on what the snapshot found, each attempt by compare-and-set: (counts, to enqueue)."""
+    report, to_enqueue = PassReport(), []
+    for attempt, action in work:
+        to_enqueue += _ACTIONS[action](db, attempt, report)
+    return vars(report), to_enqueue
+
+
 def _action(conn, attempt: dict, leases: dict[int, bool]):
     """What this attempt needs, decided from the snapshot and Redis; None when it is fine."""
     status = attempt["status"]
     if status == "scheduled" and attempt["not_before"] <= utcnow():
-        return _promote
+        return "promote"
     if status == "queued" and _needs_requeue(conn, attempt):
-        return _requeue
+        return "requeue"
     if status == "running" and not leases.get(attempt["id"]) and age_s(attempt["started_at"]) > defaults.LEASE_TTL_S:
-        return _recover_lost
+        return "recover_lost"
     return None
 
 
@@ -116,6 +123,9 @@ def _recover_lost(db, attempt: dict, report: PassReport) -> list[dict]:
             db, run_id=attempt["run_id"], job_id=attempt["job_id"], step=attempt["step"], attempt=attempt["attempt"] + 1
         )
     ]
+
+
+_ACTIONS = {"promote": _promote, "requeue": _requeue, "recover_lost": _recover_lost}
 
 
 def run_forever(settings: Settings | None = None, stop: threading.Event | None = None) -> None:

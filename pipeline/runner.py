@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from contextlib import contextmanager
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,7 +32,6 @@ from pipeline.steps.base import StepOutputs
 from pipeline.store import get_store
 from pipeline.store import runs as run_rows
 from pipeline.store import steps as step_rows
-from pipeline.store.inputs import load_inputs
 from pipeline.tasks import newest_prompts
 
 __all__ = ["run_attempt", "run_queued", "worker_name", "classify"]
@@ -53,22 +53,31 @@ def run_attempt(attempt_id: int, step: str | None = None) -> str:
     attempt, spec = claimed["attempt"], registry[claimed["attempt"]["step"]]
     inputs, problem = _build_inputs(spec, claimed["inputs"])  # parsing happens outside the transaction
     ctx = _context(settings, attempt, spec)
-    outputs, error, body_ms = _execute(ctx, spec, inputs, problem, attempt_id)
-    with get_store(settings).session() as db:
+    store, conn = get_store(settings), _redis_or_none(settings)
+    with _lease(conn, attempt_id):  # held until the outcome is committed: a slow store is not a lost worker
+        outputs, error, body_ms = _execute(ctx, spec, inputs, problem)
         if error is None:
-            follow_ups = run_rows.complete(db, attempt, _prepare(outputs, ctx, attempt), body_ms, settings.pipeline)
+            follow_ups = store.run(run_rows.complete, attempt, _prepare(outputs, ctx, attempt), body_ms)
         else:
-            follow_ups = run_rows.fail(
-                db,
+            follow_ups = store.run(
+                run_rows.fail,
                 attempt,
                 error.code.value,
                 error.message,
                 retry_after=error.retry_after,
                 log_lines=ctx.log_lines,
-                pipeline_name=settings.pipeline,
             )
     queue.try_enqueue(follow_ups, settings)
     return "done" if error is None else f"failed: {error.code.value}"
+
+
+@contextmanager
+def _lease(conn, attempt_id: int):
+    if conn is None:
+        yield
+        return
+    with queue.hold_lease(conn, attempt_id, worker_name()):
+        yield
 
 
 def _claim(settings: Settings, registry, attempt_id: int, step: str | None) -> dict | None:
@@ -76,13 +85,12 @@ def _claim(settings: Settings, registry, attempt_id: int, step: str | None) -> d
     name (by an older version) is claimed first and its inputs read in the same transaction."""
     spec = registry[step] if step else None
     context = {"newest_prompts": _newest_prompts(settings)}
-    with get_store(settings).session() as db:
-        reads = _reads(spec) if spec else {}
-        claimed = run_rows.claim(db, attempt_id, worker_name(), step=step, reads=reads, context=context)
-        if claimed is not None and spec is None:
-            spec = registry[claimed["attempt"]["step"]]
-            run_context = {**context, "run_id": claimed["attempt"]["run_id"]}
-            claimed["inputs"] = load_inputs(db, claimed["job"], _reads(spec), run_context)
+    store = get_store(settings)
+    reads = _reads(spec) if spec else {}
+    claimed = store.run(run_rows.claim, attempt_id, worker_name(), step=step, reads=reads, context=context)
+    if claimed is not None and spec is None:
+        spec = registry[claimed["attempt"]["step"]]
+        claimed["inputs"] = store.run(run_rows.load_step_inputs, claimed["attempt"], _reads(spec), context)
     return claimed
 
 
@@ -104,8 +112,8 @@ def run_queued(max_passes: int = 200, settings: Settings | None = None) -> int:
     store = get_store(settings or get_settings())
     ran = 0
     for _ in range(max_passes):
-        with store.session() as db:
-            queued = [(a["id"], a["step"]) for a in step_rows.pending_attempts(db) if a["status"] == "queued"]
+        pending = store.run(step_rows.pending_attempts)
+        queued = [(a["id"], a["step"]) for a in pending if a["status"] == "queued"]
         if not queued:
             return ran
         for attempt_id, step in queued:
@@ -136,18 +144,13 @@ def _redis_or_none(settings: Settings):
         return None
 
 
-def _execute(ctx: StepContext, spec: StepSpec, inputs, problem: StepError | None, attempt_id: int):
+def _execute(ctx: StepContext, spec: StepSpec, inputs, problem: StepError | None):
     if problem is not None:
         ctx.error(problem.message)
         return None, problem, 0.0
-    conn = _redis_or_none(ctx.settings)
     started = time.perf_counter()
     try:
-        if conn is None:
-            outputs = spec.module.run(ctx, inputs)
-        else:
-            with queue.hold_lease(conn, attempt_id, worker_name()):
-                outputs = spec.module.run(ctx, inputs)
+        outputs = spec.module.run(ctx, inputs)
         ctx.progress(1.0)
         return outputs, None, (time.perf_counter() - started) * 1000
     except Exception as exc:  # every failure becomes a classified, recorded error

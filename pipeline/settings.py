@@ -66,6 +66,11 @@ class Settings:
     pipeline: str | None = None
     qa_threshold: int = defaults.QA_THRESHOLD
     store_lock_timeout_s: float = defaults.STORE_LOCK_TIMEOUT_S
+    #: ``grpc+tcp://host:port`` of a storekeeper on another machine; None: the local one (its
+    #: unix socket in the data dir) when ``up`` runs, else the DuckDB file itself.
+    store_url: str | None = None
+    store_token: str | None = field(default=None, repr=False)
+    store_wait_s: float = defaults.STORE_WAIT_S
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -92,12 +97,19 @@ class Settings:
             pipeline=env("CLIPINSIGHT_PIPELINE") or None,
             qa_threshold=int(env("CLIPINSIGHT_QA_THRESHOLD") or defaults.QA_THRESHOLD),
             store_lock_timeout_s=float(env("CLIPINSIGHT_STORE_LOCK_TIMEOUT") or defaults.STORE_LOCK_TIMEOUT_S),
+            store_url=env("CLIPINSIGHT_STORE_URL") or None,
+            store_token=_secret("CLIPINSIGHT_STORE_TOKEN"),
+            store_wait_s=float(env("CLIPINSIGHT_STORE_WAIT_S") or defaults.STORE_WAIT_S),
         )
 
     # --- Paths under the data dir ---
     @property
     def db_path(self) -> Path:
         return self.data_dir / defaults.DATABASE_FILENAME
+
+    @property
+    def store_marker(self) -> Path:
+        return self.data_dir / defaults.STORE_MARKER
 
     @property
     def media_dir(self) -> Path:

@@ -140,6 +140,9 @@ class Stage:
     weight: float = 1.0
     #: Makes content from the transcript: re-running from the first such stage regenerates it.
     content: bool = False
+    #: The RQ queue its steps go to, so hosts can be sized apart: ``media`` (downloads, ffmpeg,
+    #: speech recognition: CPU-bound), ``llm`` (waiting on a language model), ``default``.
+    queue: str = "default"
 
     @property
     def statuses(self) -> tuple[JobStatus, ...]:
@@ -188,6 +191,9 @@ class Pipeline:
 
     def first(self) -> Stage:
         return self.stages[0]
+
+    def queues(self) -> list[str]:
+        return sorted({stage.queue for stage in self.stages})
 
     def first_content_stage(self) -> Stage:
         return next((stage for stage in self.stages if stage.content), self.stages[0])
@@ -315,20 +321,23 @@ PIPELINE = Pipeline(
         ),
         Stage(
             "ingest", "pipeline.steps.ingest", S.INGESTED, "Fetching the media", failures=_INPUT_FAILURES,
-            timeout_s=defaults.LONG_STEP_TIMEOUT_S, weight=1.5,
+            timeout_s=defaults.LONG_STEP_TIMEOUT_S, weight=1.5, queue="media",
         ),
         Stage(
             "transcribe", "pipeline.steps.transcribe", S.TRANSCRIBED, "Transcribing",
-            timeout_s=defaults.LONG_STEP_TIMEOUT_S, weight=3.0,
+            timeout_s=defaults.LONG_STEP_TIMEOUT_S, weight=3.0, queue="media",
             wait=Wait(S.NEEDS_USER_INPUT, resumed_by=Move.PROVIDE, resume_next=False),
         ),
-        Stage("insights", "pipeline.steps.insights", S.INSIGHTS, "Finding insights", weight=1.5, content=True),
         Stage(
-            "drafts", "pipeline.steps.drafts", S.DRAFTED, "Writing drafts", weight=2.0, content=True,
+            "insights", "pipeline.steps.insights", S.INSIGHTS, "Finding insights", weight=1.5, content=True,
+            queue="llm",
+        ),
+        Stage(
+            "drafts", "pipeline.steps.drafts", S.DRAFTED, "Writing drafts", weight=2.0, content=True, queue="llm",
             fan_out=FanOut(prefix="draft", option="formats", param="format"),
         ),
         Stage(
-            "qa_review", "pipeline.steps.qa_review", S.REVIEWED, "Reviewing the drafts", content=True,
+            "qa_review", "pipeline.steps.qa_review", S.REVIEWED, "Reviewing the drafts", content=True, queue="llm",
             wait=Wait(S.REQUIRES_MANUAL_REVIEW, resumed_by=Move.APPROVE, resume_next=True, rejected_by=Move.REJECT),
         ),
         Stage(

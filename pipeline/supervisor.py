@@ -1,8 +1,11 @@
-"""``python -m pipeline up``: Redis, N workers, the reconciler and Streamlit on one machine.
+"""``python -m pipeline up``: Redis, the storekeeper, N workers, the reconciler and Streamlit on
+one machine.
 
-Each is a separate process. A child that dies is started again (with a growing pause if it
-keeps dying); Ctrl-C or SIGTERM stops them all — workers get SIGTERM and a moment to finish
-their step before SIGKILL (an interrupted step is run again by the reconciler next time).
+Each is a separate process. For as long as ``up`` runs, ``storekeeper.json`` in the data dir says
+that the storekeeper owns the database, so every process goes through it (even while it
+restarts). The storekeeper starts first and stops last. A child that dies is started again (with
+a growing pause if it keeps dying); Ctrl-C or SIGTERM stops them all — workers get SIGTERM and a
+moment to finish their step before SIGKILL (an interrupted step is run again by the reconciler).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import defaults, queue
 from pipeline.redis_server import embedded
 from pipeline.settings import Settings, get_settings
+from pipeline.store import announce_storekeeper, get_store
 
 __all__ = ["Supervisor", "Child", "streamlit_command"]
 
@@ -52,12 +57,17 @@ class Supervisor:
         port: int = defaults.UI_PORT,
     ):
         self.settings = settings or get_settings()
-        self.children = [Child(f"worker-{i + 1}", [sys.executable, "-m", "pipeline", "worker"]) for i in range(workers)]
+        self.storekeeper = Child("storekeeper", [sys.executable, "-m", "pipeline", "storekeeper"])
+        self.children = [self.storekeeper]
+        self.children += [
+            Child(f"worker-{i + 1}", [sys.executable, "-m", "pipeline", "worker"]) for i in range(workers)
+        ]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
         if ui:
             self.children.append(Child("ui", streamlit_command(port)))
         self.stop_event = threading.Event()
         self.owns_redis = False
+        self.claims = ExitStack()
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -75,7 +85,10 @@ class Supervisor:
         if not self.settings.redis_url:
             self.owns_redis = embedded(self.settings).start()
         queue.redis_client(self.settings)  # fail now, clearly, if Redis is not there
-        for child in self.children:
+        self.claims.enter_context(announce_storekeeper(self.settings))
+        self._spawn(self.storekeeper)
+        get_store(self.settings).ping()  # the others start once the database answers
+        for child in self.children[1:]:
             self._spawn(child)
         log.info("started %s", ", ".join(c.name for c in self.children))
 
@@ -105,7 +118,14 @@ class Supervisor:
         child.started_at = time.monotonic()
 
     def stop(self) -> None:
-        running = [c for c in self.children if c.alive()]
+        self._stop([c for c in self.children[1:] if c.alive()])
+        self._stop([self.storekeeper] if self.storekeeper.alive() else [])  # last: the others' writes land
+        self.claims.close()
+        if self.owns_redis:
+            embedded(self.settings).stop()
+        print("ClipInsight stopped.", file=sys.stderr, flush=True)
+
+    def _stop(self, running: list[Child]) -> None:
         for child in running:
             child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
@@ -115,9 +135,6 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 os.killpg(child.process.pid, signal.SIGKILL)
                 child.process.wait()
-        if self.owns_redis:
-            embedded(self.settings).stop()
-        print("ClipInsight stopped.", file=sys.stderr, flush=True)
 
 
 def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py") -> list[str]:

@@ -27,7 +27,7 @@ from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import DONE, FAILED, JobStatus, load_pipeline
 from pipeline.store import artifacts as artifact_rows
-from pipeline.store import get_store, utcnow
+from pipeline.store import get_store, transaction, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
@@ -101,11 +101,14 @@ def _redis(settings: Settings | None) -> redis.Redis | None:
 def sidebar(workspace: str | None = None, settings: Settings | None = None) -> dict:
     """The workspaces and the chosen one's plan usage (the default workspace when the chosen one
     is unknown)."""
-    with _store(settings).session() as db:
-        workspaces = [row["name"] for row in usage_rows.list_workspaces(db)]
-        chosen = workspace if workspace in workspaces else defaults.DEFAULT_WORKSPACE
-        plan = usage_rows.plan_status(db, chosen)
-    return {"workspaces": workspaces, "workspace": chosen, "plan": plan.model_dump()}
+    return _store(settings).run(_sidebar_rows, workspace)
+
+
+@transaction(writes=False)
+def _sidebar_rows(db, workspace: str | None) -> dict:
+    workspaces = [row["name"] for row in usage_rows.list_workspaces(db)]
+    chosen = workspace if workspace in workspaces else defaults.DEFAULT_WORKSPACE
+    return {"workspaces": workspaces, "workspace": chosen, "plan": usage_rows.plan_status(db, chosen).model_dump()}
 
 
 def services(settings: Settings | None = None) -> dict:
@@ -136,16 +139,9 @@ def runs(
     settings: Settings | None = None,
 ) -> dict:
     """One page of jobs (newest first) under the filters, the total, and jobs per status."""
-    where = view_rows.JobFilter(workspace, tuple(statuses), text)
-    with _store(settings).session() as db:
-        counts = view_rows.status_counts(db, where)
-        total = sum(n for status, n in counts.items() if not statuses or status in statuses)
-        pages = max(1, math.ceil(total / page_size))
-        page = min(max(page, 0), pages - 1)
-        rows = view_rows.jobs_page(db, where, limit=page_size, offset=page * page_size)
-        active = [row["job_id"] for row in rows if JobStatus(row["status"]).active]
-        run_ids = view_rows.current_runs(db, active)
-        pending = view_rows.pending_steps(db, list(run_ids.values()))
+    found = _store(settings).run(_runs_rows, workspace, list(statuses), text, page, page_size)
+    counts, total, page, pages = found["counts"], found["total"], found["page"], found["pages"]
+    rows, run_ids, pending = found["rows"], found["run_ids"], found["pending"]
     live = _live_progress(settings, list(run_ids.values()))
     for row in rows:
         run_id = run_ids.get(row["job_id"])
@@ -159,6 +155,21 @@ def runs(
         "pages": pages,
         "counts": counts,
     }
+
+
+@transaction(writes=False)
+def _runs_rows(db, workspace: str | None, statuses: list[str], text: str, page: int, page_size: int) -> dict:
+    where = view_rows.JobFilter(workspace, tuple(statuses), text)
+    counts = view_rows.status_counts(db, where)
+    total = sum(n for status, n in counts.items() if not statuses or status in statuses)
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(page, 0), pages - 1)
+    rows = view_rows.jobs_page(db, where, limit=page_size, offset=page * page_size)
+    active = [row["job_id"] for row in rows if JobStatus(row["status"]).active]
+    run_ids = view_rows.current_runs(db, active)
+    pending = view_rows.pending_steps(db, list(run_ids.values()))
+    return {"counts": counts, "total": total, "page": page, "pages": pages, "rows": rows, "run_ids": run_ids,
+            "pending": pending}  # fmt: skip
 
 
 def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -191,10 +202,7 @@ def job_progress(status: str, pending: list[dict], live: dict[str, float]) -> fl
 
 def job_status(job_id: str, settings: Settings | None = None) -> dict:
     """A job's status, progress and what it runs now: the small read a live status line repeats."""
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        run = job_rows.latest_run(db, job_id)
-        pending = view_rows.pending_steps(db, [run["run_id"]]).get(run["run_id"], []) if run else []
+    job, run, pending = _store(settings).run(_job_status_rows, job_id)
     live = _live_progress(settings, [run["run_id"]]).get(run["run_id"], {}) if run and pending else {}
     return {
         "status": job["status"],
@@ -202,6 +210,14 @@ def job_status(job_id: str, settings: Settings | None = None) -> dict:
         "progress": job_progress(job["status"], pending, live),
         "now": _doing(pending),
     }
+
+
+@transaction(writes=False)
+def _job_status_rows(db, job_id: str) -> tuple[dict, dict | None, list[dict]]:
+    job = job_rows.get_job(db, job_id)
+    run = job_rows.latest_run(db, job_id)
+    pending = view_rows.pending_steps(db, [run["run_id"]]).get(run["run_id"], []) if run else []
+    return job, run, pending
 
 
 def _doing(pending: list[dict]) -> str:
@@ -219,16 +235,10 @@ def _doing(pending: list[dict]) -> str:
 
 def run_detail(job_id: str, settings: Settings | None = None) -> dict:
     """Everything the run detail page shows about one job."""
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
-        runs_ = job_rows.list_runs(db, job_id)
-        attempts = step_rows.attempts_for_job(db, job_id)
-        logs = artifact_rows.run_logs(db, job_id)
-        artifacts = artifact_rows.latest_artifacts(db, job_id)
-        versions = view_rows.draft_versions(db, job_id)
-        audit = job_rows.audit_trail(db, job_id)
-        reviews = view_rows.reviews_for(db, job_id)
-        usage = view_rows.usage_for(db, job_id)
+    found = _store(settings).run(_run_detail_rows, job_id)
+    job, runs_, attempts, logs = found["job"], found["runs"], found["attempts"], found["logs"]
+    artifacts, versions, audit = found["artifacts"], found["versions"], found["audit"]
+    reviews, usage = found["reviews"], found["usage"]
     by_kind = {a["kind"]: a for a in artifacts}
     status = JobStatus(job["status"])
     live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
@@ -250,6 +260,21 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
         **_shape(JobOptions.model_validate(job["options"])),
+    }
+
+
+@transaction(writes=False)
+def _run_detail_rows(db, job_id: str) -> dict:
+    return {
+        "job": job_rows.get_job(db, job_id),
+        "runs": job_rows.list_runs(db, job_id),
+        "attempts": step_rows.attempts_for_job(db, job_id),
+        "logs": artifact_rows.run_logs(db, job_id),
+        "artifacts": artifact_rows.latest_artifacts(db, job_id),
+        "versions": view_rows.draft_versions(db, job_id),
+        "audit": job_rows.audit_trail(db, job_id),
+        "reviews": view_rows.reviews_for(db, job_id),
+        "usage": view_rows.usage_for(db, job_id),
     }
 
 
@@ -335,25 +360,37 @@ def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
 def review(workspace: str | None = None, selected: str | None = None, settings: Settings | None = None) -> dict:
     """The queue of jobs QA flagged (longest waiting first) and the selected one in full (the
     oldest when none is selected)."""
-    with _store(settings).session() as db:
-        waiting = view_rows.review_queue(db, workspace)
-        chosen = selected if selected in {row["job_id"] for row in waiting} else None
-        chosen = chosen or (waiting[0]["job_id"] if waiting else None)
-        item = _review_item(db, chosen) if chosen else None
+    found = _store(settings).run(_review_rows, workspace, selected)
+    return {"queue": found["queue"], "item": _review_item(found["item"]) if found["item"] else None}
+
+
+@transaction(writes=False)
+def _review_rows(db, workspace: str | None, selected: str | None) -> dict:
+    waiting = view_rows.review_queue(db, workspace)
+    chosen = selected if selected in {row["job_id"] for row in waiting} else None
+    chosen = chosen or (waiting[0]["job_id"] if waiting else None)
+    if chosen is None:
+        return {"queue": waiting, "item": None}
+    item = {
+        "job": job_rows.get_job(db, chosen),
+        "transcript": artifact_rows.load_artifact(db, chosen, "transcript"),
+        "qa_report": artifact_rows.load_artifact(db, chosen, "qa_report"),
+        "drafts": artifact_rows.latest_drafts(db, chosen),
+        "audit": job_rows.audit_trail(db, chosen),
+        "reviews": view_rows.reviews_for(db, chosen),
+    }
     return {"queue": waiting, "item": item}
 
 
 def recent_decisions(workspace: str | None = None, settings: Settings | None = None) -> list[dict]:
     """The latest review decisions, each with its job's status now."""
-    with _store(settings).session() as db:
-        return view_rows.recent_reviews(db, workspace)
+    return _store(settings).run(view_rows.recent_reviews, workspace)
 
 
-def _review_item(db, job_id: str) -> dict:
-    job = job_rows.get_job(db, job_id)
-    transcript = _model(artifact_rows.load_artifact(db, job_id, "transcript"), Transcript)
-    report = _model(artifact_rows.load_artifact(db, job_id, "qa_report"), QAReport)
-    drafts = artifact_rows.latest_drafts(db, job_id)
+def _review_item(found: dict) -> dict:
+    job, drafts = found["job"], found["drafts"]
+    transcript = _model(found["transcript"], Transcript)
+    report = _model(found["qa_report"], QAReport)
     reviews = {r.format.value: r for r in report.drafts} if report else {}
     flagged = [
         {
@@ -365,13 +402,7 @@ def _review_item(db, job_id: str) -> dict:
         for fmt in (f.value for f in DraftFormat)
         if fmt in drafts and fmt in reviews and reviews[fmt].requires_review
     ]
-    return {
-        "job": job,
-        "report": report,
-        "flagged": flagged,
-        "audit": job_rows.audit_trail(db, job_id),
-        "reviews": view_rows.reviews_for(db, job_id),
-    }
+    return {"job": job, "report": report, "flagged": flagged, "audit": found["audit"], "reviews": found["reviews"]}
 
 
 _NUMBER_IN_REASON = re.compile(r"\$?\d[\d,.]*%?")
@@ -426,15 +457,19 @@ def _segments_saying_start(transcript: Transcript, needle: str) -> list[int]:
 def analytics(workspace: str | None = None, days: int = 30, settings: Settings | None = None) -> dict:
     """Frames for the analytics charts, over the last ``days`` days."""
     since = utcnow() - timedelta(days=days)
-    with _store(settings).session() as db:
-        frames = {
-            "runs_per_day": view_rows.runs_per_day(db, workspace, since),
-            "step_durations": view_rows.step_durations(db, workspace, since),
-            "failure_reasons": view_rows.failure_reasons(db, workspace, since),
-            "usage": view_rows.usage_per_workspace(db, workspace, since),
-            "qa_scores": view_rows.qa_scores(db, workspace, since),
-        }
+    frames = _store(settings).run(_analytics_frames, workspace, since)
     return {**frames, "since": since, "days": days}
+
+
+@transaction(writes=False)
+def _analytics_frames(db, workspace: str | None, since) -> dict:
+    return {
+        "runs_per_day": view_rows.runs_per_day(db, workspace, since),
+        "step_durations": view_rows.step_durations(db, workspace, since),
+        "failure_reasons": view_rows.failure_reasons(db, workspace, since),
+        "usage": view_rows.usage_per_workspace(db, workspace, since),
+        "qa_scores": view_rows.qa_scores(db, workspace, since),
+    }
 
 
 # --- Submit ------------------------------------------------------------------------------
@@ -472,9 +507,7 @@ def estimate(
     submitted; ``problem`` says why the plan would refuse it. A bad file raises InvalidInput."""
     settings = settings or get_settings()
     parsed = parse_transcript(transcript, filename)
-    with _store(settings).session() as db:
-        plan = usage_rows.plan_status(db, workspace)
-        per_minute = view_rows.cost_per_minute(db, utcnow() - timedelta(days=90))
+    plan, per_minute = _store(settings).run(_plan_and_cost, workspace)
     minutes = estimate_minutes(parsed.duration)
     try:
         check_quota(plan, parsed.duration)
@@ -492,6 +525,11 @@ def estimate(
         "cost_basis": _cost_basis(offline, per_minute),
         "problem": problem,
     }
+
+
+@transaction(writes=False)
+def _plan_and_cost(db, workspace: str):
+    return usage_rows.plan_status(db, workspace), view_rows.cost_per_minute(db, utcnow() - timedelta(days=90))
 
 
 def _cost_basis(offline: bool, per_minute: float | None) -> str:

@@ -12,7 +12,9 @@ import threading
 from rq import SimpleWorker
 
 from pipeline import defaults, queue
+from pipeline.errors import InvalidInput
 from pipeline.settings import Settings, get_settings
+from pipeline.stages import load_pipeline
 
 __all__ = ["StepWorker", "run_worker"]
 
@@ -45,10 +47,18 @@ class StepWorker(SimpleWorker):
                 return
 
 
-def run_worker(settings: Settings | None = None, *, name: str | None = None, burst: bool = False) -> None:
+def run_worker(
+    settings: Settings | None = None, *, name: str | None = None, burst: bool = False, queues: list[str] | None = None
+) -> None:
+    """Work the given queues (``media``, ``llm``, ``default``; all of them by default)."""
     settings = settings or get_settings()
+    known = load_pipeline(settings.pipeline).queues()
+    chosen = queues or known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise InvalidInput(f"no queue named {', '.join(unknown)}; the queues are {', '.join(known)}")
     conn = queue.redis_client(settings, start=True)
     name = name or f"{socket.gethostname()}.{os.getpid()}"
     os.environ["CLIPINSIGHT_WORKER_NAME"] = name
-    worker = StepWorker([queue.step_queue(conn)], connection=conn, name=name)
+    worker = StepWorker([queue.step_queue(conn, q) for q in chosen], connection=conn, name=name)
     worker.work(burst=burst, logging_level="WARNING")

@@ -95,15 +95,14 @@ def test_judge_versions_compare_offline_and_disagree_on_strictness(talks):
 
 def test_cells_are_stored_and_read_back_by_another_process(talks):
     ran = experiments.run_experiment("draft:x_thread", ["v1"], talks, note="baseline", dataset="samples")
-    store_module._stores.clear()  # as a notebook opened later would: nothing cached in this process
+    store_module.forget_stores()  # as a notebook opened later would: nothing cached in this process
 
     loaded = experiments.load_experiment(ran.experiment_id)
     assert loaded.cells == ran.cells and loaded.finished_at is not None and loaded.note == "baseline"
-    with get_store().session() as db:
-        stored = db.rows(
-            "SELECT version, item_id, status, score, output_text FROM experiment_cells WHERE experiment_id = ?",
-            [ran.experiment_id],
-        )
+    stored = get_store().rows(
+        "SELECT version, item_id, status, score, output_text FROM experiment_cells WHERE experiment_id = ?",
+        [ran.experiment_id],
+    )
     assert len(stored) == 2 and all(row["status"] == "ok" and "1/" in row["output_text"] for row in stored)
     listed = experiments.list_experiments(task="draft:x_thread")
     assert listed["experiment_id"].tolist() == [ran.experiment_id] and listed["cells"].tolist() == [2]
@@ -180,11 +179,10 @@ def test_new_runs_use_the_promoted_version_and_record_it(cluster):
         "local_draft_x_thread": "v1",
         "local_insights": "v2",
     }
-    with get_store().session() as db:
-        made = artifact_rows.load_artifact(db, job_id, "draft:linkedin")
-        pinned = db.row(
-            "SELECT label FROM run_prompts WHERE run_id = ? AND prompt_name = 'local_draft_linkedin'", [first_run]
-        )
+    made = get_store().run(artifact_rows.load_artifact, job_id, "draft:linkedin")
+    pinned = get_store().row(
+        "SELECT label FROM run_prompts WHERE run_id = ? AND prompt_name = 'local_draft_linkedin'", [first_run]
+    )
     assert (made["prompt_name"], made["prompt_version"], pinned["label"]) == (
         "local_draft_linkedin",
         "v1",
@@ -195,8 +193,7 @@ def test_new_runs_use_the_promoted_version_and_record_it(cluster):
     labels.unpromote("local_draft_linkedin")  # without a label, new runs use the newest version
     api.rerun(job_id, "drafts")
     assert api.wait_for(job_id, timeout=120)["status"] == "ANALYTICS_LOGGED"
-    with get_store().session() as db:
-        remade = artifact_rows.load_artifact(db, job_id, "draft:linkedin")
+    remade = get_store().run(artifact_rows.load_artifact, job_id, "draft:linkedin")
     assert (remade["run_id"], remade["prompt_version"]) == (f"{job_id}.r2", "v2")
     assert labels.run_prompt_versions(f"{job_id}.r2")["local_draft_linkedin"] == "v2"
     assert labels.run_prompt_versions(first_run)["local_draft_linkedin"] == "v1"  # history stays as it was

@@ -41,8 +41,7 @@ def attempts(report: dict, step: str) -> list[tuple]:
 
 
 def artifact_rows(job_id: str) -> dict[str, dict]:
-    with get_store().session() as db:
-        rows = db.rows("SELECT * FROM artifacts WHERE job_id = ?", [job_id])
+    rows = get_store().rows("SELECT * FROM artifacts WHERE job_id = ?", [job_id])
     return {row["kind"]: row for row in rows}
 
 
@@ -62,9 +61,8 @@ def test_a_full_run_on_gemini_records_provider_prompts_tokens_and_cost(gemini_cl
 
     tasks = sorted(call.task for call in server.generate_calls())
     assert tasks == sorted(["insights", "newsletter", "blog", "x_thread", "linkedin"] + ["judge"] * 4)
-    with get_store().session() as db:
-        usage = db.row("SELECT * FROM usage WHERE job_id = ?", [job_id])
-        logs = [r["message"] for r in db.rows("SELECT message FROM run_logs WHERE job_id = ?", [job_id])]
+    usage = get_store().row("SELECT * FROM usage WHERE job_id = ?", [job_id])
+    logs = [r["message"] for r in get_store().rows("SELECT message FROM run_logs WHERE job_id = ?", [job_id])]
     assert usage["cost_usd"] == pytest.approx(sum(rows[k]["cost_usd"] for k in GENERATED), rel=1e-6)
     assert any("found word for word" in message for message in logs)
 

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline import api
 from pipeline.errors import Conflict, InvalidInput, QuotaExceeded
+from pipeline.settings import get_settings
 from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
 from tests.conftest import SAMPLES
@@ -33,11 +34,10 @@ def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
     api.approve(job_id, editor="maya", note="checked the quotes")
     report = api.wait_for(job_id, timeout=60)
     assert report["status"] == "ANALYTICS_LOGGED"
-    with get_store().session() as db:
-        trail = job_rows.audit_trail(db, job_id)
-        decision = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [job_id])
-        run = job_rows.latest_run(db, job_id)
-        delivered = db.scalar("SELECT finished_at FROM run_steps WHERE job_id = ? AND step = 'deliver'", [job_id])
+    trail = get_store().run(job_rows.audit_trail, job_id)
+    decision = get_store().row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [job_id])
+    run = get_store().run(job_rows.latest_run, job_id)
+    delivered = get_store().scalar("SELECT finished_at FROM run_steps WHERE job_id = ? AND step = 'deliver'", [job_id])
     assert run["finished_at"] >= delivered  # the run closes when delivery does, not when QA paused it
     approved = [t for t in trail if t["move"] == "approve"]
     assert approved and approved[0]["actor"] == "maya" and approved[0]["to_status"] == "REVIEWED"
@@ -53,8 +53,7 @@ def test_rejection_ends_the_job_with_the_reason_recorded(cluster):
     report = api.status_report(job_id)
     assert report["status"] == "FAILED" and report["error_code"] == "REJECTED"
     assert "revenue claim" in report["status_reason"]
-    with get_store().session() as db:
-        rejected = [t for t in job_rows.audit_trail(db, job_id) if t["move"] == "reject"]
+    rejected = [t for t in get_store().run(job_rows.audit_trail, job_id) if t["move"] == "reject"]
     assert rejected and rejected[0]["actor"] == "li"
 
 
@@ -71,8 +70,7 @@ def test_a_transcript_longer_than_the_plan_allows_is_refused_at_submission(setti
         submit(SAMPLES / "long-workshop.srt", workspace="tiny")
     message = str(refused.value)
     assert "60 min" in message and "20 min" in message and "larger plan" in message
-    with get_store().session() as db:
-        assert db.scalar("SELECT count(*) FROM jobs WHERE workspace = 'tiny'") == 0  # nothing was created
+    assert get_store().scalar("SELECT count(*) FROM jobs WHERE workspace = 'tiny'") == 0  # nothing was created
 
 
 def test_monthly_minutes_run_out(settings):
@@ -83,10 +81,11 @@ def test_monthly_minutes_run_out(settings):
         submit(SAMPLES / "creator-workflow-talk.srt", workspace="busy")
 
 
-def test_media_whose_length_the_plan_cannot_take_is_blocked_once_its_length_is_known(cluster):
+def test_media_whose_length_the_plan_cannot_take_is_blocked_once_its_length_is_known(cluster_factory):
     api.configure_workspace("full", plan="free")
     with get_store().session() as db:  # 59.9 of 60 minutes used; the 38 s sample video needs 0.6
         db.execute("INSERT INTO usage VALUES ('old.r1', 'old', 'full', 59.9, 0, 0, 0, ?)", [utcnow()])
+    cluster_factory()
     job_id = api.submit(str(SAMPLES / "speech-sample.mp4"), workspace="full").job_id
     report = api.wait_for(job_id, timeout=60)
     assert report["status"] == "BLOCKED_ENTITLEMENT" and report["error_code"] == "QUOTA_EXCEEDED"
@@ -104,7 +103,7 @@ def test_webhook_is_signed_retried_and_sent_once_per_run(cluster_factory, monkey
     with Recorder(replies=[503]) as hook:
         api.configure_workspace("hooked", webhook_url=hook.url)
         job_id = submit(SAMPLES / "creator-workflow-talk.srt", workspace="hooked")
-        started = _wait_for_file(get_store().path.parent / "started-deliver")
+        started = _wait_for_file(get_settings().data_dir / "started-deliver")
         # the webhook went out (after one 503), now the worker dies before it can commit
         victim = next(p for p in cluster.workers if p.pid == int(started.read_text()))
         cluster.kill(victim)
@@ -132,8 +131,9 @@ def _wait_for_file(path, timeout=90):
 def test_each_step_leaves_log_lines_with_the_run(cluster):
     job_id = submit(SAMPLES / "creator-workflow-talk.srt")
     api.wait_for(job_id, timeout=120)
-    with get_store().session() as db:
-        lines = db.rows("SELECT step, level, message, logged_at FROM run_logs WHERE job_id = ? ORDER BY id", [job_id])
+    lines = get_store().rows(
+        "SELECT step, level, message, logged_at FROM run_logs WHERE job_id = ? ORDER BY id", [job_id]
+    )
     steps = {line["step"] for line in lines}
     assert {"validate", "ingest", "transcribe", "insights", "draft:linkedin", "qa_review", "deliver"} <= steps
     assert all(line["level"] in ("INFO", "WARNING", "ERROR") and line["logged_at"] for line in lines)

@@ -56,8 +56,7 @@ PIPELINE = DEFAULT.insert_after("insights", Stage("translate", TranslateStep, No
 
 
 def _steps_in_order(job_id: str) -> list[str]:
-    with get_store().session() as db:
-        attempts = step_rows.attempts_for_job(db, job_id)
+    attempts = get_store().run(step_rows.attempts_for_job, job_id)
     return [a["step"] for a in sorted(attempts, key=lambda a: (a["started_at"], a["id"])) if a["status"] == "done"]
 
 
@@ -67,9 +66,10 @@ def test_a_step_added_with_one_row_runs_in_the_pipeline(cluster_factory, sample_
     job_id = api.submit(transcript=sample_srt.read_bytes(), transcript_name=sample_srt.name).job_id
     assert api.wait_for(job_id, timeout=120)["status"] == JobStatus.ANALYTICS_LOGGED.value
 
-    with get_store().session() as db:
-        row = artifact_rows.load_artifact(db, job_id, "translation")
-        insights = InsightPack.model_validate_json(artifact_rows.load_artifact(db, job_id, "insights")["content"])
+    row = get_store().run(artifact_rows.load_artifact, job_id, "translation")
+    insights = InsightPack.model_validate_json(
+        get_store().run(artifact_rows.load_artifact, job_id, "insights")["content"]
+    )
     translation = Translation.model_validate_json(row["content"])
     assert translation.title == _pig_latin(insights.title) and len(translation.themes) == len(insights.themes)
 

@@ -38,12 +38,11 @@ def test_prompt_tuning_notebook_runs_headless_offline_and_saves_its_experiment(d
     )
     client.execute()
 
-    with get_store().session() as db:
-        [row] = db.rows("SELECT * FROM experiments")
-        cells = db.rows(
-            "SELECT version, item_id, status FROM experiment_cells WHERE experiment_id = ?", [row["experiment_id"]]
-        )
-        labelled = db.scalar("SELECT count(*) FROM prompt_labels")
+    [row] = get_store().rows("SELECT * FROM experiments")
+    cells = get_store().rows(
+        "SELECT version, item_id, status FROM experiment_cells WHERE experiment_id = ?", [row["experiment_id"]]
+    )
+    labelled = get_store().scalar("SELECT count(*) FROM prompt_labels")
     assert (row["task"], row["prompt_name"], row["provider"], row["dataset"]) == (
         "draft:linkedin",
         "local_draft_linkedin",

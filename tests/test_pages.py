@@ -32,8 +32,7 @@ def processed(name: str, **options) -> str:
 
 
 def status_of(job_id: str) -> str:
-    with get_store().session() as db:
-        return job_rows.get_job(db, job_id)["status"]
+    return get_store().run(job_rows.get_job, job_id)["status"]
 
 
 def open_page(page: str, **query) -> AppTest:
@@ -93,8 +92,7 @@ def test_sidebar_shows_workspace_plan_usage_services_and_provider(talk):
 
 
 def jobs_in_store() -> list[dict]:
-    with get_store().session() as db:
-        return db.rows("SELECT job_id, source, options FROM jobs ORDER BY created_at")
+    return get_store().rows("SELECT job_id, source, options FROM jobs ORDER BY created_at")
 
 
 def test_one_click_sample_submits_the_bundled_talk():
@@ -332,8 +330,7 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     at.session_state["editor"] = "Maya"
     edit(at, "linkedin", "Ten posts from one talk: here is how.\n\nRead the full guide.")
     assert "Saved the LinkedIn post as version 2 (by Maya)." in texts(at, "success")
-    with get_store().session() as db:
-        history = artifact_rows.draft_history(db, talk, "linkedin")
+    history = get_store().run(artifact_rows.draft_history, talk, "linkedin")
     assert [(v["version"], v["source"], v["author"]) for v in history] == [
         (1, "generated", "clipinsight"),
         (2, "edit", "Maya"),
@@ -364,8 +361,7 @@ def test_editing_a_thread_keeps_its_posts():
     job_id = processed("creator-workflow-talk.srt", formats=["x_thread"])
     at = open_page("pages/run_detail.py", job=job_id, tab="Drafts")
     edit(at, "x_thread", "1/2 First post.\n---\n2/2 Second post.")
-    with get_store().session() as db:
-        latest = artifact_rows.latest_drafts(db, job_id)["x_thread"]
+    latest = get_store().run(artifact_rows.latest_drafts, job_id)["x_thread"]
     assert latest["posts"] == ["1/2 First post.", "2/2 Second post."]
 
 
@@ -374,8 +370,7 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(
     api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", editor="Sam")
     edit(at, "linkedin", "My quick edit.")
     assert any("Not saved:" in e and "saved by someone else (version 2)" in e for e in texts(at, "error"))
-    with get_store().session() as db:
-        latest = artifact_rows.latest_drafts(db, talk)["linkedin"]
+    latest = get_store().run(artifact_rows.latest_drafts, talk)["linkedin"]
     assert (latest["version"], latest["body"], latest["author"]) == (2, "Their careful edit.", "Sam")
     assert any("-Their careful edit." in c and "+My quick edit." in c for c in texts(at, "code"))
     [mine] = [a for a in at.text_area if a.key == f"text:run:{talk}:linkedin:v1"]
@@ -392,8 +387,7 @@ def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
     assert status_of(talk) == "INSIGHTS"
     assert "Re-running from drafts; the job is now INSIGHTS." in texts(at, "success")
     run_queued()
-    with get_store().session() as db:
-        reran = db.rows("SELECT DISTINCT step FROM run_steps WHERE run_id = ?", [f"{talk}.r2"])
+    reran = get_store().rows("SELECT DISTINCT step FROM run_steps WHERE run_id = ?", [f"{talk}.r2"])
     assert {row["step"] for row in reran} == {
         "draft:newsletter",
         "draft:blog",
@@ -434,8 +428,7 @@ def test_a_job_waiting_for_a_transcript_takes_one_from_the_page():
     submit.click().run()
     assert status_of(job_id) == "INGESTED"
     assert "Transcript fixed.srt provided; the job is now INGESTED." in texts(at, "success")
-    with get_store().session() as db:
-        queued = db.rows("SELECT step, run_id FROM run_steps WHERE job_id = ? AND status = 'queued'", [job_id])
+    queued = get_store().rows("SELECT step, run_id FROM run_steps WHERE job_id = ? AND status = 'queued'", [job_id])
     assert queued == [{"step": "transcribe", "run_id": f"{job_id}.r2"}]
 
 
@@ -474,9 +467,10 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
     assert "Nothing waits for review." in texts(at, "success")
     run_queued()
     assert status_of(flagged) == "ANALYTICS_LOGGED"
-    with get_store().session() as db:
-        review = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [flagged])
-        approval = db.row("SELECT actor, reason FROM status_changes WHERE job_id = ? AND move = 'approve'", [flagged])
+    review = get_store().row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [flagged])
+    approval = get_store().row(
+        "SELECT actor, reason FROM status_changes WHERE job_id = ? AND move = 'approve'", [flagged]
+    )
     assert review == {"decision": "approved", "editor": "Maya", "reason": "stat checked with the guest"}
     assert approval == {"actor": "Maya", "reason": "stat checked with the guest"}
     at.run()
@@ -498,8 +492,7 @@ def test_reject_needs_a_reason(flagged):
     at.text_input(key="reject_reason").input("the statistic is made up")
     [reject] = [b for b in at.button if b.label == "Reject"]
     reject.click().run()
-    with get_store().session() as db:
-        job = job_rows.get_job(db, flagged)
+    job = get_store().run(job_rows.get_job, flagged)
     assert (job["status"], job["error_code"], job["status_reason"]) == (
         "FAILED",
         "REJECTED",

@@ -36,8 +36,7 @@ def submit_sample(path: Path, **options) -> str:
 
 
 def artifact_counts(job_id: str) -> dict[str, int]:
-    with get_store().session() as db:
-        rows = db.rows("SELECT kind, count(*) AS n FROM artifacts WHERE job_id = ? GROUP BY kind", [job_id])
+    rows = get_store().rows("SELECT kind, count(*) AS n FROM artifacts WHERE job_id = ? GROUP BY kind", [job_id])
     return {row["kind"]: row["n"] for row in rows}
 
 
@@ -51,10 +50,9 @@ def test_transcript_becomes_a_stored_content_pack(cluster, sample_srt, tmp_path)
     assert steps[:4] == ["validate", "ingest", "transcribe", "insights"] and steps[-2:] == ["qa_review", "deliver"]
     assert sorted(steps[4:8]) == ["draft:blog", "draft:linkedin", "draft:newsletter", "draft:x_thread"]
 
-    with get_store().session() as db:
-        trail = [row["to_status"] for row in job_rows.audit_trail(db, job_id)]
-        usage = db.rows("SELECT * FROM usage WHERE job_id = ?", [job_id])
-        insights = artifact_rows.load_artifact(db, job_id, "insights")
+    trail = [row["to_status"] for row in get_store().run(job_rows.audit_trail, job_id)]
+    usage = get_store().rows("SELECT * FROM usage WHERE job_id = ?", [job_id])
+    insights = get_store().run(artifact_rows.load_artifact, job_id, "insights")
     assert trail == [
         "RECEIVED",
         "VALIDATED",
@@ -81,10 +79,9 @@ def test_parallel_drafts_run_on_different_workers(cluster_factory, sample_srt):
     job_id = submit_sample(sample_srt)
     report = api.wait_for(job_id, timeout=120)
     assert report["status"] == "ANALYTICS_LOGGED"
-    with get_store().session() as db:
-        drafts = db.rows(
-            "SELECT worker, started_at, finished_at FROM run_steps WHERE job_id = ? AND step LIKE 'draft:%'", [job_id]
-        )
+    drafts = get_store().rows(
+        "SELECT worker, started_at, finished_at FROM run_steps WHERE job_id = ? AND step LIKE 'draft:%'", [job_id]
+    )
     assert len({d["worker"] for d in drafts}) >= 3
     # parallel: every draft started before any draft finished
     assert max(d["started_at"] for d in drafts) < min(d["finished_at"] for d in drafts)
@@ -145,8 +142,7 @@ def test_same_source_while_active_returns_the_same_job(settings, sample_srt):
 def test_unusable_transcripts_get_a_clear_error_and_no_job(settings, content, name, message):
     with pytest.raises(InvalidInput, match=message):
         api.submit(transcript=content, transcript_name=name)
-    with get_store().session() as db:
-        assert db.scalar("SELECT count(*) FROM jobs") == 0
+    assert get_store().scalar("SELECT count(*) FROM jobs") == 0
 
 
 @pytest.mark.slow

@@ -11,23 +11,22 @@ import pytest
 
 from pipeline.errors import Conflict
 from pipeline.models import Draft, DraftFormat
-from pipeline.store import Store, StoreBusy, get_store
+from pipeline.store import FileStore, StoreBusy, get_store
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import steps as step_rows
 
 
 def test_migrations_are_numbered_and_recorded(settings):
-    with get_store().session() as db:
-        rows = db.rows("SELECT version, name FROM schema_migrations ORDER BY version")
-        assert rows[0] == {"version": 1, "name": "m001_initial"}
-        assert db.scalar("SELECT plan FROM workspaces WHERE name = 'default'") == "creator"
+    rows = get_store().rows("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert rows[0] == {"version": 1, "name": "m001_initial"}
+    assert get_store().scalar("SELECT plan FROM workspaces WHERE name = 'default'") == "creator"
     # opening again applies nothing twice
-    with Store(settings.db_path).session() as db:
+    with FileStore(settings.db_path).session() as db:
         assert db.scalar("SELECT count(*) FROM schema_migrations") == len(rows)
 
 
 def _hold_lock(path: str, seconds: float, ready) -> None:
-    store = Store(__import__("pathlib").Path(path))
+    store = FileStore(__import__("pathlib").Path(path))
     with store.session():
         ready.set()
         time.sleep(seconds)
@@ -41,9 +40,9 @@ def test_a_busy_database_waits_then_fails_clearly(settings):
     holder.start()
     try:
         assert ready.wait(30)
-        with pytest.raises(StoreBusy, match="stayed busy"), Store(settings.db_path, lock_timeout=0.5).session():
+        with pytest.raises(StoreBusy, match="stayed busy"), FileStore(settings.db_path, lock_timeout=0.5).session():
             pass
-        with Store(settings.db_path, lock_timeout=20).session() as db:  # waits its turn, then works
+        with FileStore(settings.db_path, lock_timeout=20).session() as db:  # waits its turn, then works
             assert db.scalar("SELECT 1") == 1
     finally:
         holder.join()
@@ -59,7 +58,7 @@ def test_a_foreign_duckdb_process_holding_the_file_gives_store_busy(settings):
         assert ready.wait(30)
         with (
             pytest.raises(StoreBusy, match="close any DuckDB shell"),
-            Store(settings.db_path, lock_timeout=0.5).session(),
+            FileStore(settings.db_path, lock_timeout=0.5).session(),
         ):
             pass
     finally:
@@ -88,8 +87,7 @@ def test_a_failed_transaction_leaves_nothing(settings):
     with pytest.raises(RuntimeError), get_store().session() as db:
         step_rows.queue_attempt(db, run_id="r", job_id="j", step="validate", attempt=1)
         raise RuntimeError("boom")
-    with get_store().session() as db:
-        assert db.scalar("SELECT count(*) FROM run_steps") == 0
+    assert get_store().scalar("SELECT count(*) FROM run_steps") == 0
 
 
 def test_draft_edits_conflict_instead_of_overwriting(settings):

@@ -6,7 +6,7 @@ import json
 
 from pipeline.errors import Conflict, NotFound
 from pipeline.models import Draft, Provenance
-from pipeline.store import Database, dumps, utcnow
+from pipeline.store.base import Database, dumps, transaction, utcnow
 
 __all__ = [
     "save_artifact",
@@ -56,6 +56,7 @@ def save_artifact(
     )
 
 
+@transaction(writes=False)
 def load_artifact(db: Database, job_id: str, kind: str) -> dict | None:
     """The newest artifact of a kind for a job, whichever run made it."""
     return db.row(
@@ -65,6 +66,7 @@ def load_artifact(db: Database, job_id: str, kind: str) -> dict | None:
     )
 
 
+@transaction(writes=False)
 def latest_artifacts(db: Database, job_id: str, *, content: bool = True) -> list[dict]:
     """The newest artifact of each kind; without ``content`` only what describes them (cheap)."""
     dropped = "rank" if content else "rank, content"
@@ -118,6 +120,7 @@ def _draft_row(row: dict) -> dict:
     return row
 
 
+@transaction(writes=False)
 def latest_drafts(db: Database, job_id: str) -> dict[str, dict]:
     rows = db.rows(
         """SELECT * FROM draft_versions d WHERE job_id = ? AND version =
@@ -127,6 +130,7 @@ def latest_drafts(db: Database, job_id: str) -> dict[str, dict]:
     return {row["format"]: _draft_row(row) for row in rows}
 
 
+@transaction(writes=False)
 def draft_history(db: Database, job_id: str, fmt: str) -> list[dict]:
     rows = db.rows("SELECT * FROM draft_versions WHERE job_id = ? AND format = ? ORDER BY version", [job_id, fmt])
     if not rows:
@@ -144,5 +148,6 @@ def add_logs(db: Database, lines: list[tuple]) -> None:
         )
 
 
+@transaction(writes=False)
 def run_logs(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM run_logs WHERE job_id = ? ORDER BY logged_at, id", [job_id])

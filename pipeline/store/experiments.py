@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pipeline.errors import NotFound
-from pipeline.store import Database, dumps, utcnow
+from pipeline.store.base import Database, dumps, transaction, utcnow
 
 __all__ = [
     "create_experiment",
@@ -44,6 +44,7 @@ _CELL_COLUMNS = (
 )
 
 
+@transaction
 def create_experiment(
     db: Database,
     *,
@@ -79,10 +80,12 @@ def create_experiment(
     )
 
 
+@transaction
 def finish_experiment(db: Database, experiment_id: str) -> None:
     db.execute("UPDATE experiments SET finished_at = ? WHERE experiment_id = ?", [utcnow(), experiment_id])
 
 
+@transaction
 def save_cell(db: Database, cell: dict) -> None:
     """Insert or replace one cell; JSON fields are given as Python values."""
     values = {**cell, "created_at": utcnow()}
@@ -115,6 +118,7 @@ def experiment_cells(db: Database, experiment_id: str) -> list[dict]:
     return [_decoded(row, _CELL_JSON) for row in rows]
 
 
+@transaction(writes=False)
 def list_experiments(db: Database, *, task: str | None = None, limit: int = 50) -> list[dict]:
     """Newest first, with how many cells ran, failed, and the mean score."""
     rows = db.rows(
@@ -126,3 +130,8 @@ def list_experiments(db: Database, *, task: str | None = None, limit: int = 50) 
         [task, task, limit],
     )
     return [_decoded(row, _EXPERIMENT_JSON) for row in rows]
+
+
+@transaction(writes=False)
+def experiment_with_cells(db: Database, experiment_id: str) -> tuple[dict, list[dict]]:
+    return get_experiment(db, experiment_id), experiment_cells(db, experiment_id)

@@ -7,7 +7,7 @@ import secrets
 
 from pipeline.errors import NotFound
 from pipeline.stages import TERMINAL, JobStatus, Move, check_transition, statuses
-from pipeline.store import Database, dumps, utcnow
+from pipeline.store.base import Database, dumps, transaction, utcnow
 
 __all__ = [
     "new_id",
@@ -56,6 +56,7 @@ def find_active_duplicate(db: Database, workspace: str, dedupe_key: str) -> dict
     )
 
 
+@transaction(writes=False)
 def get_job(db: Database, job_id: str) -> dict:
     job = db.row("SELECT * FROM jobs WHERE job_id = ?", [job_id])
     if job is None:
@@ -133,10 +134,12 @@ def get_run(db: Database, run_id: str) -> dict:
     return run
 
 
+@transaction(writes=False)
 def latest_run(db: Database, job_id: str) -> dict | None:
     return db.row("SELECT * FROM job_runs WHERE job_id = ? ORDER BY seq DESC LIMIT 1", [job_id])
 
 
+@transaction(writes=False)
 def list_runs(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM job_runs WHERE job_id = ? ORDER BY seq", [job_id])
 
@@ -157,5 +160,6 @@ def record_review(db: Database, job_id: str, run_id: str, decision: str, reason:
     )
 
 
+@transaction(writes=False)
 def audit_trail(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM status_changes WHERE job_id = ? ORDER BY id", [job_id])

@@ -3,7 +3,7 @@ versions each run is pinned to."""
 
 from __future__ import annotations
 
-from pipeline.store import Database, utcnow
+from pipeline.store.base import Database, transaction, utcnow
 
 __all__ = [
     "get_label",
@@ -23,6 +23,7 @@ def get_label(db: Database, prompt_name: str, label: str) -> dict | None:
     return db.row("SELECT * FROM prompt_labels WHERE prompt_name = ? AND label = ?", [prompt_name, label])
 
 
+@transaction(writes=False)
 def list_labels(db: Database) -> list[dict]:
     return db.rows("SELECT * FROM prompt_labels ORDER BY prompt_name, label")
 
@@ -48,6 +49,7 @@ def set_label(
     return before
 
 
+@transaction
 def clear_label(db: Database, prompt_name: str, label: str, *, by: str, note: str | None = None) -> str | None:
     """Remove a label (new runs use the newest version again); returns the version it held."""
     previous = get_label(db, prompt_name, label)
@@ -66,12 +68,14 @@ def _history(db, prompt_name, label, version, previous, by, experiment_id, note)
     )
 
 
+@transaction(writes=False)
 def label_history(db: Database, prompt_name: str | None = None) -> list[dict]:
     if prompt_name is None:
         return db.rows("SELECT * FROM prompt_label_history ORDER BY id")
     return db.rows("SELECT * FROM prompt_label_history WHERE prompt_name = ? ORDER BY id", [prompt_name])
 
 
+@transaction(writes=False)
 def run_pins(db: Database, run_id: str) -> dict[str, str]:
     """prompt name -> version for a run; empty when nothing is pinned yet."""
     rows = db.rows("SELECT prompt_name, version FROM run_prompts WHERE run_id = ? ORDER BY prompt_name", [run_id])
@@ -87,6 +91,7 @@ def pin_run(db: Database, run_id: str, pins: list[tuple[str, str, str | None]]) 
         )
 
 
+@transaction
 def pin_run_prompts(db: Database, run_id: str, newest: dict[str, str]) -> dict[str, str]:
     """The prompt versions of ``run_id`` (prompt name -> version), pinning them on first use:
     each prompt named in ``newest`` at its production label, else at its newest version."""

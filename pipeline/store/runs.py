@@ -3,37 +3,42 @@ its outputs, fail it, and the stage bookkeeping between (queue a stage, advance 
 one, end a job). Each function runs inside one store session and returns plain data — the
 attempts to enqueue on Redis once the transaction has committed.
 
-The pipeline's shape comes from the table (``pipeline.stages``), named by ``pipeline_name``
-(None: the default table) so that a caller in another process can say which one it runs.
+The pipeline's shape comes from the table (``pipeline.stages``) this process is configured with
+(``CLIPINSIGHT_PIPELINE``; the storekeeper and its workers share the setting).
 """
 
 from __future__ import annotations
 
 from pipeline.errors import ErrorCode, StepError, backoff_delay, should_retry
 from pipeline.models import Draft, JobOptions, Provenance, UsageRecord, WebhookResult
-from pipeline.stages import JobStatus, Move, load_pipeline
-from pipeline.store import Database, utcnow
+from pipeline.settings import get_settings
+from pipeline.stages import JobStatus, Move, Pipeline, load_pipeline
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store.base import Database, transaction, utcnow
 from pipeline.store.inputs import load_inputs
 
-__all__ = ["queue_stage", "advance", "fail_job", "claim", "complete", "fail", "resume"]
+__all__ = ["queue_stage", "advance", "fail_job", "claim", "load_step_inputs", "complete", "fail", "resume"]
 
 
-def queue_stage(db: Database, job: dict, run_id: str, stage: str, pipeline_name: str | None = None) -> list[dict]:
+def _pipeline() -> Pipeline:
+    return load_pipeline(get_settings().pipeline)
+
+
+def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """Queue every step of ``stage`` for this run (one per format for a fan-out)."""
     options = JobOptions.model_validate(job["options"])
     return [
         step_rows.queue_attempt(db, run_id=run_id, job_id=job["job_id"], step=step)
-        for step in load_pipeline(pipeline_name).steps_of(stage, options)
+        for step in _pipeline().steps_of(stage, options)
     ]
 
 
-def advance(db: Database, job: dict, run_id: str, stage: str, pipeline_name: str | None = None) -> list[dict]:
+def advance(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """The stage is done in this run (all its steps): move the status, queue the next stage."""
-    pipeline = load_pipeline(pipeline_name)
+    pipeline = _pipeline()
     options = JobOptions.model_validate(job["options"])
     if not step_rows.steps_done(db, run_id, pipeline.steps_of(stage, options)):
         return []  # the other steps of the fan-out are still running
@@ -43,7 +48,7 @@ def advance(db: Database, job: dict, run_id: str, stage: str, pipeline_name: str
     if following is None:
         job_rows.finish_run(db, run_id)
         return []
-    return queue_stage(db, job, run_id, following.name, pipeline_name)
+    return queue_stage(db, job, run_id, following.name)
 
 
 def fail_job(
@@ -73,18 +78,18 @@ def resume(
     reason: str,
     actor: str,
     run_id: str,
-    pipeline_name: str | None = None,
 ) -> list[dict]:
     """A person moves on a job that rests in ``waiting`` (an editor's approval, a creator's
     transcript): its status and the stage it resumes at come from the pipeline table."""
-    stage, status, move = load_pipeline(pipeline_name).resume_point(waiting)
+    stage, status, move = _pipeline().resume_point(waiting)
     job_rows.set_status(db, job["job_id"], status, move=move, reason=reason, run_id=run_id, actor=actor)
-    return queue_stage(db, job, run_id, stage.name, pipeline_name)
+    return queue_stage(db, job, run_id, stage.name)
 
 
 # --- The runner's transactions -------------------------------------------------------------
 
 
+@transaction
 def claim(
     db: Database, attempt_id: int, worker: str, *, step: str | None, reads: dict[str, list], context: dict
 ) -> dict | None:
@@ -100,9 +105,15 @@ def claim(
     return {"attempt": attempt, "job": job, "inputs": inputs}
 
 
-def complete(
-    db: Database, attempt: dict, outputs: dict, body_ms: float, pipeline_name: str | None = None
-) -> list[dict]:
+@transaction
+def load_step_inputs(db: Database, attempt: dict, reads: dict[str, list], context: dict) -> dict:
+    """The inputs of an attempt claimed without its step's reads (enqueued by an older version)."""
+    job = job_rows.get_job(db, attempt["job_id"])
+    return load_inputs(db, job, reads, {**context, "run_id": attempt["run_id"]})
+
+
+@transaction
+def complete(db: Database, attempt: dict, outputs: dict, body_ms: float) -> list[dict]:
     """Save a step's outputs, mark the attempt done, move the job on; returns the attempts to
     enqueue. ``outputs``: ``artifacts`` [(kind, content, format, provenance)], ``drafts`` [(draft,
     source, note)], ``records`` [(type, fields)], ``job_fields``, ``status`` [status, reason] or
@@ -119,10 +130,11 @@ def complete(
         job_rows.set_status(db, job_id, JobStatus(status), reason=reason, run_id=run_id)
         job_rows.finish_run(db, run_id)
         return []
-    stage = load_pipeline(pipeline_name).stage_of(attempt["step"]).name
-    return advance(db, job_rows.get_job(db, job_id), run_id, stage, pipeline_name)
+    stage = _pipeline().stage_of(attempt["step"]).name
+    return advance(db, job_rows.get_job(db, job_id), run_id, stage)
 
 
+@transaction
 def fail(
     db: Database,
     attempt: dict,
@@ -131,7 +143,6 @@ def fail(
     *,
     retry_after: float | None,
     log_lines: list,
-    pipeline_name: str | None = None,
 ) -> list[dict]:
     """Record a failed attempt: schedule the next one with backoff when the error is retryable
     and attempts are left, else end the job in the status the table gives the error."""
@@ -152,7 +163,7 @@ def fail(
         where = (attempt["job_id"], attempt["run_id"], attempt["step"], number, utcnow())
         artifact_rows.add_logs(db, [(*where, "WARNING", f"{code}; attempt {number + 1} in {delay:.1f} s")])
         return []
-    status = load_pipeline(pipeline_name).failure_status(error.code, attempt["step"])
+    status = _pipeline().failure_status(error.code, attempt["step"])
     fail_job(db, attempt["job_id"], attempt["run_id"], status, error)
     return []
 

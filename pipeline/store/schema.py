@@ -248,7 +248,22 @@ def m002_experiments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments]
+def m003_store_requests(con: duckdb.DuckDBPyConnection) -> None:
+    """Answers of writing transactions by request id: a storekeeper client that lost an answer
+    (a broken connection, a restart) asks again with the same id and gets the same answer."""
+    con.execute(
+        """
+        CREATE TABLE store_requests (
+            request_id VARCHAR PRIMARY KEY,
+            transaction_name VARCHAR NOT NULL,
+            answer BLOB NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS = [m001_initial, m002_experiments, m003_store_requests]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

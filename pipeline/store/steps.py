@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pipeline.store import Database, utcnow
+from pipeline.store.base import Database, transaction, utcnow
 
 __all__ = [
     "queue_attempt",
@@ -88,6 +88,7 @@ def promote_scheduled(db: Database, attempt_id: int) -> bool:
     return True
 
 
+@transaction(writes=False)
 def pending_attempts(db: Database) -> list[dict]:
     return db.rows("SELECT * FROM run_steps WHERE status IN ('scheduled', 'queued', 'running') ORDER BY queued_at, id")
 
@@ -128,6 +129,7 @@ def attempt_status(db: Database, attempt_id: int) -> str | None:
     return db.scalar("SELECT status FROM run_steps WHERE id = ?", [attempt_id])
 
 
+@transaction(writes=False)
 def attempts_for_job(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM run_steps WHERE job_id = ? ORDER BY queued_at, id", [job_id])
 

@@ -12,7 +12,7 @@ from datetime import datetime
 import pandas as pd
 
 from pipeline.stages import DONE, FAILED, TERMINAL, WAITING, JobStatus, statuses
-from pipeline.store import Database, utcnow
+from pipeline.store.base import Database, transaction, utcnow
 
 __all__ = [
     "JobFilter",
@@ -151,6 +151,7 @@ def review_queue(db: Database, workspace: str | None = None) -> list[dict]:
     )
 
 
+@transaction(writes=False)
 def recent_reviews(db: Database, workspace: str | None = None, limit: int = 20) -> list[dict]:
     """The latest decisions with the job's status now (an approved job moves on to delivery)."""
     clause, params = ("WHERE j.workspace = ?", [workspace]) if workspace else ("", [])

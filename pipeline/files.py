@@ -1,0 +1,77 @@
+"""Media and other large files — uploads, downloaded media, extracted audio, captions, export
+bundles — by key.
+
+A key is a path relative to the data dir under one of its file folders (``media/job_x/audio.wav``,
+``exports/job_x/...``). On the host that runs ``python -m pipeline up`` the files simply are the
+data dir. A worker on another machine (``CLIPINSIGHT_STORE_URL``, no storekeeper of its own) keeps
+copies in its own data dir: it sends what it makes to the storekeeper (``save``) and fetches what
+it needs (``fetch``), so it needs nothing but Redis and the storekeeper's address.
+
+Keys are checked (:func:`resolve_key`): no absolute paths, no ``..``, only the file folders — a
+key can never name the database or anything outside the data dir.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from pipeline.errors import InvalidInput
+from pipeline.settings import Settings, get_settings
+from pipeline.store import remote_store
+
+__all__ = ["FOLDERS", "Files", "files_for", "resolve_key", "key_of"]
+
+#: The data dir's folders that hold files (the rest is the database, Redis, logs).
+FOLDERS = ("media", "exports")
+
+
+def resolve_key(settings: Settings, key: str) -> Path:
+    """The path of ``key`` in this host's data dir; :class:`InvalidInput` for a key that is not a
+    plain relative path under one of the file folders."""
+    parts = PurePosixPath(key).parts
+    if not parts or PurePosixPath(key).is_absolute() or ".." in parts or parts[0] not in FOLDERS:
+        raise InvalidInput(f"not a stored file's key: {key!r} (keys are relative paths under {', '.join(FOLDERS)})")
+    return settings.data_dir.joinpath(*parts)
+
+
+def key_of(settings: Settings, path: str | Path) -> str:
+    """The key of a file in this host's data dir (a key is returned as it is)."""
+    path = Path(path)
+    if not path.is_absolute():
+        return PurePosixPath(*path.parts).as_posix()
+    return PurePosixPath(*path.resolve().relative_to(settings.data_dir.resolve()).parts).as_posix()
+
+
+class Files:
+    def __init__(self, settings: Settings, remote=None):
+        self.settings = settings
+        self.remote = remote  # a FlightStore when the files live with a storekeeper on another host
+
+    def path(self, key: str) -> Path:
+        """Where the file of ``key`` is (or is written) on this host."""
+        return resolve_key(self.settings, key)
+
+    def save(self, key: str) -> str:
+        """Publish a file written at ``path(key)``; returns the key."""
+        if self.remote is not None:
+            self.remote.put_file(key, self.path(key))
+        return key
+
+    def fetch(self, key_or_path: str) -> Path:
+        """A local path with the file's content (fetched from the storekeeper when it lives there).
+        Rows written before files had keys hold absolute paths in the data dir; they still work."""
+        local = Path(key_or_path)
+        if local.is_absolute():
+            if local.is_file():
+                return local
+            key_or_path = key_of(self.settings, local)
+        path = self.path(key_or_path)
+        if self.remote is not None and not path.is_file():
+            self.remote.get_file(key_or_path, path)
+        return path
+
+
+def files_for(settings: Settings | None = None) -> Files:
+    """The data dir itself, or through the storekeeper when it runs on another host."""
+    settings = settings or get_settings()
+    return Files(settings, remote_store(settings))
