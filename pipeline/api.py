@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import defaults, export, queue
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.runner import fail_job, queue_stage
 from pipeline.settings import Settings, get_settings
@@ -24,7 +25,7 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
-from pipeline.transcript import parse_transcript
+from pipeline.transcript import check_size
 
 __all__ = [
     "Submission",
@@ -53,6 +54,8 @@ class Submission:
     status: str
     duplicate: bool
     enqueued: bool
+    #: What the creator should know about how their file was read (its encoding), if anything.
+    note: str | None = None
 
 
 def _store(settings: Settings | None):
@@ -63,11 +66,7 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"transcript file not found: {path}")
-    size = path.stat().st_size
-    if size > defaults.MAX_TRANSCRIPT_BYTES:
-        raise InvalidInput(
-            f"the transcript is {size / 1e6:.1f} MB; the limit is {defaults.MAX_TRANSCRIPT_BYTES / 1e6:.0f} MB"
-        )
+    check_size(path.stat().st_size)
     return path.read_bytes(), path.name
 
 
@@ -114,14 +113,16 @@ def submit(
     else:
         raise InvalidInput("give a source (a URL or a media file) or a transcript")
     key = _digest(json.dumps([workspace, kind, fingerprint, options.model_dump(mode="json")]))
+    note = parsed.encoding_note if parsed else None
     with _store(settings).session() as db:
         usage_rows.ensure_workspace(db, workspace)
         existing = job_rows.find_active_duplicate(db, workspace, key)
         if existing:
             job = job_rows.get_job(db, existing["job_id"])
-            return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
+            return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True, note=note)
         attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor)
-    return Submission(job["job_id"], job["status"], duplicate=False, enqueued=queue.try_enqueue(attempts, settings))
+    enqueued = queue.try_enqueue(attempts, settings)
+    return Submission(job["job_id"], job["status"], duplicate=False, enqueued=enqueued, note=note)
 
 
 def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor):

@@ -167,6 +167,8 @@ def _submit(args) -> int:
     result = api.submit(
         args.source, transcript=transcript, transcript_name=name, workspace=args.workspace, options=_options(args)
     )
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
     workers = api.workers_alive()
     if not args.wait:
         _print_submission(args, result)

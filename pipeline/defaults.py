@@ -78,8 +78,13 @@ DEFAULT_PLAN = "creator"
 QA_THRESHOLD = 70
 
 # --- Transcripts ---------------------------------------------------------------------------
-#: Largest transcript file accepted (bytes).
-MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
+#: Largest transcript accepted, at every entry (UI, CLI, API): a 10-hour talk is about 1 MB.
+MAX_TRANSCRIPT_MB = 5
+MAX_TRANSCRIPT_BYTES = MAX_TRANSCRIPT_MB * 1024 * 1024
+#: Seconds an upload may take to parse (in the quarantine's child process) before it is
+#: stopped and refused. Parsing is linear: the slowest 5 MB file measured (100,000 WebVTT cues)
+#: takes about 3 s on one core; a quadratic parser would take hours on the same file.
+PARSE_TIMEOUT_S = 15.0
 #: Fewer words than this in a transcript cannot make a content pack.
 MIN_TRANSCRIPT_WORDS = 30
 
