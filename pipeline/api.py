@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import defaults, export, queue
+from pipeline import defaults, export, queue, signing, urlguard
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.quarantine import parse_transcript
@@ -43,6 +43,7 @@ __all__ = [
     "edit_draft",
     "workers_alive",
     "configure_workspace",
+    "rotate_webhook_secret",
     "read_transcript_file",
     "save_upload",
 ]
@@ -408,9 +409,34 @@ def configure_workspace(
     clear_webhook: bool = False,
     settings: Settings | None = None,
 ) -> dict:
-    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
-        raise InvalidInput("the webhook URL must start with http:// or https://")
+    """Change a workspace's plan or webhook. Setting a first webhook makes the workspace's
+    signing secret: it is in the answer (``webhook_secret``) this once and never again."""
+    settings = settings or get_settings()
+    if webhook_url is not None:
+        webhook_url = _checked_webhook(webhook_url, settings)
     with _store(settings).session() as db:
         info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
+        key_id = signing.new_key_id() if info.webhook_url and not info.webhook_key_id else None
+        if key_id:
+            usage_rows.set_webhook_key(db, name, key_id)
         status = usage_rows.plan_status(db, name)
-    return {**info.model_dump(), **status.model_dump()}
+    shown = {"webhook_secret": signing.workspace_secret(settings, name, key_id)} if key_id else {}
+    return {**info.model_dump(exclude={"webhook_key_id"}), **status.model_dump(), **shown}
+
+
+def _checked_webhook(url: str, settings: Settings) -> str:
+    try:
+        return urlguard.check_url(url, allow_private=settings.allow_private_urls)
+    except urlguard.UnsafeURL as exc:
+        raise InvalidInput(f"webhook refused: {exc}") from None
+
+
+def rotate_webhook_secret(name: str, settings: Settings | None = None) -> str:
+    """A new signing secret for the workspace's webhooks, returned this once; the old one stops
+    working with the next delivery."""
+    settings = settings or get_settings()
+    key_id = signing.new_key_id()
+    with _store(settings).session() as db:
+        usage_rows.get_workspace(db, name)
+        usage_rows.set_webhook_key(db, name, key_id)
+    return signing.workspace_secret(settings, name, key_id)

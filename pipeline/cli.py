@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument("--plan")
     workspace.add_argument("--webhook")
     workspace.add_argument("--no-webhook", action="store_true")
+    workspace.add_argument(
+        "--rotate-webhook-secret", action="store_true", help="make a new signing secret (the old one stops working)"
+    )
     _add_prompt_commands(sub)
     return parser
 
@@ -273,7 +276,15 @@ def _rerun(args) -> int:
 
 def _workspace(args) -> int:
     info = api.configure_workspace(args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook)
+    if args.rotate_webhook_secret:
+        info["webhook_secret"] = api.rotate_webhook_secret(args.name)
     print(json.dumps(info))
+    if "webhook_secret" in info:
+        print(
+            "The webhook signing secret is shown this once: keep it with your receiver, which checks "
+            "X-ClipInsight-Signature with it (README, Webhooks).",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -124,8 +124,12 @@ MIN_TRANSCRIPT_COVERAGE = 0.5
 DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
 
 # --- Webhooks ------------------------------------------------------------------------------
+#: Seconds one POST may take; tries of one delivery and the time they may take together
+#: (the retry policy of pipeline.retrying); bytes of the receiver's answer read before closing.
 WEBHOOK_TIMEOUT_S = 10.0
 WEBHOOK_ATTEMPTS = 3
+WEBHOOK_BUDGET_S = 60.0
+WEBHOOK_MAX_ANSWER_BYTES = 64 * 1024
 
 # --- UI ------------------------------------------------------------------------------------
 UI_PORT = 8501

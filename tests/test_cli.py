@@ -51,6 +51,18 @@ def test_user_errors_are_one_clear_line(data_dir, tmp_path):
     assert_one_line_error(
         cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--tone", "loud"), "tone must be one of"
     )
+    assert_one_line_error(cli("workspace", "w", "--webhook", "http://169.254.169.254/latest"), "webhook refused")
+
+
+def test_workspace_webhook_secret_is_printed_once_and_rotates(data_dir, monkeypatch):
+    monkeypatch.setenv("CLIPINSIGHT_ALLOW_PRIVATE_URLS", "1")
+    first = cli("workspace", "w", "--webhook", "http://127.0.0.1:9/hook")
+    again = cli("workspace", "w", "--webhook", "http://127.0.0.1:9/other")
+    rotated = cli("workspace", "w", "--rotate-webhook-secret")
+    secret = json.loads(first.stdout)["webhook_secret"]
+    assert secret.startswith("whsec_") and "shown this once" in first.stderr
+    assert "webhook_secret" not in json.loads(again.stdout)
+    assert json.loads(rotated.stdout)["webhook_secret"] not in ("", secret)
 
 
 def test_submit_without_a_worker_keeps_the_job_and_says_so(data_dir):

@@ -40,6 +40,8 @@ class WorkspaceInfo(BaseModel):
     name: str
     plan: str
     webhook_url: str | None = None
+    #: Names the workspace's webhook signing secret (pipeline.signing); not the secret itself.
+    webhook_key_id: str | None = None
 
 
 class UsageRecord(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from pipeline import export, webhooks
+from pipeline import export, signing, urlguard, webhooks
 from pipeline.models import Draft, InsightPack, QAReport, Transcript
 from pipeline.plans import estimate_minutes
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs, UsageRecord, WebhookResult, WorkspaceInfo
@@ -75,7 +75,14 @@ def _webhook(ctx: StepContext, inputs: Inputs) -> WebhookResult:
         "qa_score": min((d.score for d in inputs.qa_report.drafts), default=None),
         "drafts": sorted(inputs.drafts),
     }
-    result = webhooks.send_event(url, event_id, payload, ctx.settings.webhook_secret)
+    workspace = inputs.workspace
+    secret = (
+        signing.workspace_secret(ctx.settings, workspace.name, workspace.webhook_key_id)
+        if workspace.webhook_key_id
+        else None
+    )
+    guard = urlguard.ConnectionGuard(allow_private=ctx.settings.allow_private_urls)
+    result = webhooks.send_event(url, event_id, payload, secret, guard=guard)
     level = "INFO" if result.status == "sent" else "WARNING"
     ctx.log(
         level,

@@ -248,7 +248,13 @@ def m002_experiments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments]
+def m003_webhook_signing(con: duckdb.DuckDBPyConnection) -> None:
+    """Per-workspace webhook signing: the id the secret is derived from (pipeline.signing);
+    the secret itself is never stored."""
+    con.execute("ALTER TABLE workspaces ADD COLUMN webhook_key_id VARCHAR")
+
+
+MIGRATIONS = [m001_initial, m002_experiments, m003_webhook_signing]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
