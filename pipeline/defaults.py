@@ -122,6 +122,10 @@ MIN_ASR_CONFIDENCE = 0.35
 MIN_TRANSCRIPT_COVERAGE = 0.5
 #: Seconds yt-dlp waits on one network read before giving up.
 DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
+#: Tries of one download call (metadata, or the media itself) and the time they may take in all;
+#: a retried download resumes where it stopped.
+DOWNLOAD_TRIES = 4
+DOWNLOAD_BUDGET_S = 1800.0
 
 # --- Webhooks ------------------------------------------------------------------------------
 #: Seconds one POST may take; tries of one delivery and the time they may take together

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import api, media, sources
+from pipeline import api, media, retrying, sources
 from pipeline.download import Downloader, download_error
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.settings import get_settings, reset_settings
@@ -140,6 +140,22 @@ def test_a_missing_page_is_a_clear_invalid_input(server, tmp_path):
         downloader.metadata(server.url("/gone.mp4"))
     assert failed.value.code is ErrorCode.INVALID_INPUT
     assert "does not exist (404)" in failed.value.message
+
+
+def test_a_site_having_a_bad_moment_is_retried_by_the_call_policy(server, tmp_path):
+    quick = retrying.CallPolicy(max_tries=4, budget_s=60, initial_s=0.05)
+    downloader = _downloader(tmp_path, policy=quick)
+    server.unavailable["/sample.mp4"] = 2  # the metadata request, then its retry, get 503
+    info = downloader.metadata(server.url("/sample.mp4"))
+    server.unavailable["/sample.mp4"] = 1  # and the download once
+    fetched = downloader.fetch(info)
+    assert fetched.media_path.read_bytes() == SAMPLE_VIDEO.read_bytes()
+
+    server.unavailable["/sample.mp4"] = 100  # down for good: the policy gives up, retryable for the step
+    with pytest.raises(StepError) as failed:
+        _downloader(tmp_path / "again", policy=quick).metadata(server.url("/sample.mp4"))
+    assert failed.value.code is ErrorCode.NETWORK_ERROR
+    assert server.unavailable["/sample.mp4"] == 100 - quick.max_tries
 
 
 def test_a_redirect_to_a_private_address_is_refused(server, tmp_path):
