@@ -31,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-ui", action="store_true", help="do not start Streamlit")
     up.add_argument("--port", type=int, default=defaults.UI_PORT)
 
-    sub.add_parser("worker", help="run one step worker")
+    worker = sub.add_parser("worker", help="run one step worker")
+    worker.add_argument(
+        "--wait-for-redis", action="store_true", help="wait for the embedded Redis instead of starting it (as under up)"
+    )
     sub.add_parser("reconcile", help="run the reconciler (retries, lost workers, lost queue entries)")
 
     submit = sub.add_parser("submit", help="submit a URL, a media file, or a transcript")
@@ -134,7 +137,7 @@ def _provider_line() -> str:
 def _worker(args) -> int:
     from pipeline.worker import run_worker
 
-    run_worker()
+    run_worker(start_redis=not args.wait_for_redis)
     return 0
 
 

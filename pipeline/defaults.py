@@ -25,6 +25,8 @@ QUEUE_NAME = "clipinsight"
 REDIS_PREFIX = "clipinsight:"
 #: Embedded Redis: seconds to wait for the server socket after starting it.
 REDIS_START_TIMEOUT_S = 15.0
+#: How often a worker that lost Redis checks whether it is back.
+REDIS_RECONNECT_S = 0.2
 
 # --- Workers, leases and the reconciler ----------------------------------------------------
 #: Workers started by ``python -m pipeline up`` unless ``--workers`` says otherwise.
