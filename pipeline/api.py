@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import defaults, export, queue, signing, urlguard
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.private import private_dir, private_file
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.runner import fail_job, queue_stage
@@ -76,12 +77,12 @@ def save_upload(data: bytes, filename: str, settings: Settings | None = None) ->
     Content-addressed, so the same upload twice is one file (and one job while it runs)."""
     settings = settings or get_settings()
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(filename).name)[-80:] or "upload"
-    folder = settings.media_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(settings.media_dir / "uploads")
     path = folder / f"{_digest_bytes(data)[:16]}-{safe}"
     if not path.exists():
         tmp = path.with_name(path.name + ".part")
         tmp.write_bytes(data)
+        private_file(tmp)
         tmp.replace(path)
     return path
 

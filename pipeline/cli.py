@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline import api, defaults
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat, JobOptions
+from pipeline.private import keep_private
 from pipeline.states import JobStatus
 
 __all__ = ["main", "build_parser"]
@@ -107,6 +108,7 @@ def _add_prompt_commands(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_private()  # every file this process or its children make is its user's alone
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)

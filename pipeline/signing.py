@@ -26,6 +26,7 @@ import os
 import secrets
 from pathlib import Path
 
+from pipeline.private import private_dir
 from pipeline.settings import Settings
 
 __all__ = ["new_key_id", "workspace_secret", "sign", "master_key"]
@@ -59,7 +60,7 @@ def _key_file(path: Path) -> bytes:
     """Read the key file, making it first if there is none. Made under another name and linked
     into place, so two processes starting together end up with the same key."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         draft = path.with_name(f".{path.name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:

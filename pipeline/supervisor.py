@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import defaults, queue
+from pipeline.private import private_dir
 from pipeline.redis_server import embedded
 from pipeline.settings import Settings, get_settings
 
@@ -85,7 +86,7 @@ class Supervisor:
         return 0
 
     def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.data_dir)
         if not self.settings.redis_url:
             self._supervise_embedded_redis()
         for child in sorted(self.children, key=lambda c: not c.service):

@@ -257,6 +257,10 @@ def test_a_direct_media_link_becomes_a_content_pack(cluster_factory, server):
     transcript = next(text for name, text in files.items() if name.endswith(".srt"))
     assert "newsletter" in transcript.lower()
     assert report["title"] == "sample"
+    data_dir = get_settings().data_dir  # the download and its audio are the user's alone
+    media_files = [path for path in (data_dir / "media" / job_id).rglob("*") if path.is_file()]
+    assert media_files and {oct(path.stat().st_mode & 0o777) for path in media_files} == {"0o600"}
+    assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
 
 
 def _silent_talk(folder: Path) -> Path:

@@ -33,6 +33,7 @@ import duckdb
 
 from pipeline import defaults
 from pipeline.errors import ClipInsightError
+from pipeline.private import private_dir, private_file
 from pipeline.settings import Settings, get_settings
 from pipeline.store.schema import migrate
 
@@ -89,7 +90,7 @@ class _FileLock:
 
     @contextmanager
     def hold(self, timeout: float) -> Iterator[None]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             self._acquire(fd, timeout)
             yield
@@ -131,7 +132,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Database]:
         """Lock, attach, run one transaction, detach, unlock."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the data dir: 0700
         deadline = time.monotonic() + self.lock_timeout
         if not self._in_process.acquire(timeout=self.lock_timeout):
             raise StoreBusy(_busy_message(self.path, self.lock_timeout))
@@ -181,6 +182,7 @@ class Store:
     def _ensure_migrated(self, connection: duckdb.DuckDBPyConnection) -> None:
         if not self._migrated:
             migrate(connection)
+            private_file(self.path)  # DuckDB makes it with the process's umask
             self._migrated = True
 
 
