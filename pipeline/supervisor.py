@@ -99,7 +99,7 @@ class Supervisor:
         if server.running():  # a server another command started: use it, it is not ours to restart
             print(f"using the Redis server already running in {server.directory}", file=sys.stderr, flush=True)
             return
-        child = Child("redis", server.foreground_command(), service=True, ready=server.wait_ready, max_pause_s=0.5)
+        child = Child("redis", server.foreground_command(), service=True, ready=server.wait_ready, max_pause_s=0.25)
         self.children.insert(0, child)
 
     def tend(self) -> None:
