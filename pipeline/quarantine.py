@@ -50,6 +50,7 @@ class Quarantine:
         self.start_timeout_s = start_timeout_s
         self._turn = threading.Lock()
         self._child: subprocess.Popen | None = None
+        self._owner = os.getpid()  # a forked copy of this object must not share its parent's pipes
 
     def call(self, task: str, *args):
         """Run ``TASKS[task](*args)`` in the child; its ClipInsightError is raised here as is."""
@@ -81,6 +82,8 @@ class Quarantine:
             raise RuntimeError("the parser process ended while reading the file") from None
 
     def _ready_child(self) -> subprocess.Popen:
+        if self._owner != os.getpid():
+            self._child, self._owner = None, os.getpid()
         if self._child is None or self._child.poll() is not None:
             self._child = _spawn()
             try:
