@@ -87,7 +87,7 @@ def _failed(url: str, event_id: str, tries: list[_Answer | None], error: StepErr
         url=url,
         event_id=event_id,
         status="refused" if refused else "failed",
-        attempts=len(tries),
+        attempts=0 if refused else len(tries),  # a refused delivery made no request
         response_code=None if refused or last is None else last.status,
         error=error.message,
     )

@@ -60,7 +60,12 @@ def test_a_private_target_gets_no_request_at_send_time_and_nothing_about_it_is_s
     with Recorder() as hook:
         result = webhooks.send_event(hook.url, "run_1", {"type": "job.completed"}, "whsec_x", policy=FAST)
     assert hook.requests == []
-    assert (result.status, result.error, result.response_code) == ("refused", webhooks.REFUSED, None)
+    assert (result.status, result.attempts, result.error, result.response_code) == (
+        "refused",
+        0,
+        webhooks.REFUSED,
+        None,
+    )
 
 
 @pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/internal", "http://169.254.169.254/latest/meta-data/"])

@@ -54,7 +54,7 @@ class UsageRecord(BaseModel):
 class WebhookResult(BaseModel):
     url: str
     event_id: str
-    status: str  # sent | failed | skipped
+    status: str  # sent | failed | refused (a non-public address: no request made) | skipped
     attempts: int
     response_code: int | None = None
     error: str | None = None
