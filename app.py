@@ -10,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pipeline import defaults, views
+from pipeline.private import keep_private
 
+keep_private()  # uploads saved by the UI are its user's alone
 st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
 
 PAGES = [

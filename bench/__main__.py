@@ -15,10 +15,14 @@ BENCHMARKS = {
     "asr": "bench.asr",  # offline ASR real-time factor and WER, audio-only download size
     "ui": "bench.ui",  # first render of Runs and Run detail with 10,000 jobs
     "gemini_cost": "bench.gemini_cost",  # estimated Gemini cost per hour of video
+    "chaos": "bench.chaos",  # hostile input, internal webhook targets, Redis killed under up
 }
 
 
-def main(names: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    """``python -m bench [name ...] [--flags]``: flags (``--json``, ``--quick``) go to each benchmark."""
+    names = [a for a in argv if not a.startswith("--")]
+    flags = [a for a in argv if a.startswith("--")]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)
@@ -26,9 +30,12 @@ def main(names: list[str]) -> int:
     failed = 0
     for name in names or list(BENCHMARKS):
         started = time.perf_counter()
-        print(f"# {name}", flush=True)
-        failed += subprocess.run([sys.executable, "-m", BENCHMARKS[name]]).returncode != 0
-        print(f"# {name} took {time.perf_counter() - started:.0f} s\n", flush=True)
+        quiet = "--json" in flags  # stdout stays one JSON object per benchmark
+        if not quiet:
+            print(f"# {name}", flush=True)
+        failed += subprocess.run([sys.executable, "-m", BENCHMARKS[name], *flags]).returncode != 0
+        if not quiet:
+            print(f"# {name} took {time.perf_counter() - started:.0f} s\n", flush=True)
     return 1 if failed else 0
 
 

@@ -1,4 +1,6 @@
-"""Pipeline core benchmarks. ``python -m bench.orchestration [noop|latency|long|scale]``.
+"""Pipeline core benchmarks.
+
+``python -m bench orchestration`` (or ``python -m bench.orchestration [--json] [--quick] [NAME ...]``):
 
 - noop: per-step orchestration overhead with no-op step bodies (p50/p95), beside a plain RQ
   chain of the same length measured in the same run.
@@ -6,10 +8,16 @@
 - long: a 1-hour transcript (~10,000 words) on the offline provider, submit to ANALYTICS_LOGGED,
   and the peak memory of a worker.
 - scale: 40 jobs with 0.5 s LLM calls on 1 vs 4 workers.
+- reader: 4 workers drain 100 jobs, with and without a notebook-style reader running SELECT
+  queries in a loop through the storekeeper: the drain times, and how many queries failed.
+
+``--json`` prints one JSON object (``step_overhead_p50_ms``, ``rq_chain_p50_ms``,
+``critical_path_ratio``, ``speedup_1_to_4`` and the rest); ``--quick`` runs fewer jobs.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -33,9 +41,9 @@ def submit(path=TALK, **options) -> str:
 
 
 def attempts(job_id: str) -> tuple[dict, list[dict]]:
-    with get_store().session() as db:
-        job = db.row("SELECT created_at FROM jobs WHERE job_id = ?", [job_id])
-        rows = db.rows("SELECT * FROM run_steps WHERE job_id = ? AND status = 'done' ORDER BY finished_at", [job_id])
+    store = get_store()
+    job = store.row("SELECT created_at FROM jobs WHERE job_id = ?", [job_id])
+    rows = store.rows("SELECT * FROM run_steps WHERE job_id = ? AND status = 'done' ORDER BY finished_at", [job_id])
     return job, rows
 
 
@@ -174,17 +182,103 @@ def bench_scale(jobs: int = 40) -> dict:
     return {"jobs": jobs, "1 worker s": one, "4 workers s": four, "speed-up": one / four}
 
 
-BENCHES = {"noop": bench_noop, "latency": bench_latency, "long": bench_long, "scale": bench_scale}
+class Reader:
+    """A prompt tuner's notebook: SELECT queries in a loop through the storekeeper."""
+
+    QUERIES = (
+        "SELECT status, count(*) AS jobs FROM jobs GROUP BY ALL",
+        "SELECT step, avg(body_ms) AS ms FROM run_steps GROUP BY step",
+        "SELECT kind, sum(chars) AS chars FROM artifacts GROUP BY kind",
+    )
+
+    def __init__(self):
+        self.queries = self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        store = get_store()
+        while not self._stop.is_set():
+            for sql in self.QUERIES:
+                try:
+                    store.frame(sql)
+                    self.queries += 1
+                except Exception:
+                    self.failures += 1
+
+    def __enter__(self) -> Reader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def main(names: list[str]) -> None:
-    for name in names or list(BENCHES):
+def _drain(jobs: int, reader: bool) -> tuple[float, Reader | None]:
+    env = {"CLIPINSIGHT_PROVIDER": "bench.providers:fixed_latency", "CLIPINSIGHT_BENCH_LLM_S": "0.2"}
+    with deployment(workers=4, **env):
+        api.wait_for(submit(cta_url="https://warm.example"), timeout=120, poll_s=0.5)
+        watcher = Reader() if reader else None
         started = time.perf_counter()
-        result = BENCHES[name]()
-        print(f"## {name}  ({time.perf_counter() - started:.0f} s)")
-        for key, value in result.items():
-            print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
-        sys.stdout.flush()
+        if watcher:
+            watcher.__enter__()
+        try:
+            ids = [submit(cta_url=f"https://example.com/{i}") for i in range(jobs)]
+            for job_id in ids:
+                assert api.wait_for(job_id, timeout=900, poll_s=1.0)["status"] == "ANALYTICS_LOGGED"
+            return time.perf_counter() - started, watcher
+        finally:
+            if watcher:
+                watcher.__exit__()
+
+
+def bench_reader(jobs: int = 100) -> dict:
+    alone, _ = _drain(jobs, reader=False)
+    beside, reader = _drain(jobs, reader=True)
+    return {
+        "jobs": jobs,
+        "drain s without a reader": alone,
+        "drain s with a reader": beside,
+        "slow-down": beside / alone - 1,
+        "reader queries": reader.queries,
+        "reader queries failed": reader.failures,
+    }
+
+
+BENCHES = {
+    "noop": bench_noop,
+    "latency": bench_latency,
+    "long": bench_long,
+    "scale": bench_scale,
+    "reader": bench_reader,
+}
+QUICK = {"noop": {"jobs": 8}, "latency": {"runs": 2}, "scale": {"jobs": 12}, "reader": {"jobs": 30}}
+#: The keys the storekeeper issue asks ``--json`` for, and where they come from.
+HEADLINE = {
+    "step_overhead_p50_ms": ("noop", "clipinsight p50 ms"),
+    "rq_chain_p50_ms": ("noop", "plain RQ chain p50 ms"),
+    "critical_path_ratio": ("latency", "ratio (median)"),
+    "speedup_1_to_4": ("scale", "speed-up"),
+}
+
+
+def main(argv: list[str]) -> None:
+    as_json, quick = "--json" in argv, "--quick" in argv
+    names = [a for a in argv if not a.startswith("--")] or list(BENCHES)
+    results = {}
+    for name in names:
+        started = time.perf_counter()
+        results[name] = BENCHES[name](**(QUICK.get(name, {}) if quick else {}))
+        if not as_json:
+            print(f"## {name}  ({time.perf_counter() - started:.0f} s)")
+            for key, value in results[name].items():
+                print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
+            sys.stdout.flush()
+    if as_json:
+        flat = {key: results[bench][field] for key, (bench, field) in HEADLINE.items() if bench in results}
+        flat.update({f"{bench}.{key}": value for bench, found in results.items() for key, value in found.items()})
+        print(json.dumps(flat, indent=2))
 
 
 if __name__ == "__main__":

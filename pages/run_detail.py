@@ -126,7 +126,10 @@ def provide(job_id: str) -> None:
     """The job waits for a transcript it could not make well enough itself."""
     with st.form("provide"):
         upload = st.file_uploader(
-            "Provide the transcript (.srt, .vtt or .txt)", type=["srt", "vtt", "txt"], key="provide_file"
+            "Provide the transcript (.srt, .vtt or .txt)",
+            type=["srt", "vtt", "txt"],
+            key="provide_file",
+            max_upload_size=defaults.MAX_TRANSCRIPT_MB,
         )
         error_slot = st.empty()
         if not st.form_submit_button("Continue with this transcript", type="primary"):

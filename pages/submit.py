@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import RUN_PAGE, editor, workspace
-from pipeline import api, views
+from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.models import TONES, DraftFormat, JobOptions
 
@@ -42,13 +42,17 @@ def sample_section() -> None:
 def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
     if kind == "Transcript file":
         upload = st.file_uploader(
-            "Transcript file (.srt, .vtt or .txt)", type=["srt", "vtt", "txt"], key="transcript_file"
+            "Transcript file (.srt, .vtt or .txt)",
+            type=["srt", "vtt", "txt"],
+            key="transcript_file",
+            max_upload_size=defaults.MAX_TRANSCRIPT_MB,  # pipeline checks again
         )
         return (upload.getvalue(), upload.name) if upload else None
     text = st.text_area(
         "Transcript",
         height=200,
         key="transcript_text",
+        max_chars=defaults.MAX_TRANSCRIPT_BYTES,
         placeholder="Paste SRT, WebVTT or plain text; [m:ss] at the start of a line sets its time",
     )
     return (text, "pasted.txt") if text.strip() else None
@@ -66,6 +70,8 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
     columns[0].metric("Minutes", f"{found['minutes']:.1f}", help=f"{found['words']:,} words")
     columns[1].metric("Left this month", f"{found['left_minutes']:.0f} min", help=f"{found['plan']['plan']} plan")
     columns[2].metric("Estimated cost", cost, help=found["cost_basis"])
+    if found["note"]:
+        st.info(found["note"])
     if found["problem"]:
         error_slot.error(found["problem"])
     return found

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline import defaults, export, queue, sources
+from pipeline import defaults, export, queue, signing, sources, urlguard
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, StepError
+from pipeline.files import files_for
 from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.plans import check_quota
+from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import FAILED, JobStatus, Move, load_pipeline
@@ -26,7 +28,7 @@ from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
 from pipeline.store.runs import fail_job, queue_stage, resume
-from pipeline.transcript import parse_transcript
+from pipeline.transcript import check_size
 
 __all__ = [
     "Submission",
@@ -45,6 +47,7 @@ __all__ = [
     "edit_draft",
     "workers_alive",
     "configure_workspace",
+    "rotate_webhook_secret",
     "read_transcript_file",
     "save_upload",
 ]
@@ -56,6 +59,8 @@ class Submission:
     status: str
     duplicate: bool
     enqueued: bool
+    #: What the creator should know about how their file was read (its encoding), if anything.
+    note: str | None = None
 
 
 def _store(settings: Settings | None):
@@ -66,31 +71,15 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"transcript file not found: {path}")
-    size = path.stat().st_size
-    if size > defaults.MAX_TRANSCRIPT_BYTES:
-        raise InvalidInput(
-            f"the transcript is {size / 1e6:.1f} MB; the limit is {defaults.MAX_TRANSCRIPT_BYTES / 1e6:.0f} MB"
-        )
+    check_size(path.stat().st_size)
     return path.read_bytes(), path.name
 
 
 def save_upload(data: bytes, filename: str, settings: Settings | None = None) -> Path:
     """Keep an uploaded file under the data dir and return its path, for ``submit(path)``.
     Content-addressed, so the same upload twice is one file (and one job while it runs)."""
-    settings = settings or get_settings()
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(filename).name)[-80:] or "upload"
-    folder = settings.media_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_digest_bytes(data)[:16]}-{safe}"
-    if not path.exists():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
-
-
-def _digest_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    files = files_for(settings or get_settings())
+    return files.path(files.keep_upload(data, filename))
 
 
 def job_options(formats: list[str] | None = None, tone: str = "friendly", cta_url: str | None = None) -> JobOptions:
@@ -129,6 +118,7 @@ def submit(
     else:
         raise InvalidInput("give a source (a URL or a media file) or a transcript")
     key = _digest(json.dumps([workspace, kind, fingerprint, options.model_dump(mode="json")]))
+    note = parsed.encoding_note if parsed else None
     created = _store(settings).run(
         _submit_job,
         workspace=workspace,
@@ -142,8 +132,9 @@ def submit(
     )
     job, attempts = created["job"], created["attempts"]
     if created["duplicate"]:
-        return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
-    return Submission(job["job_id"], job["status"], duplicate=False, enqueued=queue.try_enqueue(attempts, settings))
+        return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True, note=note)
+    enqueued = queue.try_enqueue(attempts, settings)
+    return Submission(job["job_id"], job["status"], duplicate=False, enqueued=enqueued, note=note)
 
 
 @transaction
@@ -453,12 +444,43 @@ def configure_workspace(
     clear_webhook: bool = False,
     settings: Settings | None = None,
 ) -> dict:
-    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
-        raise InvalidInput("the webhook URL must start with http:// or https://")
-    return _store(settings).run(_configure_workspace, name, plan, webhook_url, clear_webhook)
+    """Change a workspace's plan or webhook. Setting a first webhook makes the workspace's
+    signing secret: it is in the answer (``webhook_secret``) this once and never again."""
+    settings = settings or get_settings()
+    if webhook_url is not None:
+        webhook_url = _checked_webhook(webhook_url, settings)
+    info, key_id = _store(settings).run(_configure_workspace, name, plan, webhook_url, clear_webhook)
+    shown = {"webhook_secret": signing.workspace_secret(settings, name, key_id)} if key_id else {}
+    return {**info, **shown}
 
 
 @transaction
-def _configure_workspace(db: Database, name: str, plan, webhook_url, clear_webhook: bool) -> dict:
+def _configure_workspace(db: Database, name: str, plan, webhook_url, clear_webhook: bool) -> tuple[dict, str | None]:
     info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
-    return {**info.model_dump(), **usage_rows.plan_status(db, name).model_dump()}
+    key_id = signing.new_key_id() if info.webhook_url and not info.webhook_key_id else None
+    if key_id:
+        usage_rows.set_webhook_key(db, name, key_id)
+    status = usage_rows.plan_status(db, name)
+    return {**info.model_dump(exclude={"webhook_key_id"}), **status.model_dump()}, key_id
+
+
+def _checked_webhook(url: str, settings: Settings) -> str:
+    try:
+        return urlguard.check_url(url, allow_private=settings.allow_private_urls)
+    except urlguard.UnsafeURL as exc:
+        raise InvalidInput(f"webhook refused: {exc}") from None
+
+
+def rotate_webhook_secret(name: str, settings: Settings | None = None) -> str:
+    """A new signing secret for the workspace's webhooks, returned this once; the old one stops
+    working with the next delivery."""
+    settings = settings or get_settings()
+    key_id = signing.new_key_id()
+    _store(settings).run(_set_webhook_key, name, key_id)
+    return signing.workspace_secret(settings, name, key_id)
+
+
+@transaction
+def _set_webhook_key(db: Database, name: str, key_id: str) -> None:
+    usage_rows.get_workspace(db, name)
+    usage_rows.set_webhook_key(db, name, key_id)

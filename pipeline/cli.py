@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline import api, defaults
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat, JobOptions
+from pipeline.private import keep_private
 from pipeline.stages import JobStatus
 
 __all__ = ["main", "build_parser"]
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run one step worker (here, or on another machine: see README)")
     worker.add_argument("--queues", help="comma-separated: media, llm, default (all of them unless given)")
+    worker.add_argument(
+        "--wait-for-redis", action="store_true", help="wait for the embedded Redis instead of starting it (as under up)"
+    )
     sub.add_parser("reconcile", help="run the reconciler (retries, lost workers, lost queue entries)")
     sub.add_parser("storekeeper", help="run the process that owns the database (`up` starts it)")
     sql = sub.add_parser("sql", help="run a read-only SELECT on the database and print the rows")
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument("--plan")
     workspace.add_argument("--webhook")
     workspace.add_argument("--no-webhook", action="store_true")
+    workspace.add_argument(
+        "--rotate-webhook-secret", action="store_true", help="make a new signing secret (the old one stops working)"
+    )
     _add_prompt_commands(sub)
     return parser
 
@@ -107,6 +114,7 @@ def _add_prompt_commands(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_private()  # every file this process or its children make is its user's alone
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return COMMANDS[args.command](args)
@@ -137,7 +145,8 @@ def _provider_line() -> str:
 def _worker(args) -> int:
     from pipeline.worker import run_worker
 
-    run_worker(queues=[q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None
+    run_worker(start_redis=not args.wait_for_redis, queues=queues)
     return 0
 
 
@@ -153,9 +162,9 @@ def _storekeeper(args) -> int:
 
 
 def _sql(args) -> int:
-    from pipeline.store import get_store
+    from pipeline.sql import query
 
-    frame = get_store().frame(args.query)
+    frame = query(args.query)
     if args.format == "csv":
         print(frame.to_csv(index=False), end="")
     elif args.format == "json":
@@ -187,6 +196,8 @@ def _submit(args) -> int:
     result = api.submit(
         args.source, transcript=transcript, transcript_name=name, workspace=args.workspace, options=_options(args)
     )
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
     workers = api.workers_alive()
     if not args.wait:
         _print_submission(args, result)
@@ -291,7 +302,15 @@ def _rerun(args) -> int:
 
 def _workspace(args) -> int:
     info = api.configure_workspace(args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook)
+    if args.rotate_webhook_secret:
+        info["webhook_secret"] = api.rotate_webhook_secret(args.name)
     print(json.dumps(info))
+    if "webhook_secret" in info:
+        print(
+            "The webhook signing secret is shown this once: keep it with your receiver, which checks "
+            "X-ClipInsight-Signature with it (README, Webhooks).",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -36,6 +36,8 @@ QUEUE_NAME = "clipinsight"
 REDIS_PREFIX = "clipinsight:"
 #: Embedded Redis: seconds to wait for the server socket after starting it.
 REDIS_START_TIMEOUT_S = 15.0
+#: How often a worker that lost Redis checks whether it is back.
+REDIS_RECONNECT_S = 0.2
 
 # --- Workers, leases and the reconciler ----------------------------------------------------
 #: Workers started by ``python -m pipeline up`` unless ``--workers`` says otherwise.
@@ -89,8 +91,13 @@ DEFAULT_PLAN = "creator"
 QA_THRESHOLD = 70
 
 # --- Transcripts ---------------------------------------------------------------------------
-#: Largest transcript file accepted (bytes).
-MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024
+#: Largest transcript accepted, at every entry (UI, CLI, API): a 10-hour talk is about 1 MB.
+MAX_TRANSCRIPT_MB = 5
+MAX_TRANSCRIPT_BYTES = MAX_TRANSCRIPT_MB * 1024 * 1024
+#: Seconds an upload may take to parse (in the quarantine's child process) before it is
+#: stopped and refused. Parsing is linear: the slowest 5 MB file measured (100,000 WebVTT cues)
+#: takes about 3 s on one core; a quadratic parser would take hours on the same file.
+PARSE_TIMEOUT_S = 15.0
 #: Fewer words than this in a transcript cannot make a content pack.
 MIN_TRANSCRIPT_WORDS = 30
 
@@ -128,10 +135,18 @@ MIN_ASR_CONFIDENCE = 0.35
 MIN_TRANSCRIPT_COVERAGE = 0.5
 #: Seconds yt-dlp waits on one network read before giving up.
 DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
+#: Tries of one download call (metadata, or the media itself) and the time they may take in all;
+#: a retried download resumes where it stopped.
+DOWNLOAD_TRIES = 4
+DOWNLOAD_BUDGET_S = 1800.0
 
 # --- Webhooks ------------------------------------------------------------------------------
+#: Seconds one POST may take; tries of one delivery and the time they may take together
+#: (the retry policy of pipeline.retrying); bytes of the receiver's answer read before closing.
 WEBHOOK_TIMEOUT_S = 10.0
 WEBHOOK_ATTEMPTS = 3
+WEBHOOK_BUDGET_S = 60.0
+WEBHOOK_MAX_ANSWER_BYTES = 64 * 1024
 
 # --- UI ------------------------------------------------------------------------------------
 UI_PORT = 8501

@@ -5,6 +5,10 @@ The only module that imports yt-dlp. yt-dlp's own HTTP stack is kept (it knows t
 a :class:`GuardedYoutubeDL` sends everything through one request handler whose connections go
 only to addresses :class:`pipeline.urlguard.ConnectionGuard` accepts; other downloaders
 (ffmpeg, aria2c) are never used, so nothing connects behind the guard's back.
+
+Transient failures (429, 5xx, timeouts, dropped connections) are retried by the one policy for
+remote calls (``pipeline.retrying``), not by yt-dlp, whose own retries are off: a retried fetch
+resumes from the partial file yt-dlp keeps, and the policy's budget suits a long download.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import yt_dlp
 from yt_dlp.networking import _urllib
 from yt_dlp.utils import DownloadError
 
-from pipeline import defaults
+from pipeline import defaults, retrying
 from pipeline.errors import ErrorCode, StepError
 from pipeline.media import ffmpeg_exe
 from pipeline.providers.base import ProgressFn
@@ -35,6 +39,8 @@ __all__ = ["AUDIO_FORMAT", "Downloaded", "Downloader", "GuardedYoutubeDL", "down
 AUDIO_FORMAT = "wa[abr>=32]/wa/w[acodec!=none]/w"
 #: Caption formats the transcript parser reads, best first.
 CAPTION_FORMAT = "vtt/srt/best"
+#: Tries and time budget of one download call (a long download needs a long budget).
+POLICY = retrying.CallPolicy(max_tries=defaults.DOWNLOAD_TRIES, budget_s=defaults.DOWNLOAD_BUDGET_S)
 
 
 @dataclass(frozen=True)
@@ -123,9 +129,11 @@ class Downloader:
         max_bytes: int | None = None,
         progress: ProgressFn | None = None,
         audio_format: str = AUDIO_FORMAT,
+        policy: retrying.CallPolicy = POLICY,
     ):
         self.folder = Path(folder)
         self.guard = guard
+        self.policy = policy
         self.logger = _QuietLogger()
         self._progress = progress
         self._bytes = 0
@@ -149,8 +157,9 @@ class Downloader:
             "external_downloader": {},
             "proxy": "",
             "socket_timeout": defaults.DOWNLOAD_SOCKET_TIMEOUT_S,
-            "retries": 2,
-            "fragment_retries": 2,
+            "retries": 0,  # pipeline.retrying is the one retry policy
+            "fragment_retries": 0,
+            "extractor_retries": 0,
             "max_filesize": max_bytes,
             "progress_hooks": [self._hook],
             "writesubtitles": True,
@@ -169,15 +178,12 @@ class Downloader:
 
     def metadata(self, url: str) -> dict:
         """What the site says about the video, before anything big is downloaded."""
-        with _mapped_errors(self.guard):
-            info = self.ydl.extract_info(url, download=False, process=False)
-            return _first_entry(self.ydl, info)
+        return self._retried(lambda: _first_entry(self.ydl, self.ydl.extract_info(url, download=False, process=False)))
 
     def fetch(self, info: dict) -> Downloaded:
         """Download the chosen audio stream and the best captions for ``info``."""
         self.ydl.params["subtitleslangs"] = _caption_languages(info)
-        with _mapped_errors(self.guard):
-            result = self.ydl.process_ie_result(info, download=True)
+        result = self._retried(lambda: self.ydl.process_ie_result(dict(info), download=True))
         media = _downloaded_file(result)
         if media is None:
             raise StepError(ErrorCode.INVALID_INPUT, _not_downloaded_reason(self.logger.lines))
@@ -187,6 +193,18 @@ class Downloader:
             captions_path=_captions_file(result),
             bytes_downloaded=self._bytes or media.stat().st_size,
         )
+
+    def _retried(self, call: Callable[[], dict]) -> dict:
+        def once() -> dict:
+            with _mapped_errors(self.guard):
+                return call()
+
+        return retrying.call(once, classify=_own_errors, policy=self.policy, what="download")
+
+
+def _own_errors(exc: BaseException) -> StepError | None:
+    """The downloader's errors are classified already (``download_error``); others are bugs."""
+    return exc if isinstance(exc, StepError) else None
 
 
 def _first_entry(ydl: yt_dlp.YoutubeDL, info: dict) -> dict:

@@ -13,9 +13,12 @@ key can never name the database or anything outside the data dir.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path, PurePosixPath
 
 from pipeline.errors import InvalidInput
+from pipeline.private import private_dir, private_file
 from pipeline.settings import Settings, get_settings
 from pipeline.store import remote_store
 
@@ -48,16 +51,40 @@ class Files:
         self.remote = remote  # a FlightStore when the files live with a storekeeper on another host
 
     def path(self, key: str) -> Path:
-        """Where the file of ``key`` is (or is written) on this host."""
-        return resolve_key(self.settings, key)
+        """Where the file of ``key`` is (or is written) on this host; its folder exists."""
+        path = resolve_key(self.settings, key)
+        private_dir(path.parent)
+        return path
 
-    def save(self, key: str) -> str:
-        """Publish a file written at ``path(key)``; returns the key."""
+    def key(self, path: str | Path) -> str:
+        return key_of(self.settings, path)
+
+    def save(self, key_or_path: str | Path) -> str:
+        """Publish a file written at ``path(key)`` (or at a path in this host's data dir);
+        returns its key."""
+        key = self.key(key_or_path)
         if self.remote is not None:
             self.remote.put_file(key, self.path(key))
         return key
 
-    def fetch(self, key_or_path: str) -> Path:
+    def keep_upload(self, source: Path | bytes, filename: str | None = None) -> str:
+        """Keep a media file someone gave us (a path, or its bytes) under ``media/uploads``, named by
+        its content (the same file twice is one file); returns its key."""
+        name = filename or (source.name if isinstance(source, Path) else "upload")
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)[-80:] or "upload"
+        key = f"media/uploads/{_digest(source)[:16]}-{safe}"
+        target = self.path(key)
+        if not target.exists():
+            partial = target.with_name(target.name + ".part")
+            if isinstance(source, bytes):
+                partial.write_bytes(source)
+            else:
+                shutil.copyfile(source, partial)
+            private_file(partial)
+            partial.replace(target)
+        return self.save(key)
+
+    def fetch(self, key_or_path: str | Path) -> Path:
         """A local path with the file's content (fetched from the storekeeper when it lives there).
         Rows written before files had keys hold absolute paths in the data dir; they still work."""
         local = Path(key_or_path)
@@ -65,10 +92,20 @@ class Files:
             if local.is_file():
                 return local
             key_or_path = key_of(self.settings, local)
-        path = self.path(key_or_path)
+        path = self.path(str(key_or_path))
         if self.remote is not None and not path.is_file():
-            self.remote.get_file(key_or_path, path)
+            self.remote.get_file(str(key_or_path), path)
         return path
+
+
+def _digest(source: Path | bytes) -> str:
+    if isinstance(source, bytes):
+        return hashlib.sha256(source).hexdigest()
+    digest = hashlib.sha256()
+    with Path(source).open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def files_for(settings: Settings | None = None) -> Files:

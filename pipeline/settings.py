@@ -57,7 +57,8 @@ class Settings:
     gemini_rpm: int = defaults.GEMINI_RPM
     gemini_tpm: int = defaults.GEMINI_TPM
     gemini_rate_wait_s: float = defaults.GEMINI_RATE_WAIT_S
-    webhook_secret: str | None = field(default=None, repr=False)
+    #: Master key that per-workspace webhook signing secrets derive from (pipeline.signing).
+    secret_key: str | None = field(default=None, repr=False)
     allow_private_urls: bool = False
     allow_direct_media: bool = True
     max_upload_mb: int = 500
@@ -89,7 +90,7 @@ class Settings:
             gemini_rpm=int(env("GEMINI_RPM") or defaults.GEMINI_RPM),
             gemini_tpm=int(env("GEMINI_TPM") or defaults.GEMINI_TPM),
             gemini_rate_wait_s=float(env("GEMINI_RATE_WAIT_S") or defaults.GEMINI_RATE_WAIT_S),
-            webhook_secret=_secret("CLIPINSIGHT_WEBHOOK_SECRET"),
+            secret_key=_secret("CLIPINSIGHT_SECRET_KEY"),
             allow_private_urls=_flag("CLIPINSIGHT_ALLOW_PRIVATE_URLS", False),
             allow_direct_media=_flag("CLIPINSIGHT_ALLOW_DIRECT_MEDIA", True),
             max_upload_mb=int(env("CLIPINSIGHT_MAX_UPLOAD_MB") or 500),

@@ -8,7 +8,6 @@ Kinds: ``youtube``, ``link`` (any other http(s) URL, when direct media is allowe
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from pipeline import media, transcription, urlguard
 from pipeline.context import StepContext
 from pipeline.errors import ErrorCode, InvalidInput, StepError
+from pipeline.files import Files, files_for
 from pipeline.models import JobInfo
 from pipeline.plans import PlanStatus, check_quota
 from pipeline.providers import speech_recognizer
@@ -67,7 +67,7 @@ def classify(source: str, settings: Settings) -> tuple[str, str]:
     if not _is_url(source):
         path = Path(source).expanduser().resolve()
         media.check_upload(path, settings.max_upload_mb)
-        return "upload", str(path)
+        return "upload", files_for(settings).keep_upload(path)  # kept in the data dir: any worker can fetch it
     url = source if "://" in source else f"https://{source}"
     url = urlguard.check_url(url, allow_private=settings.allow_private_urls)
     video = youtube_id(url)
@@ -96,27 +96,20 @@ def youtube_id(url: str) -> str | None:
 
 
 def fingerprint(kind: str, source: str) -> str:
-    """What makes two submissions the same: the video id, the URL, or the file's content."""
+    """What makes two submissions the same: the video id, the URL, or the file's content (an
+    upload's key is named by its content)."""
     if kind == "youtube":
         return f"youtube:{youtube_id(source)}"
     if kind == "upload":
-        return f"upload:{_file_digest(Path(source))}"
+        return f"upload:{Path(source).name.split('-', 1)[0]}"
     return f"{kind}:{source}"
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_source(kind: str, source: str, settings: Settings) -> float | None:
     """The validate step's check, run again at processing time (DNS and files change since
     submission). Returns the duration when it is known without downloading."""
     if kind == "upload":
-        return media.check_upload(Path(source), settings.max_upload_mb).duration_s
+        return media.check_upload(files_for(settings).fetch(source), settings.max_upload_mb).duration_s
     if kind not in ("youtube", "link"):
         raise StepError(ErrorCode.INVALID_INPUT, f"unknown source kind {kind!r}")
     urlguard.check_url(source, allow_private=settings.allow_private_urls)
@@ -128,14 +121,15 @@ def check_source(kind: str, source: str, settings: Settings) -> float | None:
 
 def ingest(ctx: StepContext, job: JobInfo, plan: PlanStatus | None = None) -> SourceInfo:
     """Bring the media in and extract its 16 kHz mono audio once, into the job's media folder."""
-    folder = ctx.settings.media_dir / job.job_id
+    files = files_for(ctx.settings)
+    folder = files.path(f"media/{job.job_id}/audio.wav").parent  # made here; what is made there is sent on
     if job.source_kind == "upload":
-        return _ingest_upload(ctx, job, plan, folder)
-    return _ingest_url(ctx, job, plan, folder)
+        return _ingest_upload(ctx, job, plan, folder, files)
+    return _ingest_url(ctx, job, plan, folder, files)
 
 
-def _ingest_upload(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path) -> SourceInfo:
-    path = Path(job.source)
+def _ingest_upload(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path, files: Files) -> SourceInfo:
+    path = files.fetch(job.source)
     info = media.check_upload(path, ctx.settings.max_upload_mb)
     _check_plan(plan, info.duration_s)
     audio = media.extract_audio(path, folder, ctx.progress, info.duration_s)
@@ -144,12 +138,12 @@ def _ingest_upload(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, fold
         kind="upload",
         title=_title_from_file(path),
         duration_s=info.duration_s,
-        media_path=str(path),
-        audio_path=str(audio),
+        media_path=files.key(path),
+        audio_path=files.save(audio),
     )
 
 
-def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path) -> SourceInfo:
+def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder: Path, files: Files) -> SourceInfo:
     from pipeline.download import Downloader  # yt-dlp takes ~0.25 s to import; only ingest needs it
 
     guard = urlguard.ConnectionGuard(allow_private=ctx.settings.allow_private_urls)
@@ -168,7 +162,9 @@ def _ingest_url(ctx: StepContext, job: JobInfo, plan: PlanStatus | None, folder:
         f"downloaded {fetched.bytes_downloaded / 1e6:.2f} MB ({fetched.info.get('format_id')}, "
         f"{_minutes(duration)})" + ("; captions found" if fetched.captions_path else "")
     )
-    return _described(job, fetched.info, duration, fetched.media_path, audio, fetched.captions_path)
+    media_key, audio_key = files.save(fetched.media_path), files.save(audio)
+    captions_key = files.save(fetched.captions_path) if fetched.captions_path else None
+    return _described(job, fetched.info, duration, media_key, audio_key, captions_key)
 
 
 def _check_plan(plan: PlanStatus | None, duration_s: float | None) -> None:
@@ -177,7 +173,7 @@ def _check_plan(plan: PlanStatus | None, duration_s: float | None) -> None:
 
 
 def _described(
-    job: JobInfo, info: dict, duration: float | None, media_path: Path, audio: Path, captions: Path | None
+    job: JobInfo, info: dict, duration: float | None, media_key: str, audio_key: str, captions_key: str | None
 ) -> SourceInfo:
     return SourceInfo(
         kind=job.source_kind,
@@ -187,9 +183,9 @@ def _described(
         upload_date=_iso_date(info.get("upload_date")),
         thumbnail_url=info.get("thumbnail"),
         webpage_url=info.get("webpage_url") or job.source,
-        media_path=str(media_path),
-        audio_path=str(audio),
-        captions_path=str(captions) if captions else None,
+        media_path=media_key,
+        audio_path=audio_key,
+        captions_path=captions_key,
     )
 
 
@@ -208,13 +204,24 @@ def _minutes(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min" if seconds else "length unknown"
 
 
+def _fetched(files: Files, key: str | None) -> Path | None:
+    """The file of ``key`` on this host, or None when there is none (any more)."""
+    if not key:
+        return None
+    try:
+        path = files.fetch(key)
+    except InvalidInput:
+        return None
+    return path if path.is_file() else None
+
+
 # --- Transcribe ------------------------------------------------------------------------------
 
 
 def transcribe(ctx: StepContext, source: SourceInfo) -> Transcript:
     """Captions the source has, else speech recognition of the extracted audio."""
     if source.captions_path:
-        transcript = _captions(ctx, Path(source.captions_path))
+        transcript = _captions(ctx, files_for(ctx.settings).fetch(source.captions_path))
         if transcript is not None:
             return transcript
     return _recognized(ctx, source)
@@ -234,11 +241,13 @@ def _captions(ctx: StepContext, path: Path) -> Transcript | None:
 
 
 def _recognized(ctx: StepContext, source: SourceInfo) -> Transcript:
-    audio = Path(source.audio_path) if source.audio_path else None
-    if audio is None or not audio.is_file():
+    files = files_for(ctx.settings)
+    audio = _fetched(files, source.audio_path)
+    if audio is None:
         if not source.media_path:
             raise StepError(ErrorCode.INVALID_INPUT, "this job has no media to transcribe")
-        audio = media.extract_audio(Path(source.media_path), ctx.settings.media_dir / ctx.job_id)
+        folder = files.path(f"media/{ctx.job_id}/audio.wav").parent
+        audio = media.extract_audio(files.fetch(source.media_path), folder)
     recognizer = speech_recognizer(ctx.settings)
     generation = transcription.recognize(recognizer, audio, ctx.progress)
     ctx.record("transcript", generation.provenance)

@@ -2,11 +2,15 @@
 one machine.
 
 Each is a separate process. For as long as ``up`` runs, ``storekeeper.json`` in the data dir says
-that the storekeeper owns the database, so every process goes through it (even while it
-restarts). The storekeeper starts first and stops last. A child that dies is started again (with
-a growing pause if it keeps dying); Ctrl-C or SIGTERM stops them all — workers get SIGTERM and a
-moment to finish their step before SIGKILL (an interrupted step is run again by the reconciler).
-"""
+that the storekeeper owns the database, so every process goes through it, even while it restarts.
+A child that dies is started again (with a growing pause if it keeps dying); Ctrl-C or SIGTERM
+stops them all — workers get SIGTERM and a moment to finish their step before SIGKILL (an
+interrupted step is run again by the reconciler next time).
+
+*Services* (the embedded Redis, the storekeeper) are children the others need: they start first
+and are ready before anything else starts, come back within a second of dying (their pause never
+grows past ``max_pause_s``), and stop last, after the workers have finished their steps. Workers
+wait for a service that is away (they reconnect; they never start their own Redis under ``up``)."""
 
 from __future__ import annotations
 
@@ -17,11 +21,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import defaults, queue
+from pipeline.private import private_dir
 from pipeline.redis_server import embedded
 from pipeline.settings import Settings, get_settings
 from pipeline.store import announce_storekeeper, get_store
@@ -42,6 +48,12 @@ class Child:
     restarts: int = 0
     next_start: float = 0.0
     started_at: float = field(default=0.0)
+    #: Started first, ready before the others, stopped last.
+    service: bool = False
+    #: Blocks until a freshly started child can serve (raises if it cannot).
+    ready: Callable[[], None] | None = None
+    #: The longest pause before restarting a child that keeps dying.
+    max_pause_s: float = 8.0
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -57,16 +69,16 @@ class Supervisor:
         port: int = defaults.UI_PORT,
     ):
         self.settings = settings or get_settings()
-        self.storekeeper = Child("storekeeper", [sys.executable, "-m", "pipeline", "storekeeper"])
-        self.children = [self.storekeeper]
-        self.children += [
-            Child(f"worker-{i + 1}", [sys.executable, "-m", "pipeline", "worker"]) for i in range(workers)
-        ]
+        worker = [sys.executable, "-m", "pipeline", "worker"] + (
+            [] if self.settings.redis_url else ["--wait-for-redis"]
+        )
+        keeper = Child("storekeeper", [sys.executable, "-m", "pipeline", "storekeeper"], service=True, max_pause_s=0.25)
+        keeper.ready = lambda: get_store(self.settings).ping()  # the others start once the database answers
+        self.children = [keeper] + [Child(f"worker-{i + 1}", worker) for i in range(workers)]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
         if ui:
             self.children.append(Child("ui", streamlit_command(port)))
         self.stop_event = threading.Event()
-        self.owns_redis = False
         self.claims = ExitStack()
 
     def run(self) -> int:
@@ -81,16 +93,22 @@ class Supervisor:
         return 0
 
     def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        if not self.settings.redis_url:
-            self.owns_redis = embedded(self.settings).start()
-        queue.redis_client(self.settings)  # fail now, clearly, if Redis is not there
+        private_dir(self.settings.data_dir)
         self.claims.enter_context(announce_storekeeper(self.settings))
-        self._spawn(self.storekeeper)
-        get_store(self.settings).ping()  # the others start once the database answers
-        for child in self.children[1:]:
+        if not self.settings.redis_url:
+            self._supervise_embedded_redis()
+        for child in sorted(self.children, key=lambda c: not c.service):
             self._spawn(child)
+        queue.redis_client(self.settings)  # fail now, clearly, if Redis is not there
         log.info("started %s", ", ".join(c.name for c in self.children))
+
+    def _supervise_embedded_redis(self) -> None:
+        server = embedded(self.settings)
+        if server.running():  # a server another command started: use it, it is not ours to restart
+            print(f"using the Redis server already running in {server.directory}", file=sys.stderr, flush=True)
+            return
+        child = Child("redis", server.foreground_command(), service=True, ready=server.wait_ready, max_pause_s=0.25)
+        self.children.insert(0, child)
 
     def tend(self) -> None:
         """Restart children that died, pausing longer each time one keeps dying."""
@@ -102,7 +120,7 @@ class Supervisor:
                 code = child.process.returncode
                 child.restarts += 1
                 ran_for = now - child.started_at
-                pause = 0.0 if ran_for > 30 else min(2.0 ** min(child.restarts, 5) * 0.25, 8.0)
+                pause = 0.0 if ran_for > 30 else min(2.0 ** min(child.restarts, 5) * 0.25, child.max_pause_s)
                 child.next_start, child.process = now + pause, None
                 print(
                     f"{child.name} exited with code {code}; restarting" + (f" in {pause:.1f} s" if pause else ""),
@@ -116,16 +134,21 @@ class Supervisor:
         env = {**os.environ, "CLIPINSIGHT_DATA_DIR": str(self.settings.data_dir)}
         child.process = subprocess.Popen(child.argv, cwd=PROJECT_ROOT, env=env, start_new_session=True)
         child.started_at = time.monotonic()
+        if child.ready is not None:
+            try:
+                child.ready()
+            except Exception as exc:  # it is restarted by the next tend() if it died
+                print(f"{child.name} is not ready: {exc}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
-        self._stop([c for c in self.children[1:] if c.alive()])
-        self._stop([self.storekeeper] if self.storekeeper.alive() else [])  # last: the others' writes land
+        """SIGTERM the children, services last (workers finish their step while Redis is up)."""
+        self._stop_all([c for c in self.children if not c.service])
+        self._stop_all([c for c in self.children if c.service])
         self.claims.close()
-        if self.owns_redis:
-            embedded(self.settings).stop()
         print("ClipInsight stopped.", file=sys.stderr, flush=True)
 
-    def _stop(self, running: list[Child]) -> None:
+    def _stop_all(self, children: list[Child]) -> None:
+        running = [c for c in children if c.alive()]
         for child in running:
             child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S

@@ -7,9 +7,12 @@ import re
 
 from pydantic import BaseModel, Field
 
+from pipeline import defaults
+from pipeline.encodings import decode_bytes
+from pipeline.encodings import describe as describe_encoding
 from pipeline.errors import InvalidInput
 
-__all__ = ["Segment", "Transcript", "parse_transcript", "TranscriptFormatError"]
+__all__ = ["Segment", "Transcript", "parse_transcript", "check_size", "clean_text", "TranscriptFormatError"]
 
 
 class TranscriptFormatError(InvalidInput):
@@ -29,6 +32,13 @@ class Transcript(BaseModel):
     source: str = "provided"  # provided | captions | asr
     #: Mean recognition confidence (0..1) when a recognizer made the transcript.
     confidence: float | None = None
+    #: The encoding a provided file was read in (None: it came as text).
+    encoding: str | None = None
+
+    @property
+    def encoding_note(self) -> str | None:
+        """What the creator should know about how their file was read."""
+        return describe_encoding(self.encoding)
 
     @property
     def duration(self) -> float:
@@ -83,21 +93,38 @@ def timestamp(seconds: float) -> str:
 # --- Parsing -------------------------------------------------------------------------------
 #
 # SRT goes through the ``srt`` library and WebVTT through ``webvtt-py``; this module adds what
-# they leave to the caller: decoding (BOM, CRLF, binary files), markup removal (styling tags,
-# ASS overrides, entities), speaker labels, and one error type with a reason a person can act on.
+# they leave to the caller: a size cap, decoding (BOMs, UTF-16, Windows-1252, CRLF, binary
+# files), markup removal (entities, styling tags, ASS overrides), speaker labels, and one error
+# type with a reason a person can act on.
+#
+# Every pattern here runs in linear time on any input: tag bodies exclude ``<``/``>`` and
+# every repetition that could backtrack is possessive (``*+``, ``++``), so a cue of a million
+# ``<a`` costs one pass, not a million (the fuzz test in tests/test_transcript_fuzz.py holds
+# every format to that).
 
-_TAG = re.compile(r"</?[a-zA-Z0-9.:]+[^>]*>|<\d[\d:.]*>|\{\\[^}]*\}")
-_SPEAKER = re.compile(r"^(?:>>\s*)?([A-Z][A-Z0-9 .'-]{1,30}):\s")
+#: Markup inside a cue: HTML-like and WebVTT tags (``<i>``, ``</font>``, ``<c.yellow>``,
+#: ``<00:00:01.500>``, ``<!-- -->``) and ASS override blocks (``{\an8}``).
+_TAG = re.compile(r"<(?:[/?]?[A-Za-z0-9.:]|!)[^<>]*+>|\{\\[^{}]*+\}")
+#: What is left of a tag that was never closed: its opening ``<`` is dropped so no renderer
+#: can read the rest as markup.
+_TAG_OPENER = re.compile(r"<++(?=[A-Za-z/!?])")
+_SPACE = re.compile(r"\s++")
+_SPEAKER = re.compile(r"^(?:>>\s*+)?([A-Z][A-Z0-9 .'-]{1,30}+):\s")
 #: A cue timing line, per format: (start, end) each as (hours, minutes, seconds, fraction).
-_STAMP = {"SRT": r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})", "VTT": r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})"}
-_TIMING = {kind: re.compile(rf"^\s*{stamp}\s*-->\s*{stamp}(?:\s.*)?$") for kind, stamp in _STAMP.items()}
+_STAMP = {"SRT": r"(?:(\d++):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})", "VTT": r"(?:(\d++):)?(\d{2}):(\d{2})\.(\d{3})"}
+_TIMING = {kind: re.compile(rf"^\s*+{stamp}\s*+-->\s*+{stamp}(?:\s.*)?$") for kind, stamp in _STAMP.items()}
 _EXAMPLE = {"SRT": "00:00:01,000 --> 00:00:04,000", "VTT": "00:00:01.000 --> 00:00:04.000"}
 _WORDS_PER_SECOND = 2.5
 
 
-def parse_transcript(data: bytes | str, filename: str = "transcript.txt") -> Transcript:
-    """Parse an uploaded transcript; raise :class:`TranscriptFormatError` with a clear reason."""
-    text = _decode(data)
+def parse_transcript(
+    data: bytes | str, filename: str = "transcript.txt", *, max_bytes: int = defaults.MAX_TRANSCRIPT_BYTES
+) -> Transcript:
+    """Parse an uploaded transcript; raise :class:`TranscriptFormatError` with a clear reason.
+
+    Linear in the size of ``data``, which may be at most ``max_bytes``."""
+    check_size(data, max_bytes)
+    text, encoding = _decode(data)
     if not text.strip():
         raise TranscriptFormatError("the transcript is empty")
     kind = _kind(text, filename)
@@ -109,7 +136,18 @@ def parse_transcript(data: bytes | str, filename: str = "transcript.txt") -> Tra
         raise TranscriptFormatError(f"the {kind.upper()} file could not be read ({exc})") from None
     if not segments:
         raise TranscriptFormatError(f"no caption text found in {filename}")
-    return Transcript(segments=segments, source="provided")
+    return Transcript(segments=segments, source="provided", encoding=encoding)
+
+
+def check_size(data: bytes | str | int, max_bytes: int = defaults.MAX_TRANSCRIPT_BYTES) -> None:
+    """Refuse a transcript (its content, or its size in bytes) larger than the cap before
+    anything reads it."""
+    size = data if isinstance(data, int) else len(data if isinstance(data, bytes) else data.encode("utf-8", "replace"))
+    if size > max_bytes:
+        raise TranscriptFormatError(
+            f"the transcript is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB "
+            "(a transcript of a 10-hour talk is about 1 MB)"
+        )
 
 
 def _kind(text: str, filename: str) -> str:
@@ -121,20 +159,16 @@ def _kind(text: str, filename: str) -> str:
     return "txt"
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        text = data
-    else:
-        if b"\x00" in data[:4096]:
-            raise TranscriptFormatError("this looks like a binary file, not a transcript (SRT, VTT or text)")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise TranscriptFormatError("the transcript is not UTF-8 text (SRT, VTT or plain text expected)") from None
+def _decode(data: bytes | str) -> tuple[str, str | None]:
+    """The text and the encoding it was read in (None: it came as text)."""
+    try:
+        text, encoding = (data, None) if isinstance(data, str) else decode_bytes(data)
+    except InvalidInput as exc:
+        raise TranscriptFormatError(str(exc)) from None
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if _control_ratio(text) > 0.01:
         raise TranscriptFormatError("this looks like a binary file, not a transcript (SRT, VTT or text)")
-    return text
+    return text, encoding
 
 
 def _control_ratio(text: str) -> float:
@@ -221,7 +255,7 @@ def _segments(cues) -> list[Segment]:
 
 
 def _segment(start: float, end: float, body: str, voice: str | None) -> Segment | None:
-    text = html.unescape(re.sub(r"\s+", " ", _TAG.sub("", body))).strip()
+    text = clean_text(body)
     speaker = voice.strip() if voice else None
     label = _SPEAKER.match(text)
     if label and speaker is None:
@@ -231,7 +265,14 @@ def _segment(start: float, end: float, body: str, voice: str | None) -> Segment 
     return Segment(start=round(start, 3), end=round(end, 3), text=text, speaker=speaker)
 
 
-_TXT_STAMP = re.compile(r"^\s*\[?((?:\d+:)?\d{1,2}:\d{2})\]?\s+(.*)$")
+def clean_text(raw: str) -> str:
+    """Caption text as plain words: entities decoded FIRST, then tags removed, so an encoded
+    ``&lt;script&gt;`` is stripped like a real one instead of surviving as literal markup."""
+    text = _TAG.sub("", html.unescape(raw))
+    return _SPACE.sub(" ", _TAG_OPENER.sub("", text)).strip()
+
+
+_TXT_STAMP = re.compile(r"^\[?+((?:\d++:)?\d{1,2}:\d{2})\]?+\s++(.*)$")
 
 
 def _parse_plain(text: str) -> list[Segment]:
@@ -240,7 +281,7 @@ def _parse_plain(text: str) -> list[Segment]:
     segments: list[Segment] = []
     clock = 0.0
     for raw in text.split("\n"):
-        line = raw.strip()
+        line = clean_text(raw)
         if not line:
             continue
         stamp = _TXT_STAMP.match(line)
@@ -261,8 +302,11 @@ def _clock_to_seconds(value: str) -> float:
     return parts[0] * 3600 + parts[1] * 60 + parts[2]
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s++(?=[A-Z0-9\"'])")
+
+
 def _sentences(line: str) -> list[str]:
-    pieces = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])", line)
+    pieces = _SENTENCE_END.split(line)
     return [p.strip() for p in pieces if p.strip()]
 
 

@@ -21,7 +21,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.errors import InvalidInput
 
-__all__ = ["UnsafeURL", "UnsafeAddress", "check_url", "check_host", "check_address", "is_public", "ConnectionGuard"]
+__all__ = [
+    "UnsafeURL",
+    "PrivateAddress",
+    "UnsafeAddress",
+    "check_url",
+    "check_host",
+    "check_address",
+    "is_public",
+    "ConnectionGuard",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -55,8 +64,17 @@ class UnsafeURL(InvalidInput):
     """A URL the product refuses to fetch; the message says why, in a creator's words."""
 
 
+class PrivateAddress(UnsafeURL):
+    """The URL is well formed but leads to an address that is not public."""
+
+
 class UnsafeAddress(OSError):
-    """A connection the downloader tried to open to an address the guard refuses."""
+    """A connection the downloader tried to open to an address the guard refuses; ``private``
+    when the address (rather than the host's spelling) was the reason."""
+
+    def __init__(self, message: str, *, private: bool = False):
+        super().__init__(message)
+        self.private = private
 
 
 def check_url(url: str, *, allow_private: bool = False, exempt: frozenset[tuple[str, int]] = frozenset()) -> str:
@@ -146,7 +164,7 @@ def check_address(address: IPAddress | str, host: str = "") -> None:
     address = ipaddress.ip_address(address) if isinstance(address, str) else address
     if not is_public(address):
         shown = f"{host!r} ({address})" if host and host != str(address) else str(address)
-        raise UnsafeURL(
+        raise PrivateAddress(
             f"the link points to {shown}, a private or reserved network address; only public sites can be fetched"
         )
 
@@ -218,5 +236,5 @@ class ConnectionGuard:
             addresses = _resolve(host, port) if self.allow_private else _resolve_public(host, port, self.exempt)
         except UnsafeURL as exc:
             self.refusals.append(str(exc))
-            raise UnsafeAddress(str(exc)) from None
+            raise UnsafeAddress(str(exc), private=isinstance(exc, PrivateAddress)) from None
         return addresses

@@ -23,6 +23,7 @@ from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
+from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
 from pipeline.stages import DONE, FAILED, JobStatus, load_pipeline
@@ -32,7 +33,7 @@ from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
 from pipeline.store import views as view_rows
-from pipeline.transcript import parse_transcript, timestamp
+from pipeline.transcript import timestamp
 
 __all__ = [
     "RUN_COLUMNS",
@@ -524,6 +525,7 @@ def estimate(
         "cost_usd": 0.0 if offline else (minutes * per_minute if per_minute is not None else None),
         "cost_basis": _cost_basis(offline, per_minute),
         "problem": problem,
+        "note": parsed.encoding_note,
     }
 
 

@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import pytest
 
-from pipeline import queue
+from pipeline import api, queue
 from pipeline.redis_server import embedded
 from pipeline.settings import get_settings
 from tests.conftest import SAMPLES
@@ -51,6 +52,18 @@ def test_user_errors_are_one_clear_line(data_dir, tmp_path):
     assert_one_line_error(
         cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--tone", "loud"), "tone must be one of"
     )
+    assert_one_line_error(cli("workspace", "w", "--webhook", "http://169.254.169.254/latest"), "webhook refused")
+
+
+def test_workspace_webhook_secret_is_printed_once_and_rotates(data_dir, monkeypatch):
+    monkeypatch.setenv("CLIPINSIGHT_ALLOW_PRIVATE_URLS", "1")
+    first = cli("workspace", "w", "--webhook", "http://127.0.0.1:9/hook")
+    again = cli("workspace", "w", "--webhook", "http://127.0.0.1:9/other")
+    rotated = cli("workspace", "w", "--rotate-webhook-secret")
+    secret = json.loads(first.stdout)["webhook_secret"]
+    assert secret.startswith("whsec_") and "shown this once" in first.stderr
+    assert "webhook_secret" not in json.loads(again.stdout)
+    assert json.loads(rotated.stdout)["webhook_secret"] not in ("", secret)
 
 
 def test_every_entry_refuses_what_the_page_refuses(data_dir):
@@ -136,10 +149,11 @@ def _wait(predicate, timeout: float = 60, what: str = "") -> None:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
-def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
+@contextmanager
+def _up(workers: int = 2):
+    """``python -m pipeline up --no-ui`` with every child ready; taken down whatever happens."""
     up = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2"],
+        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", str(workers)],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
@@ -147,9 +161,21 @@ def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
         text=True,
     )
     try:
-        _wait(lambda: (data_dir / "redis" / "redis.sock").exists(), what="redis")
+        _wait(lambda: (get_settings().redis_dir / "redis.sock").exists(), what="redis")
         conn = queue.redis_client(get_settings())
-        _wait(lambda: len(queue.live_workers(conn)) == 2, what="two workers")
+        _wait(lambda: len(queue.live_workers(conn)) == workers, what=f"{workers} workers")
+        yield up
+    finally:
+        if up.poll() is None:  # the test failed midway: take down everything up started
+            for child in _children(up):
+                child.kill()
+            up.kill()
+            embedded(get_settings()).stop()
+
+
+@pytest.mark.slow
+def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
+    with _up() as up:
         result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait")
         assert result.returncode == 0, result.stderr
 
@@ -161,16 +187,42 @@ def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
         everything = _children(up)
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=60)
-    finally:
-        if up.poll() is None:  # the test failed midway: take down everything up started
-            for child in _children(up):
-                child.kill()
-            up.kill()
-            embedded(get_settings()).stop()
     assert up.returncode == 0
     assert "restarting" in output and "ClipInsight stopped." in output
     _wait(lambda: all(_gone(p) for p in everything), 15, "children to exit")
     assert not (data_dir / "redis" / "redis.sock").exists() or not _redis_answers()
+
+
+@pytest.mark.slow
+def test_up_restarts_a_killed_redis_and_workers_carry_on(data_dir, monkeypatch):
+    monkeypatch.setenv("CLIPINSIGHT_PIPELINE", "tests.support.steps:PIPELINE")
+    monkeypatch.setenv("CLIPINSIGHT_TEST_SLOW_STEP", "insights")  # a job is mid-step when Redis dies
+    monkeypatch.setenv("CLIPINSIGHT_TEST_SLOW_SECONDS", "3")
+    talk = str(SAMPLES / "creator-workflow-talk.srt")
+    with _up() as up:
+        workers = _live_worker_pids(up)
+        running = cli("submit", "--transcript", talk).stdout.split()[0]
+        _wait(lambda: (data_dir / "started-insights").exists(), what="the job to reach insights")
+        victim = _redis_pid(up)
+        os.kill(victim, signal.SIGKILL)  # no warning, no append-only flush
+        during = cli("submit", "--transcript", talk, "--tone", "bold").stdout.split()[0]  # Redis may be away
+        _wait(lambda: _redis_pid(up) not in (None, victim), 30, "a restarted Redis")
+        finished = [api.wait_for(job, timeout=120)["status"] for job in (running, during)]
+        assert _live_worker_pids(up) == workers  # the same workers: none died with Redis
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+    assert finished == ["ANALYTICS_LOGGED", "ANALYTICS_LOGGED"]
+    assert "redis exited with code -9; restarting" in output
+
+
+def _redis_pid(up: subprocess.Popen) -> int | None:
+    for child in _children(up):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "redis-server" in " ".join(child.cmdline()):
+                return child.pid
+        except psutil.Error:
+            continue
+    return None
 
 
 def _redis_answers() -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import api, media, sources
+from pipeline import api, media, retrying, sources
 from pipeline.download import Downloader, download_error
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.settings import get_settings, reset_settings
@@ -94,8 +94,11 @@ def test_local_files_are_uploads_fingerprinted_by_content(tmp_path, settings):
     copy = tmp_path / "my talk.mp4"
     copy.write_bytes(SAMPLE_VIDEO.read_bytes())
     kind, source = sources.classify(str(copy), settings)
-    assert (kind, source) == ("upload", str(copy.resolve()))
-    assert sources.fingerprint(kind, source) == sources.fingerprint("upload", str(SAMPLE_VIDEO))
+    assert kind == "upload" and source.startswith("media/uploads/") and source.endswith("-my_talk.mp4")
+    kept = settings.data_dir / source  # kept in the data dir, where any worker can fetch it
+    assert kept.read_bytes() == SAMPLE_VIDEO.read_bytes()
+    _, same = sources.classify(str(SAMPLE_VIDEO), settings)  # the same content under another name
+    assert sources.fingerprint(kind, source) == sources.fingerprint("upload", same)
     with pytest.raises(InvalidInput, match="not found"):
         sources.classify(str(tmp_path / "missing.mp4"), settings)
 
@@ -140,6 +143,22 @@ def test_a_missing_page_is_a_clear_invalid_input(server, tmp_path):
         downloader.metadata(server.url("/gone.mp4"))
     assert failed.value.code is ErrorCode.INVALID_INPUT
     assert "does not exist (404)" in failed.value.message
+
+
+def test_a_site_having_a_bad_moment_is_retried_by_the_call_policy(server, tmp_path):
+    quick = retrying.CallPolicy(max_tries=4, budget_s=60, initial_s=0.05)
+    downloader = _downloader(tmp_path, policy=quick)
+    server.unavailable["/sample.mp4"] = 2  # the metadata request, then its retry, get 503
+    info = downloader.metadata(server.url("/sample.mp4"))
+    server.unavailable["/sample.mp4"] = 1  # and the download once
+    fetched = downloader.fetch(info)
+    assert fetched.media_path.read_bytes() == SAMPLE_VIDEO.read_bytes()
+
+    server.unavailable["/sample.mp4"] = 100  # down for good: the policy gives up, retryable for the step
+    with pytest.raises(StepError) as failed:
+        _downloader(tmp_path / "again", policy=quick).metadata(server.url("/sample.mp4"))
+    assert failed.value.code is ErrorCode.NETWORK_ERROR
+    assert server.unavailable["/sample.mp4"] == 100 - quick.max_tries
 
 
 def test_a_redirect_to_a_private_address_is_refused(server, tmp_path):
@@ -205,8 +224,9 @@ def test_ingest_a_link_keeps_metadata_and_the_audio(server, private_ok):
     assert "Repurposing one video" in source.title
     assert source.duration_s == pytest.approx(media.probe(SAMPLE_VIDEO).duration_s, abs=0.5)
     assert source.webpage_url == server.url("/page.html")
-    assert media.wav_duration(Path(source.audio_path)) == pytest.approx(source.duration_s, abs=0.5)
-    assert Path(source.audio_path).parent == private_ok.media_dir / "job-test"
+    audio = private_ok.data_dir / source.audio_path  # stored by key, in the job's media folder
+    assert media.wav_duration(audio) == pytest.approx(source.duration_s, abs=0.5)
+    assert source.audio_path.startswith("media/job-test/") and audio.parent == private_ok.media_dir / "job-test"
 
 
 def test_the_plan_refuses_a_long_video_before_it_is_downloaded(server, private_ok):
@@ -221,8 +241,8 @@ def test_ingest_an_upload(tmp_path, settings):
     upload = api.save_upload(SAMPLE_VIDEO.read_bytes(), "Launch day recap.mp4")
     source = sources.ingest(_context(settings), _job("upload", str(upload)), _plan())
     assert source.title == "Launch day recap"
-    assert source.media_path == str(upload)
-    assert Path(source.audio_path).is_file()
+    assert settings.data_dir / source.media_path == upload
+    assert (settings.data_dir / source.audio_path).is_file()
     with pytest.raises(StepError) as refused:
         sources.ingest(_context(settings, "job-2"), _job("upload", str(upload), "job-2"), _plan(max_minutes=0))
     assert refused.value.code is ErrorCode.QUOTA_EXCEEDED
@@ -241,6 +261,10 @@ def test_a_direct_media_link_becomes_a_content_pack(cluster_factory, server):
     transcript = next(text for name, text in files.items() if name.endswith(".srt"))
     assert "newsletter" in transcript.lower()
     assert report["title"] == "sample"
+    data_dir = get_settings().data_dir  # the download and its audio are the user's alone
+    media_files = [path for path in (data_dir / "media" / job_id).rglob("*") if path.is_file()]
+    assert media_files and {oct(path.stat().st_mode & 0o777) for path in media_files} == {"0o600"}
+    assert oct(data_dir.stat().st_mode & 0o777) == "0o700"
 
 
 def _silent_talk(folder: Path) -> Path:
@@ -327,7 +351,7 @@ def test_youtube_metadata_is_kept_for_the_job():
         "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
     }
     job = _job("youtube", "https://www.youtube.com/watch?v=dQw4w9WgXcQ")
-    source = sources._described(job, info, 754.0, Path("media.webm"), Path("audio-16k.wav"), None)
+    source = sources._described(job, info, 754.0, "media/job-test/media.webm", "media/job-test/audio-16k.wav", None)
     fields = IngestOutputs(source=source).job_fields()
     assert fields["title"] == "Batch recording in 2026" and fields["duration_s"] == 754.0
     assert fields["metadata"] == {

@@ -177,6 +177,20 @@ def test_unreadable_transcript_is_an_error_at_the_field():
     assert "binary file" in texts(at, "error")[0]
 
 
+def test_a_windows_1252_transcript_is_read_and_the_page_says_what_was_assumed():
+    text = (SAMPLES / "risky-interview.srt").read_text(encoding="utf-8").replace("So", "Café, so", 1)
+    at = open_page("pages/submit.py")
+    at.file_uploader(key="transcript_file").set_value(("talk.srt", text.encode("cp1252"), "text/plain"))
+    at.run()
+    assert not texts(at, "error")
+    assert any("Read as Windows-1252" in note for note in texts(at, "info")), texts(at, "info")
+    at.button(key="submit").click().run()
+    [job] = jobs_in_store()
+    with get_store().session() as db:
+        provided = artifact_rows.load_artifact(db, job["job_id"], "provided_transcript")["content"]
+    assert "Café, so" in provided
+
+
 # --- Runs --------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ attempts, drafts versioned with conflict detection."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 
 import duckdb
@@ -106,3 +107,17 @@ def test_draft_edits_conflict_instead_of_overwriting(settings):
         with pytest.raises(Conflict, match="saved by someone else"):
             artifact_rows.add_draft_version(db, "j", theirs, source="edit", author="bob", expected_version=1)
         assert artifact_rows.latest_drafts(db, "j")["linkedin"]["body"] == "mine"
+
+
+def test_the_data_dir_database_and_uploads_are_private_whatever_the_umask(settings):
+    from pipeline import api
+
+    previous = os.umask(0o022)  # a process that did not start through an entry point
+    try:
+        with get_store().session() as db:
+            db.scalar("SELECT 1")
+        upload = api.save_upload(b"not really a video", "talk.mp4")
+    finally:
+        os.umask(previous)
+    modes = {path: oct(path.stat().st_mode & 0o777) for path in (settings.data_dir, settings.db_path, upload)}
+    assert modes == {settings.data_dir: "0o700", settings.db_path: "0o600", upload: "0o600"}

@@ -50,9 +50,15 @@ def test_clients_go_through_the_storekeeper_and_the_file_is_its_alone(cluster):
 
 
 def test_peoples_sql_is_read_only_and_cannot_reach_the_host(cluster):
+    import pipeline
+
+    submit()
+    with pipeline.connect() as con:  # what the prompt-tuning notebook does
+        cursor = con.execute("SELECT count(*) AS n, min(status) AS status FROM jobs WHERE workspace = ?", ["default"])
+        assert [d[0] for d in cursor.description] == ["n", "status"] and cursor.fetchone()[0] == 1
+    frame = pipeline.query("SELECT status, count(*) AS jobs FROM jobs GROUP BY ALL")
+    assert list(frame.columns) == ["status", "jobs"] and frame["jobs"].sum() == 1
     store = get_store()
-    frame = store.frame("SELECT status, count(*) AS jobs FROM jobs GROUP BY ALL")
-    assert list(frame.columns) == ["status", "jobs"]
     refused = [
         "DELETE FROM jobs",
         "DROP TABLE jobs",
@@ -182,3 +188,30 @@ def test_a_killed_storekeeper_loses_nothing(data_dir):
             assert len(run_ids) == 1 and all(row["n"] == 1 for row in counts), counts
     finally:
         stop_up(up)
+
+
+def test_a_notebook_reading_in_a_loop_stalls_no_one(cluster):
+    """A prompt tuner's SELECTs in a loop while workers drain jobs: every query answers, every
+    job finishes (the drain time beside a reader is measured in bench/orchestration.py)."""
+    import threading
+
+    answers, failures, stop = [], [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(get_store().frame("SELECT status, count(*) AS n FROM jobs GROUP BY ALL"))
+            except Exception as exc:  # any failure is what this test is about
+                failures.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        tones = ("friendly", "bold", "professional")
+        jobs = [submit(options=api.job_options(["linkedin"], tone=tone)) for tone in tones]
+        statuses = [api.wait_for(job_id, timeout=180)["status"] for job_id in jobs]
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+    assert failures == [] and len(answers) > 10
+    assert statuses == ["ANALYTICS_LOGGED"] * 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.transcript import Transcript, TranscriptFormatError, parse_transcript
@@ -88,7 +90,7 @@ def test_vtt_without_header_and_srt_content_in_a_txt_file():
         ("WEBVTT\n\n", "a.vtt", "no VTT cue"),
         ("1\n00:00:01,000 --> 00:00:02,000\n\n", "a.srt", "no caption text"),
         (b"\x00\x01\x02binary", "a.srt", "binary file"),
-        (b"\xff\xfe\xfa not utf8", "a.txt", "not UTF-8"),
+        (b"1\n00:00:01,000 --> 00:00:02,000\n\x81\x8d not text", "a.srt", "UTF-8, UTF-16 or Windows-1252"),
     ],
 )
 def test_malformed_files_give_a_clear_reason(data, name, reason):
@@ -126,3 +128,61 @@ def test_rolling_automatic_captions_keep_each_line_once(tmp_path):
     transcript = captions_transcript(rolling)
     assert transcript.source == "captions"
     assert _texts(transcript) == ["welcome to the show", "today we talk"]
+
+
+SCRIPT_SRT = (
+    "1\n00:00:01,000 --> 00:00:04,000\n&lt;script&gt;alert(1)&lt;/script&gt; Welcome back to the show\n\n"
+    '2\n00:00:04,000 --> 00:00:08,000\n&lt;a href="https://evil.example"&gt;Click&lt;/a&gt; and &lt;img src=x '
+    "onerror=alert(2)&gt; today we talk\n\n"
+    "3\n00:00:08,000 --> 00:00:12,000\nFish &amp;amp; chips &lt;3 and a &lt; b\n"
+)
+
+
+def test_entities_are_decoded_before_tags_are_stripped():
+    transcript = parse_transcript(SCRIPT_SRT, "talk.srt")
+    assert _texts(transcript) == [
+        "alert(1) Welcome back to the show",
+        "Click and today we talk",
+        "Fish &amp; chips <3 and a < b",  # one decoding pass: what was escaped twice stays inert text
+    ]
+
+
+def test_plain_text_transcripts_are_cleaned_the_same_way():
+    transcript = parse_transcript("[0:01] &lt;b&gt;Hello&lt;/b&gt; <i>there</i>\n", "talk.txt")
+    assert _texts(transcript) == ["Hello there"]
+
+
+CAFE = "1\n00:00:01,000 --> 00:00:02,000\nCafé naïve — it’s “great”\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "note"),
+    [
+        (CAFE.encode("utf-8"), "utf-8", None),
+        (CAFE.encode("utf-8-sig"), "utf-8", None),
+        (CAFE.encode("utf-16"), "utf-16", "UTF-16 (the file starts with its byte-order mark)"),
+        (CAFE.encode("utf-16-be"), "utf-16-be", "big-endian, recognised without a byte-order mark"),
+        (CAFE.encode("utf-16-le"), "utf-16-le", "little-endian, recognised without a byte-order mark"),
+        (CAFE.encode("utf-32"), "utf-32", "UTF-32"),
+        (CAFE.encode("cp1252"), "windows-1252", "Read as Windows-1252 because the file is not valid UTF-8"),
+    ],
+)
+def test_encodings_are_detected_and_what_was_assumed_is_said(data, encoding, note):
+    transcript = parse_transcript(data, "talk.srt")
+    assert _texts(transcript) == ["Café naïve — it’s “great”"]
+    assert transcript.encoding == encoding
+    assert transcript.encoding_note == note or note in transcript.encoding_note
+
+
+def test_encoded_markup_reaches_no_transcript_draft_or_export():
+    from pipeline import api
+    from pipeline.runner import run_queued
+
+    talk = SCRIPT_SRT + "\n" + (SAMPLES / "creator-workflow-talk.srt").read_text(encoding="utf-8")
+    job_id = api.submit(transcript=talk, transcript_name="talk.srt").job_id
+    run_queued()  # every step, in this process
+    files = api.bundle_files_for(job_id)
+    assert {"transcript.srt", "drafts/linkedin.md", "drafts/blog.md"} <= set(files)
+    markup = re.compile(r"<\s*/?\s*(script|a|img)\b|onerror=", re.IGNORECASE)
+    assert [name for name, text in files.items() if markup.search(text)] == []
+    assert "alert(1) Welcome back to the show" in files["transcript.txt"]

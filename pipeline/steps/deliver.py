@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from pipeline import export, webhooks
+from pipeline import export, signing, urlguard, webhooks
+from pipeline.files import files_for
 from pipeline.models import Draft, InsightPack, QAReport, Transcript
 from pipeline.plans import estimate_minutes
 from pipeline.steps.base import (
@@ -59,13 +60,15 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         drafts=inputs.drafts,
         qa_report=inputs.qa_report,
     )
-    out_dir = ctx.settings.exports_dir / job.job_id
-    export.write_bundle(out_dir, files)
-    ctx.info(f"bundle written: {len(files)} files in {out_dir}")
+    stored = files_for(ctx.settings)
+    out_dir = stored.path(f"exports/{job.job_id}/bundle").parent
+    for written in export.write_bundle(out_dir, files):  # sent to the storekeeper from another host
+        stored.save(written)
+    ctx.info(f"bundle written: {len(files)} files in {stored.key(out_dir)}")
     hook = _webhook(ctx, inputs) if inputs.workspace.webhook_url else None
     minutes = estimate_minutes(job.duration_s or inputs.transcript.duration)
     usage = UsageRecord(minutes=minutes, **inputs.costs.model_dump())
-    delivery = Delivery(bundle_dir=str(out_dir), files=sorted(files), webhook=hook)
+    delivery = Delivery(bundle_dir=stored.key(out_dir), files=sorted(files), webhook=hook)
     return Outputs(delivery=delivery, usage=usage, webhook=hook)
 
 
@@ -82,7 +85,14 @@ def _webhook(ctx: StepContext, inputs: Inputs) -> WebhookResult:
         "qa_score": min((d.score for d in inputs.qa_report.drafts), default=None),
         "drafts": sorted(inputs.drafts),
     }
-    result = webhooks.send_event(url, event_id, payload, ctx.settings.webhook_secret)
+    workspace = inputs.workspace
+    secret = (
+        signing.workspace_secret(ctx.settings, workspace.name, workspace.webhook_key_id)
+        if workspace.webhook_key_id
+        else None
+    )
+    guard = urlguard.ConnectionGuard(allow_private=ctx.settings.allow_private_urls)
+    result = webhooks.send_event(url, event_id, payload, secret, guard=guard)
     level = "INFO" if result.status == "sent" else "WARNING"
     ctx.log(
         level,

@@ -36,6 +36,8 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     quality = assess(transcript, inputs.source.duration_s)
     verdict = "" if quality.ok else f"; {quality.reason}"
     ctx.info(f"transcript from {transcript.source}: {quality.words} words{verdict}")
+    if transcript.encoding_note:
+        ctx.info(transcript.encoding_note)
     return Outputs(transcript=transcript, transcript_quality=quality)
 
 

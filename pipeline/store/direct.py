@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from pipeline import defaults
+from pipeline.private import private_dir, private_file
 from pipeline.store import codec
 from pipeline.store.base import Database, RowReads, StoreBusy, as_transaction, check_read_only, utcnow
 from pipeline.store.schema import migrate
@@ -127,7 +128,7 @@ class FileStore(_Queries):
     @contextmanager
     def session(self, writes: bool = True) -> Iterator[Database]:
         """Lock, attach, run one transaction, detach, unlock."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the data dir: 0700
         deadline = time.monotonic() + self.lock_timeout
         if not self._in_process.acquire(timeout=self.lock_timeout):
             raise StoreBusy(_busy_message(self.path, self.lock_timeout))
@@ -175,11 +176,7 @@ class FileStore(_Queries):
 def _private(path: Path) -> None:
     """The database and its write-ahead log are readable by their owner only."""
     for file in (path, path.with_name(path.name + ".wal")):
-        try:
-            if file.exists() and file.stat().st_mode & 0o077:
-                file.chmod(0o600)
-        except OSError:
-            pass
+        private_file(file)
 
 
 class KeptStore(_Queries):
@@ -189,7 +186,7 @@ class KeptStore(_Queries):
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self.connection = self._open()
         migrate(self.connection)
         # People's SQL runs here too: no table function may read or write files on this host.

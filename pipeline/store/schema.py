@@ -248,7 +248,13 @@ def m002_experiments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def m003_store_requests(con: duckdb.DuckDBPyConnection) -> None:
+def m003_webhook_signing(con: duckdb.DuckDBPyConnection) -> None:
+    """Per-workspace webhook signing: the id the secret is derived from (pipeline.signing);
+    the secret itself is never stored."""
+    con.execute("ALTER TABLE workspaces ADD COLUMN webhook_key_id VARCHAR")
+
+
+def m004_store_requests(con: duckdb.DuckDBPyConnection) -> None:
     """Answers of writing transactions by request id: a storekeeper client that lost an answer
     (a broken connection, a restart) asks again with the same id and gets the same answer."""
     con.execute(
@@ -263,7 +269,7 @@ def m003_store_requests(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments, m003_store_requests]
+MIGRATIONS = [m001_initial, m002_experiments, m003_webhook_signing, m004_store_requests]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

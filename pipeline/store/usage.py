@@ -16,13 +16,14 @@ __all__ = [
     "plan_status",
     "job_costs",
     "record_usage",
+    "set_webhook_key",
     "record_webhook",
     "webhook_delivery",
 ]
 
 
 def get_workspace(db: Database, name: str) -> WorkspaceInfo:
-    row = db.row("SELECT name, plan, webhook_url FROM workspaces WHERE name = ?", [name])
+    row = db.row("SELECT name, plan, webhook_url, webhook_key_id FROM workspaces WHERE name = ?", [name])
     if row is None:
         raise NotFound(f"no workspace named {name!r}")
     return WorkspaceInfo(**row)
@@ -31,7 +32,10 @@ def get_workspace(db: Database, name: str) -> WorkspaceInfo:
 def ensure_workspace(db: Database, name: str, plan: str | None = None) -> WorkspaceInfo:
     """The workspace, created on first use on the default plan."""
     if not db.scalar("SELECT count(*) FROM workspaces WHERE name = ?", [name]):
-        db.execute("INSERT INTO workspaces VALUES (?, ?, NULL, ?)", [name, plan or defaults.DEFAULT_PLAN, utcnow()])
+        db.execute(
+            "INSERT INTO workspaces (name, plan, created_at) VALUES (?, ?, ?)",
+            [name, plan or defaults.DEFAULT_PLAN, utcnow()],
+        )
     return get_workspace(db, name)
 
 
@@ -47,6 +51,10 @@ def configure_workspace(
     if webhook_url is not None or clear_webhook:
         db.execute("UPDATE workspaces SET webhook_url = ? WHERE name = ?", [webhook_url, name])
     return get_workspace(db, name)
+
+
+def set_webhook_key(db: Database, name: str, key_id: str) -> None:
+    db.execute("UPDATE workspaces SET webhook_key_id = ? WHERE name = ?", [key_id, name])
 
 
 def list_workspaces(db: Database) -> list[dict]:

@@ -54,6 +54,8 @@ class MediaServer:
     def __init__(self, files: dict[str, Path] | None = None):
         self.files = {"/sample.mp4": SAMPLE_VIDEO, **(files or {})}
         self.redirects: dict[str, str] = {}
+        #: path -> how many more requests for it are answered 503 (a site having a bad moment)
+        self.unavailable: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.connections = 0
@@ -72,6 +74,13 @@ class MediaServer:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def take_unavailable(self, path: str) -> bool:
+        with self._lock:
+            if self.unavailable[path] <= 0:
+                return False
+            self.unavailable[path] -= 1
+            return True
 
     def redirect(self, path: str, target: str) -> str:
         """Answer ``path`` with a 302 to ``target``; returns the URL of ``path``."""
@@ -198,6 +207,8 @@ def _handler(owner: MediaServer):
 
         def _answer(self, head: bool) -> None:
             path = self.path.split("?", 1)[0]
+            if owner.take_unavailable(path):
+                return self._send(503, b"try again", "text/plain", path, head, {"Retry-After": "0"})
             if path in owner.redirects:
                 return self._send(302, b"", "text/plain", path, head, {"Location": owner.redirects[path]})
             if path == "/page.html":
