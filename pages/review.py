@@ -10,7 +10,6 @@ import streamlit as st
 from pages.common import RUN_PAGE, draft_editor, editor, flash, show_flash, when, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
-from pipeline.models import DraftFormat
 
 
 def queue_table(waiting: list[dict]) -> None:
@@ -47,7 +46,7 @@ def evidence(job_id: str, found: list[dict]) -> None:
 
 def flagged_draft(job_id: str, item: dict) -> None:
     review = item["review"]
-    label = DraftFormat(item["format"]).label
+    label = views.format_label(item["format"])
     st.subheader(f"{label}: score {review.score}")
     for flag in review.risk_flags:
         st.error(flag)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import defaults, export, queue
+from pipeline import defaults, export, formats, qa, queue
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, StepError
-from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.models import Draft, InsightPack, JobOptions, Provenance, QAReport, Transcript, VoiceProfile
 from pipeline.redis_server import RedisUnavailable
 from pipeline.runner import fail_job, queue_stage
 from pipeline.settings import Settings, get_settings
@@ -24,6 +24,7 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import voices as voice_rows
 from pipeline.transcript import parse_transcript
 
 __all__ = [
@@ -42,6 +43,10 @@ __all__ = [
     "edit_draft",
     "workers_alive",
     "configure_workspace",
+    "voice_profile",
+    "save_voice_profile",
+    "voice_history",
+    "run_voice",
     "read_transcript_file",
     "save_upload",
 ]
@@ -165,6 +170,7 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
         runs = job_rows.list_runs(db, job_id)
         attempts = step_rows.attempts_for_job(db, job_id)
         artifacts = artifact_rows.latest_artifacts(db, job_id, content=False)
+        voices = voice_rows.job_pins(db, job_id)
     return {
         "job_id": job_id,
         "status": job["status"],
@@ -173,7 +179,7 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
         "title": job["title"],
         "source": job["source"],
         "qa_score": job["qa_score"],
-        "runs": [_run_report(run, attempts) for run in runs],
+        "runs": [_run_report(run, attempts) | {"voice_version": voices.get(run["run_id"])} for run in runs],
         "artifacts": [{"kind": a["kind"], "format": a["format"], "chars": a["chars"]} for a in artifacts],
     }
 
@@ -371,7 +377,7 @@ def rerun(
 
 def edit_draft(
     job_id: str,
-    fmt: str | DraftFormat,
+    fmt: str,
     *,
     title: str,
     body: str,
@@ -380,16 +386,77 @@ def edit_draft(
     expected_version: int | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Save an edit as a new version; a save that races another one raises Conflict."""
-    fmt = DraftFormat(fmt)
+    """Save an edit as a new version (a save that races another one raises Conflict), then
+    re-run QA on it: the job's QA report and score change with the saved text."""
+    spec = formats.get(fmt)
     if not body.strip() and not posts:
         raise InvalidInput("the draft is empty; write something or leave the editor without saving")
-    draft = Draft(format=fmt, title=title.strip() or fmt.label, body=body, posts=posts or [])
+    draft = Draft(format=spec.name, title=title.strip() or spec.label, body=body, posts=posts or [])
     with _store(settings).session() as db:
-        job_rows.get_job(db, job_id)
-        return artifact_rows.add_draft_version(
+        job = job_rows.get_job(db, job_id)
+        version = artifact_rows.add_draft_version(
             db, job_id, draft, source="edit", author=editor, expected_version=expected_version, note="edited"
         )
+        basis = _qa_basis(db, job)
+    if basis is not None:
+        _save_rechecked(job_id, basis, draft, settings)
+    return version
+
+
+@dataclass(frozen=True)
+class _QABasis:
+    """What QA compares an edited draft with, read in the save's session."""
+
+    run_id: str
+    report: QAReport
+    transcript: Transcript
+    insights: InsightPack | None
+    options: JobOptions
+    drafts: dict[str, Draft]
+    voice: VoiceProfile | None
+
+
+def _qa_basis(db: Database, job: dict) -> _QABasis | None:
+    """None until QA has run once (the drafts are still being made)."""
+    report = _artifact(db, job["job_id"], "qa_report", QAReport)
+    transcript = _artifact(db, job["job_id"], "transcript", Transcript) or _artifact(
+        db, job["job_id"], "provided_transcript", Transcript
+    )
+    if report is None or transcript is None:
+        return None
+    run = job_rows.latest_run(db, job["job_id"])
+    return _QABasis(
+        run_id=run["run_id"],
+        report=report,
+        transcript=transcript,
+        insights=_artifact(db, job["job_id"], "insights", InsightPack),
+        options=JobOptions.model_validate(job["options"]),
+        drafts={name: row["draft"] for name, row in artifact_rows.latest_drafts(db, job["job_id"]).items()},
+        voice=voice_rows.pinned_profile(db, run["run_id"]),
+    )
+
+
+def _save_rechecked(job_id: str, basis: _QABasis, draft: Draft, settings: Settings | None) -> None:
+    report = qa.recheck(
+        basis.report,
+        draft,
+        basis.transcript,
+        options=basis.options,
+        insights=basis.insights,
+        voice=basis.voice,
+        drafts=basis.drafts,
+    )
+    with _store(settings).session() as db:
+        artifact_rows.save_artifact(
+            db,
+            job_id=job_id,
+            run_id=basis.run_id,
+            step="edit",
+            kind="qa_report",
+            content=report.model_dump_json(),
+            provenance=Provenance(provider="rules", model="qa-rules"),
+        )
+        job_rows.update_job(db, job_id, qa_score=min(r.score for r in report.drafts))
 
 
 def workers_alive(settings: Settings | None = None) -> list[str]:
@@ -413,3 +480,46 @@ def configure_workspace(
         info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
         status = usage_rows.plan_status(db, name)
     return {**info.model_dump(), **status.model_dump()}
+
+
+# --- Brand voice ----------------------------------------------------------------------------
+
+
+def _check_may_edit_voice(actor: str, workspace: str) -> None:
+    """The one place that decides who may change a workspace's voice profile. Every entry (page,
+    CLI, API) comes through :func:`save_voice_profile`; when roles arrive, only the workspace's
+    owners pass here (raise ``PermissionError``-like ``InvalidInput`` for the others)."""
+    return None
+
+
+def voice_profile(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> VoiceProfile:
+    """The workspace's current voice profile (an empty one, version 0, when none was saved)."""
+    with _store(settings).session() as db:
+        return voice_rows.latest_profile(db, workspace) or VoiceProfile()
+
+
+def save_voice_profile(
+    workspace: str,
+    profile: VoiceProfile,
+    *,
+    editor: str = "editor",
+    note: str | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Save ``profile`` as the workspace's next version (earlier versions stay, and runs keep the
+    version they were pinned to); returns the new version."""
+    _check_may_edit_voice(editor, workspace)
+    with _store(settings).session() as db:
+        usage_rows.ensure_workspace(db, workspace)
+        return voice_rows.save_profile(db, workspace, profile, by=editor, note=note)
+
+
+def voice_history(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> list[dict]:
+    with _store(settings).session() as db:
+        return voice_rows.profile_history(db, workspace)
+
+
+def run_voice(run_id: str, settings: Settings | None = None) -> VoiceProfile | None:
+    """The voice profile a run wrote in (None: the workspace had none, or the run made nothing)."""
+    with _store(settings).session() as db:
+        return voice_rows.pinned_profile(db, run_id)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from pipeline.transcript import Segment, Transcript  # noqa: F401  (re-exported)
 
 __all__ = [
-    "DraftFormat",
+    "FormatName",
+    "TONES",
     "JobOptions",
     "Provenance",
     "Theme",
@@ -22,49 +23,55 @@ __all__ = [
     "JudgeScore",
     "DraftReview",
     "QAReport",
+    "VoiceProfile",
+    "HASHTAG_POLICIES",
     "Segment",
     "Transcript",
 ]
 
 
-class DraftFormat(str, Enum):
-    NEWSLETTER = "newsletter"
-    BLOG = "blog"
-    X_THREAD = "x_thread"
-    LINKEDIN = "linkedin"
+def _known_format(name: str) -> str:
+    from pipeline import formats  # the specs import these models; the names are checked when used
 
-    @property
-    def label(self) -> str:
-        return FORMAT_LABELS[self]
+    return formats.check_name(name)
 
 
-FORMAT_LABELS = {
-    DraftFormat.NEWSLETTER: "Newsletter",
-    DraftFormat.BLOG: "Blog post",
-    DraftFormat.X_THREAD: "X thread",
-    DraftFormat.LINKEDIN: "LinkedIn post",
-}
+def _default_formats() -> list[str]:
+    from pipeline import formats
 
-#: Platform limits the drafts and QA agree on.
-X_POST_LIMIT = 280
-LINKEDIN_LIMIT = 3000
+    return formats.default_names()
+
+
+#: A draft format's name (``newsletter``, ...): one of the specs in :mod:`pipeline.formats`.
+FormatName = Annotated[str, AfterValidator(_known_format)]
 
 TONES = ("friendly", "professional", "bold")
+#: Longest speaker name and title a creator may give.
+MAX_NAME_CHARS = 120
 
 
 class JobOptions(BaseModel):
-    """What the creator asked for at submission; part of the duplicate-submission key."""
+    """What the creator asked for at submission; part of the duplicate-submission key.
 
-    formats: list[DraftFormat] = Field(default_factory=lambda: list(DraftFormat))
+    ``speaker`` says whose talk it is: None for the creator's own, else the name of the person
+    speaking (drafts then quote and attribute them and never call the talk the creator's).
+    ``title``, when given, is the job's title; otherwise the insight pack's title becomes it.
+    """
+
+    formats: list[FormatName] = Field(default_factory=_default_formats)
     tone: str = "friendly"
     cta_url: str | None = None
+    speaker: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    title: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
 
     @field_validator("formats")
     @classmethod
-    def _formats_not_empty(cls, value: list[DraftFormat]) -> list[DraftFormat]:
+    def _formats_not_empty(cls, value: list[str]) -> list[str]:
+        from pipeline import formats
+
         if not value:
             raise ValueError("choose at least one draft format")
-        return sorted(set(value), key=list(DraftFormat).index)
+        return formats.in_order(set(value))
 
     @field_validator("tone")
     @classmethod
@@ -72,6 +79,16 @@ class JobOptions(BaseModel):
         if value not in TONES:
             raise ValueError(f"tone must be one of {', '.join(TONES)}")
         return value
+
+    @field_validator("speaker", "title")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        value = " ".join((value or "").split())
+        return value or None
+
+    @property
+    def own_talk(self) -> bool:
+        return self.speaker is None
 
 
 class Provenance(BaseModel):
@@ -108,6 +125,9 @@ class OutlineItem(BaseModel):
 
 
 class InsightPack(BaseModel):
+    """Themes, quotes and outline of a talk. Quotes are listed best first (the first are the
+    ones drafts should carry); the outline is in the order of the talk."""
+
     title: str
     summary: str
     themes: list[Theme]
@@ -116,18 +136,16 @@ class InsightPack(BaseModel):
 
 
 class Draft(BaseModel):
-    """One draft. ``body`` is Markdown (or plain text for social posts); an X thread also
-    keeps its posts separately so that limits apply per post."""
+    """One draft. ``body`` is Markdown or plain text (its format's spec says which); a thread
+    also keeps its posts separately so that limits apply per post."""
 
-    format: DraftFormat
+    format: FormatName
     title: str
     body: str
     posts: list[str] = Field(default_factory=list)
 
     def text(self) -> str:
-        if self.format is DraftFormat.X_THREAD and self.posts:
-            return "\n\n".join(self.posts)
-        return self.body
+        return "\n\n".join(self.posts) if self.posts else self.body
 
 
 class QACheck(BaseModel):
@@ -151,7 +169,7 @@ class JudgeScore(BaseModel):
 
 
 class DraftReview(BaseModel):
-    format: DraftFormat
+    format: FormatName
     score: int = Field(ge=0, le=100)
     checks: list[QACheck]
     fixes: list[QAFix] = Field(default_factory=list)
@@ -165,3 +183,69 @@ class QAReport(BaseModel):
     drafts: list[DraftReview]
     requires_review: bool
     summary: str
+    #: What QA found in the transcript itself that an editor must see (injected instructions,
+    #: promotional links), whether or not a draft repeats it.
+    transcript_flags: list[str] = Field(default_factory=list)
+
+
+HASHTAG_POLICIES = ("none", "from_talk", "fixed")
+
+
+class VoiceProfile(BaseModel):
+    """How a workspace sounds: what every provider writes toward and QA checks against.
+
+    ``hashtag_policy``: ``none`` (no hashtags), ``from_talk`` (up to ``max_hashtags`` from the
+    talk's own words) or ``fixed`` (the ``hashtags`` listed, always). ``default_cta`` is a line
+    (it may hold a link) used when a job gives no call-to-action link of its own.
+    """
+
+    version: int = 0  # 0: not saved yet
+    description: str = Field(default="", max_length=1000)
+    examples: list[str] = Field(default_factory=list, max_length=5)
+    use_phrases: list[str] = Field(default_factory=list, max_length=20)
+    avoid_phrases: list[str] = Field(default_factory=list, max_length=50)
+    default_cta: str | None = Field(default=None, max_length=300)
+    hashtag_policy: str = "from_talk"
+    hashtags: list[str] = Field(default_factory=list, max_length=10)
+    max_hashtags: int = Field(default=3, ge=0, le=10)
+    sign_off: str | None = Field(default=None, max_length=200)
+
+    @field_validator("examples")
+    @classmethod
+    def _examples_fit(cls, value: list[str]) -> list[str]:
+        kept = [example.strip() for example in value if example.strip()]
+        if any(len(example) > 3000 for example in kept):
+            raise ValueError("an example post may have at most 3,000 characters")
+        return kept
+
+    @field_validator("use_phrases", "avoid_phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        kept = list(dict.fromkeys(" ".join(p.split()) for p in value if p.strip()))
+        if any(len(p) > 80 for p in kept):
+            raise ValueError("a phrase may have at most 80 characters")
+        return kept
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        tags = ["#" + tag.strip().lstrip("#") for tag in value if tag.strip().lstrip("#")]
+        if any(not tag[1:].replace("_", "").isalnum() for tag in tags):
+            raise ValueError("a hashtag is letters, digits or _ after the #")
+        return list(dict.fromkeys(tags))
+
+    @field_validator("hashtag_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in HASHTAG_POLICIES:
+            raise ValueError(f"hashtag policy must be one of {', '.join(HASHTAG_POLICIES)}")
+        return value
+
+    @field_validator("default_cta", "sign_off", "description")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        return value.strip() if value else value
+
+    @property
+    def is_empty(self) -> bool:
+        return self == VoiceProfile(version=self.version)

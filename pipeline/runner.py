@@ -33,6 +33,7 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import voices as voice_rows
 
 __all__ = ["run_attempt", "run_queued", "worker_name", "queue_stage"]
 
@@ -181,7 +182,7 @@ def _job_info(db: Database, job: dict) -> JobInfo:
 
 
 def _latest_drafts(db: Database, job: dict) -> dict[str, Draft] | None:
-    wanted = {f.value for f in JobOptions.model_validate(job["options"]).formats}
+    wanted = set(JobOptions.model_validate(job["options"]).formats)
     drafts = {fmt: row["draft"] for fmt, row in artifact_rows.latest_drafts(db, job["job_id"]).items() if fmt in wanted}
     return drafts or None
 
@@ -202,6 +203,7 @@ _LOADERS = {
     "drafts": _latest_drafts,
     "costs": lambda db, job: usage_rows.job_costs(db, job["job_id"]),
     "prompt_versions": _prompt_versions,
+    "voice": lambda db, job: voice_rows.pin_profile(db, job["run_id"], job["workspace"]),
 }
 
 

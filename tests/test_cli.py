@@ -77,8 +77,8 @@ def test_submit_wait_export_review_through_the_cli(cluster, tmp_path):
     job_id = json.loads(done.stdout)["job_id"]
     out = tmp_path / "bundle"
     assert cli("export", job_id, "--out", str(out)).returncode == 0
-    assert sorted(p.name for p in (out / "drafts").iterdir()) == ["linkedin.md", "x_thread.md"]
-    assert "https://example.com/join" in (out / "drafts" / "linkedin.md").read_text()
+    assert sorted(p.name for p in (out / "drafts").iterdir()) == ["linkedin.txt", "x_thread.txt"]
+    assert "https://example.com/join" in (out / "drafts" / "linkedin.txt").read_text()
 
     flagged = cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--wait")
     assert flagged.returncode == 1

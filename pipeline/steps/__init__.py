@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from pipeline import defaults
+from pipeline import defaults, formats
 from pipeline.errors import ClipInsightError, ErrorCode
-from pipeline.models import DraftFormat, JobOptions
+from pipeline.models import JobOptions
 from pipeline.states import JobStatus
 
 __all__ = [
@@ -67,7 +67,7 @@ def stage_of(step: str) -> str:
 
 def steps_of_stage(stage: str, options: JobOptions) -> list[str]:
     if stage == "drafts":
-        return [f"draft:{fmt.value}" for fmt in options.formats]
+        return [formats.get(name).task for name in options.formats]
     if stage not in STAGES:
         raise UnknownStep(f"no stage named {stage!r} (stages: {', '.join(STAGES)})")
     return [stage]
@@ -97,8 +97,8 @@ def _build_default() -> dict[str, StepSpec]:
         StepSpec("transcribe", transcribe, ErrorCode.TRANSCRIPTION_FAILED, timeout_s=defaults.LONG_STEP_TIMEOUT_S),
         StepSpec("insights", insights, ErrorCode.GENERATION_FAILED),
         *[
-            StepSpec(f"draft:{f.value}", drafts, ErrorCode.GENERATION_FAILED, params={"format": f.value})
-            for f in DraftFormat
+            StepSpec(spec.task, drafts, ErrorCode.GENERATION_FAILED, params={"format": spec.name})
+            for spec in formats.specs()
         ],
         StepSpec("qa_review", qa_review, ErrorCode.GENERATION_FAILED),
         StepSpec("deliver", deliver, ErrorCode.NETWORK_ERROR),

@@ -1,4 +1,5 @@
-"""insights: themes, quotes tied to transcript times, and an outline."""
+"""insights: themes, quotes tied to transcript times, and an outline. Once the pack exists its
+title becomes the job's, unless the creator gave one or the video has its own."""
 
 from __future__ import annotations
 
@@ -18,6 +19,27 @@ class Inputs(BaseModel):
 
 class Outputs(StepOutputs):
     insights: InsightPack
+    job_title: str | None = None
+
+    def artifacts(self) -> dict:
+        return {"insights": self.insights}
+
+    def job_fields(self) -> dict:
+        return {"title": self.job_title} if self.job_title else {}
+
+
+#: Sources whose own title (the video page's) is the creator's: it stays the job's title.
+TITLED_SOURCES = frozenset({"youtube"})
+
+
+def _title_for(job: JobInfo, pack: InsightPack) -> str | None:
+    """The creator's title wins, then a video page's own title; otherwise the pack's title
+    replaces the one made from a file name."""
+    if job.options.title:
+        return job.options.title
+    if (job.metadata or {}).get("kind") in TITLED_SOURCES:
+        return None
+    return pack.title.strip() or None
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
@@ -29,4 +51,4 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         ctx.info(note)
     pack = generation.value
     ctx.info(f"{len(pack.themes)} themes, {len(pack.quotes)} quotes, {len(pack.outline)} outline items")
-    return Outputs(insights=pack)
+    return Outputs(insights=pack, job_title=_title_for(inputs.job, pack))
