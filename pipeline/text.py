@@ -19,6 +19,7 @@ __all__ = [
     "trim_at_sentence",
     "shorten",
     "find_links",
+    "find_profanity",
     "CURLY",
 ]
 
@@ -87,3 +88,14 @@ def shorten(text: str, size: int = 80) -> str:
 def find_links(text: str) -> list[str]:
     """Every web address in ``text``, as written, without trailing punctuation."""
     return [m.group(0).rstrip(".,;:!?") for m in _LINK.finditer(text)]
+
+
+_PROFANITY = re.compile(
+    r"\b(?:(?:mother)?fuck\w*|shit\w*|bullshit\w*|bitch\w*|asshole\w*|bastard\w*|cunt\w*|dickhead\w*|wank\w*|twat\w*"
+    r"|damn\w*|goddamn\w*|crap|crappy|piss\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def find_profanity(text: str) -> list[str]:
+    return [m.group(0) for m in _PROFANITY.finditer(text)]

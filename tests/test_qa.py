@@ -345,6 +345,57 @@ def test_the_risky_interview_goes_to_an_editor():
     )
     assert report.requires_review
     assert any("Ignore all previous instructions" in flag and "2:39" in flag for flag in report.transcript_flags)
-    flags = " ".join(flag for review in report.drafts for flag in review.risk_flags)
-    assert "93%" in flags  # the statistic the guest admits she "read somewhere"
-    assert "previous instructions" not in " ".join(r.model_dump_json() for r in report.drafts if not r.risk_flags)
+    drafts = " ".join(r.model_dump_json() for r in report.drafts)
+    # the offline drafts leave out the statistic the guest admits she "read somewhere", and the plant
+    assert "93%" not in drafts and "previous instructions" not in drafts.lower()
+
+
+# --- Numbers in any form, and the checks the format specs bring --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("We moved to version 3.11 last spring.", "Version 3.11 made it faster."),
+        ("It took fifty tries.", "It took 50 tries."),
+        ("It took 50 tries.", "It took fifty tries."),
+        ("We have 50,000 years of recorded history.", "Fifty thousand years of history."),
+        ("The kit cost a hundred dollars.", "The kit cost 100 dollars."),
+        ("We reached 20k readers.", "We reached 20,000 readers."),
+        ("Forty percent of my replies mention clips.", "40% of my replies mention clips."),
+    ],
+)
+def test_a_number_counts_as_said_in_any_form(said, written):
+    transcript = parse_transcript(f"{said} That is all there is to say about it today.", "t.txt")
+    check = next(
+        c for c in run_checks(newsletter(f"# T\n\n{written}\n"), transcript) if c.name == "unverifiable_numbers"
+    )
+    assert check.passed, check.reason
+
+
+def test_keyword_soup_and_boilerplate_titles_are_caught_but_real_lists_are_not():
+    soup = "A practical look at history, with noted and knowledge, despite and fact, man and learned and moon."
+    assert "keyword_soup" in failed(newsletter(CLEAN_NEWSLETTER + f"\n{soup}\n"))
+    fine = "Monday is recording, Tuesday is editing, Wednesday is writing, and Thursday is scheduling."
+    assert "keyword_soup" not in failed(newsletter(CLEAN_NEWSLETTER + f"\n{fine}\n"))
+    assert "title" in failed(newsletter(title="Moon and Choose: What Works"))
+    assert "title" in failed(newsletter(title="Despite and Fact"))
+
+
+def test_links_are_judged_by_who_supplied_them():
+    transcript = parse_transcript("Grab the slides at example.org/slides after the talk, they are free.", "t.txt")
+    said = Draft(format="linkedin", title="T", body=f"Slides: example.org/slides\n\nThe talk: {CTA}")
+    check = next(c for c in run_checks(said, transcript, JobOptions(cta_url=CTA)) if c.name == "links")
+    assert not check.passed and check.severity == "risk" and "from the transcript" in check.reason
+    invented = Draft(format="linkedin", title="T", body=f"More: https://unknown.example/x\n\nThe talk: {CTA}")
+    check = next(c for c in run_checks(invented, transcript, JobOptions(cta_url=CTA)) if c.name == "links")
+    assert not check.passed and "nobody supplied" in check.reason
+    review, fixed = review_draft(invented, transcript, options=JobOptions(cta_url=CTA))
+    assert "unknown.example" not in fixed.text() and CTA in fixed.text()  # the fix keeps the creator's link
+
+
+def test_someone_elses_talk_called_mine_is_a_risk():
+    options = JobOptions(speaker="Grace Hopper")
+    claimed = newsletter("# T\n\nIn my latest talk I explained why ships are safe in harbour.\n")
+    check = next(c for c in run_checks(claimed, TRANSCRIPT, options) if c.name == "attribution")
+    assert not check.passed and check.severity == "risk" and "Grace Hopper" in check.reason

@@ -32,7 +32,8 @@ from pipeline.extractive.quotes import span_terms
 from pipeline.extractive.sentences import Sentence, is_usable, punch, rebuild_sentences, tidy, weakness
 from pipeline.extractive.words import STOPWORDS, content_runs, stem, word_set
 from pipeline.models import InsightPack, JobOptions, Quote, Transcript, VoiceProfile
-from pipeline.text import find_links, normalize_text
+from pipeline.qa.numbers import claims_in, unsourced_statistics
+from pipeline.text import find_links, find_profanity, normalize_text
 from pipeline.text import sentences as sentences_of
 from pipeline.transcript import timestamp
 
@@ -45,6 +46,8 @@ STANDALONE = 0.95
 #: A line this short says little alone ("I keep the best five or six."): in a passage it only
 #: comes after the line it follows.
 PASSAGE_MIN_WORDS = 9
+#: A talk this long gets longer newsletter items (a second line each).
+LONG_TALK_WORDS = 4000
 #: Characters a line may have to be a post of its own in a thread.
 SHORT_LINE_CHARS = 240
 #: Times a word (or two-word phrase) is said before it can be a hashtag.
@@ -97,15 +100,28 @@ class Material:
     """The lines of one talk, allocated to slots (see the module docstring)."""
 
     def __init__(
-        self, transcript: Transcript, insights: InsightPack, options: JobOptions, voice: VoiceProfile | None = None
+        self,
+        transcript: Transcript,
+        insights: InsightPack,
+        options: JobOptions,
+        voice: VoiceProfile | None = None,
+        params: dict | None = None,
     ):
         self.insights, self.options = insights, options
+        #: A prompt version may keep quotes that hold a statistic the speaker never sources (to
+        #: compare with one that leaves them out; QA flags them either way).
+        self._keep_unsourced = bool((params or {}).get("quote_unsourced_statistics", False))
         self.voice = voice or VoiceProfile()
         self.title = insights.title
         self.speaker = options.speaker
         self.source_words = transcript.word_count
         self.duration = transcript.duration
         sentences = rebuild_sentences(transcript)
+        # A percentage the speaker never sources is not something a draft should repeat.
+        self._unsourced = unsourced_statistics([s.text for s in sentences])
+        labels = list(dict.fromkeys(s.speaker for s in sentences if s.speaker))
+        #: In a conversation the creator is the first voice (the host); the others are quoted.
+        self.host = labels[0] if len(labels) > 1 else None
         self._corpus = build_corpus(sentences, 120)
         self._claimed: set[int] = set()
         self.quotes = self._quotes(insights.quotes, sentences)
@@ -117,7 +133,8 @@ class Material:
         self.overview = self._claim_central(min(2 + self.source_words // 4000, 4))  # longer talks say more
         self._claim_per_theme("takeaway")
         self._claim_per_theme("short")
-        self._claim_per_theme("detail")
+        if self.source_words >= LONG_TALK_WORDS:  # only long talks' newsletters use a second line per item
+            self._claim_per_theme("detail")
         self.closing = self._claim_closing()
         self.sections = self._sections(insights)
 
@@ -132,32 +149,58 @@ class Material:
         """The speaker's surname (the name after the first mention)."""
         return self.speaker.split()[-1] if self.speaker else None
 
+    def is_creators(self, line: Line) -> bool:
+        """Whether a line is the creator's own words: their talk, and (in a conversation) said
+        by the host rather than a guest."""
+        return self.own_talk and (self.host is None or line.speaker in (None, self.host))
+
+    def who_said(self, line: Line) -> str | None:
+        """How a line that is not the creator's is credited: the speaker the job names, else the
+        label the transcript gives ("Guest")."""
+        if not self.own_talk:
+            return self.speaker
+        return line.speaker.title() if line.speaker else None
+
     def say(self, line: Line, *, attribute: bool = False, clock: bool = False) -> str:
-        """A line as a draft shows it: the creator's own words as prose; someone else's in
-        quotes, attributed when ``attribute`` (their full name) and timed when ``clock``."""
-        if self.own_talk:
+        """A line as a draft shows it: the creator's own words as prose; anyone else's in
+        quotes, attributed (always for a guest; for the job's speaker when ``attribute``, once
+        their name is given) and timed when ``clock``."""
+        if self.is_creators(line):
             text = tidy(line.text)
             return f"{text} ({line.clock})" if clock else text
         quoted = quote_marks(line.text)
-        who = self.speaker if attribute else None
+        who = self.who_said(line) if attribute or self.own_talk else None
         tail = ", ".join(part for part in (who, line.clock if clock else None) if part)
         return f"{quoted} \u2014 {tail}" if tail else quoted
 
     def said(self, lines: Sequence[Line]) -> str:
-        """Consecutive lines as one passage: prose, or one quotation (abridged with an ellipsis
-        where lines were left out between them)."""
-        if self.own_talk:
-            return " ".join(tidy(line.text) for line in lines)
-        pieces = [lines[0].text] if lines else []
-        for before, line in zip(lines, lines[1:], strict=False):
+        """Lines as one passage: the creator's own as prose; anyone else's as quotations, one per
+        speaker in turn (abridged with an ellipsis where lines were left out between them)."""
+        runs: list[list[Line]] = []
+        for line in lines:
+            if runs and runs[-1][0].speaker == line.speaker and self.is_creators(runs[-1][0]) == self.is_creators(line):
+                runs[-1].append(line)
+            else:
+                runs.append([line])
+        return " ".join(self._run_text(run) for run in runs)
+
+    def _run_text(self, run: list[Line]) -> str:
+        if self.is_creators(run[0]):
+            return " ".join(tidy(line.text) for line in run)
+        pieces = [run[0].text]
+        for before, line in zip(run, run[1:], strict=False):
             pieces.append(("... " if line.index != before.index + 1 else "") + line.text)
-        return quote_marks(" ".join(pieces)) if pieces else ""
+        quoted = quote_marks(" ".join(pieces))
+        who = self.who_said(run[0]) if self.own_talk else None
+        return f"{quoted} \u2014 {who}" if who else quoted
 
     # --- building --------------------------------------------------------------------------
 
     def _quotes(self, quotes: list[Quote], sentences: list[Sentence]) -> list[Line]:
         lines = []
         for quote in quotes:
+            if not self._publishable(quote.text):
+                continue
             key = normalize_text(quote.text)
             found = next((s for s in sentences if key and key in normalize_text(s.text)), None)
             index = found.index if found else -1
@@ -166,8 +209,18 @@ class Material:
 
     def _usable(self, sentence: Sentence) -> bool:
         low, high = LINE_WORDS
-        avoided = any(p.lower() in sentence.text.lower() for p in self.voice.avoid_phrases)
-        return is_usable(sentence, low, high) and not avoided
+        # Swearing stays in the transcript and the insight pack (the speaker's voice); a draft
+        # meant to be published after light edits leaves it out, and the workspace's avoid-list too.
+        return is_usable(sentence, low, high) and self._publishable(sentence.text)
+
+    def _publishable(self, text: str) -> bool:
+        """Not a line to publish: one the workspace avoids, with swearing, or with a statistic the
+        speaker gives no source for."""
+        avoided = any(p.lower() in text.lower() for p in self.voice.avoid_phrases)
+        unsourced = not self._keep_unsourced and any(
+            c.is_percentage and c.value in self._unsourced for c in claims_in(text)
+        )
+        return not (avoided or unsourced or find_profanity(text))
 
     def _strength(self, sentence: Sentence) -> float:
         weights = self._corpus.term_weights
@@ -241,9 +294,8 @@ class Material:
         self._by_theme = self._theme_sentences(insights)
         themes = []
         for theme, sentences in zip(insights.themes, self._by_theme, strict=True):
-            quote = next(
-                (q for q, pq in zip(self.quotes, insights.quotes, strict=True) if pq.theme == theme.title), None
-            )
+            themed = {q.text for q in insights.quotes if q.theme == theme.title}
+            quote = next((q for q in self.quotes if q.text in themed), None)
             themes.append(Theme(title=theme.title, quote=quote, lead=self._claim(sentences)))
         return themes
 
@@ -405,7 +457,8 @@ def _talk_hashtags(corpus: Corpus, insights: InsightPack, limit: int) -> list[st
 _ACTION_WORDS = word_set(
     "record plan make use track write post choose send keep start stop pick build try find cut edit share publish "
     "read listen watch ask tell give take mark measure adapt grow learn move note section piece example idea "
-    "kind sort number lot bit case fact"
+    "kind sort number lot bit case fact single whole same real best better good great simple clear quick full free "
+    "whole"
 )
 
 

@@ -254,12 +254,25 @@ def punch(text: str) -> float:
     return score + (0.1 if any(ch.isdigit() for ch in text) else 0.0)
 
 
+#: "This week", "today": a line pinned to the moment it was said reads oddly anywhere else.
+_DEICTIC = re.compile(
+    r"\b(?:this|last|next)\s+(?:week|month|year|morning|time)\b|\b(?:today|yesterday|tomorrow)\b", re.I
+)
+#: Pronouns that point back to something said before.
+_BACK_REFERENCE = re.compile(r"\b(?:it|this|that|them|they|those|these)\b", re.IGNORECASE)
+#: A line this short with a pronoun in it usually points back ("Nobody complained about it.").
+_SHORT_LINE_WORDS = 12
+
+
 def weakness(text: str) -> float:
     """Multiplier below 1 for lines that lean on context or trail off into speech habits."""
-    first_word = stem(text.lower().split()[0].strip(",.'\"")) if text.split() else ""
+    words = text.split()
+    first_word = stem(words[0].lower().strip(",.'\"")) if words else ""
     factor = 0.6 if _SPOKEN_FILLER.search(text) or '"' in text else 1.0
     factor *= 0.6 if first_word in _DANGLING_START or _ORDINAL_START.match(text) else 1.0
     factor *= 0.7 if _NARRATIVE_START.match(text) else 1.0
+    factor *= 0.8 if _DEICTIC.search(text) else 1.0
+    factor *= 0.8 if len(words) <= _SHORT_LINE_WORDS and _BACK_REFERENCE.search(" ".join(words[1:])) else 1.0
     return factor * (0.8 if _LEADING_FILLER.match(text) else 1.0)
 
 

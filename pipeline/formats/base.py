@@ -78,9 +78,10 @@ class Length:
         return round(min(max(self.base + self.per_source_word * source_words, self.floor), self.ceiling))
 
     def bounds(self, source_words: int) -> tuple[int, int]:
-        """(fewest, most) words; a very short source cannot be asked for more than half its words."""
+        """(fewest, most) words; a very short source cannot be asked for more than a fifth of
+        its words."""
         target = self.target(source_words)
-        return min(round(target * self.short_share), source_words // 2), round(target * self.long_share)
+        return min(round(target * self.short_share), source_words // 5), round(target * self.long_share)
 
 
 class DraftAnswer(BaseModel):
@@ -123,6 +124,9 @@ class FormatSpec:
     markdown: bool = False  # the body is Markdown (headings, lists, links); else plain text
     quotes_expected: int = 1  # how many of the insight pack's top quotes the draft should carry
     checks: tuple[Check, ...] = ()  # format-specific QA checks, after the common ones
+    #: Formats whose drafts cover the same ground and must not read like this one (measured by
+    #: the quality benchmark as the share of this draft's sentences the other repeats).
+    distinct_from: tuple[str, ...] = ()
     #: How the format's limits are put to an LLM and a person ("each post at most 280 characters").
     limits_text: str = "no length limit"
 

@@ -26,8 +26,8 @@ def _quote_block(material: Material, section: Section, used: set[str]) -> str | 
     if quote is None:
         return None
     used.add(quote.text)
-    who = f"{material.speaker}, " if not material.own_talk else ""
-    return f"> {quote_marks(quote.text)} ({who}{quote.clock})"
+    who = material.who_said(quote) if not material.is_creators(quote) else None
+    return f"> {quote_marks(quote.text)} ({who + ', ' if who else ''}{quote.clock})"
 
 
 def _section(material: Material, section: Section, prompt: Prompt, used: set[str]) -> str | None:
@@ -67,7 +67,7 @@ SPEC = FormatSpec(
     compose=compose,
     exports=(markdown_export, html_export),
     measure=Measure("words", (600, 1600)),
-    length=Length(base=250, per_source_word=0.12, floor=250, ceiling=2200),
+    length=Length(base=200, per_source_word=0.12, floor=200, ceiling=2200),
     markdown=True,
     quotes_expected=2,
 )

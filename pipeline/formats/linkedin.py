@@ -87,7 +87,7 @@ SPEC = FormatSpec(
     compose=compose,
     exports=(plain_export,),
     measure=Measure("characters", (700, 2200)),
-    length=Length(base=120, per_source_word=0.015, floor=120, ceiling=450),
+    length=Length(base=120, per_source_word=0.005, floor=120, ceiling=300),
     limits=LIMITS,
     quotes_expected=1,
     limits_text=f"at most {LIMITS.total:,} characters",

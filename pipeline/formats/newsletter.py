@@ -20,14 +20,13 @@ def _items(material: Material, prompt: Prompt) -> list[str]:
     """One item per theme (more themes for a longer talk): its strongest line under its name."""
     params = prompt.params
     wanted = params.get("min_items", 3) + material.source_words // params.get("source_words_per_item", 1000)
-    longer = material.source_words >= params.get("detail_after_source_words", 4000)
     items = []
     for theme in material.themes[: min(wanted, params.get("max_items", 6))]:
         line = material.theme_line(theme, "lead", "quote")
         if line is None:
             continue
         said = material.say(line)
-        if longer and theme.detail is not None:
+        if theme.detail is not None:
             said = f"{said} {material.say(theme.detail)}"
         items.append(titled(theme.title, said, prompt.template.get("item") or "**{title}.** {line}"))
     return items
@@ -44,8 +43,9 @@ def _pull_quote(material: Material) -> str | None:
     quote = material.top_quote()
     if quote is None:
         return None
-    who = "" if material.own_talk else f" \u2014 {material.speaker}"
-    return f"> {quote_marks(quote.text)}{who}"
+    who = material.who_said(quote)
+    credit = f" \u2014 {who}" if who and not material.is_creators(quote) else ""
+    return f"> {quote_marks(quote.text)}{credit}"
 
 
 def compose(material: Material, prompt: Prompt) -> Draft:
@@ -71,7 +71,8 @@ SPEC = FormatSpec(
     compose=compose,
     exports=(markdown_export, html_export),
     measure=Measure("words", (350, 900)),
-    length=Length(base=150, per_source_word=0.04, floor=150, ceiling=900),
+    length=Length(base=150, per_source_word=0.03, floor=150, ceiling=900),
     markdown=True,
     quotes_expected=1,
+    distinct_from=("blog",),
 )

@@ -75,7 +75,7 @@ SPEC = FormatSpec(
     compose=compose,
     exports=(thread_export,),
     measure=Measure("posts", (5, 12)),
-    length=Length(base=110, per_source_word=0.015, floor=110, ceiling=450),
+    length=Length(base=110, per_source_word=0.01, floor=110, ceiling=400),
     limits=LIMITS,
     threaded=True,
     quotes_expected=1,

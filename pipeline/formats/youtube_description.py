@@ -101,7 +101,7 @@ class YouTubeDescriptionAnswer(DraftAnswer):
 
 def _summary(material: Material, prompt: Prompt) -> str | None:
     top = material.top_quote()
-    lines = material.overview or material.opening or ([top] if top else [])
+    lines = material.overview or ([top] if top else []) + material.opening  # a short talk has few lines left
     if not lines:
         return None
     said = material.said(lines)
@@ -158,7 +158,7 @@ SPEC = FormatSpec(
     compose=compose,
     exports=(plain_export,),
     measure=Measure("characters", (400, 2500)),
-    length=Length(base=80, per_source_word=0.01, floor=80, ceiling=450),
+    length=Length(base=80, per_source_word=0.005, floor=80, ceiling=300),
     limits=LIMITS,
     quotes_expected=0,
     checks=(check_chapters, check_no_angle_brackets),

@@ -36,7 +36,7 @@ def compose_draft(
     voice: VoiceProfile | None = None,
 ) -> Draft:
     """One draft of ``fmt`` composed offline from the talk's own lines."""
-    return formats.get(fmt).compose(Material(transcript, insights, options, voice), prompt)
+    return formats.get(fmt).compose(Material(transcript, insights, options, voice, prompt.params), prompt)
 
 
 def _tokens(words: int) -> int:

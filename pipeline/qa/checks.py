@@ -30,7 +30,7 @@ from pipeline.qa.reading import (
     without_blockquotes,
     words_of,
 )
-from pipeline.text import find_links, normalize_text, sentences, shorten, strip_numbering
+from pipeline.text import find_links, find_profanity, normalize_text, sentences, shorten, strip_numbering
 from pipeline.untrusted import find_instructions
 
 __all__ = [
@@ -86,12 +86,6 @@ BANNED_PHRASES: dict[str, str] = {
     "let's dive in": "",
 }
 BANNED = [(phrase, phrase_pattern(phrase), replacement) for phrase, replacement in BANNED_PHRASES.items()]
-
-_PROFANITY = re.compile(
-    r"\b(?:(?:mother)?fuck\w*|shit\w*|bullshit\w*|bitch\w*|asshole\w*|bastard\w*|cunt\w*|dickhead\w*|wank\w*|twat\w*"
-    r"|damn\w*|goddamn\w*|crap|crappy|piss\w*)\b",
-    re.IGNORECASE,
-)
 
 
 def _check(name: str, severity: str, problem: str | None, ok: str) -> QACheck:
@@ -388,7 +382,7 @@ def check_quote_coverage(draft: Draft, spec: FormatSpec, ctx: Context) -> QAChec
     needed = min(spec.quotes_expected, len(ctx.top_quotes))
     if not needed:
         return _check("quote_coverage", "info", None, "this format carries no quotes")
-    text_key = normalize_text(draft.text())
+    text_key = normalize_text(plain_text(draft))  # a title that opens with a quote is not the quote
     carried = sum(1 for quote in ctx.top_quotes if _carries(text_key, quote))
     problem = None
     if carried < needed:
@@ -451,10 +445,6 @@ def check_avoid_phrases(draft: Draft, spec: FormatSpec, ctx: Context) -> QACheck
     found = [p for p in ctx.voice.avoid_phrases if phrase_pattern(p).search(outside)]
     problem = f"uses words the workspace avoids: {', '.join(repr(p) for p in found)}" if found else None
     return _check("avoid_phrases", "warning", problem, "none of the workspace's avoided words")
-
-
-def find_profanity(text: str) -> list[str]:
-    return [m.group(0) for m in _PROFANITY.finditer(text)]
 
 
 def _masked(word: str) -> str:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.models import Draft, InsightPack, JobOptions, Transcript, VoiceProfile
-from pipeline.qa.numbers import claims_in, numbers_said
+from pipeline.qa.numbers import numbers_said, unsourced_statistics
 from pipeline.text import find_links, normalize_text, sentences
 from pipeline.untrusted import find_instructions
 
@@ -17,13 +17,6 @@ __all__ = ["Context", "link_key", "TOP_QUOTES"]
 
 #: The insight pack's quotes a draft is measured against: its best ones.
 TOP_QUOTES = 3
-
-#: Words that show where a statistic comes from.
-_SOURCE_MARKERS = re.compile(
-    r"\b(?:according to|study|studies|survey|research|report|published|data from|analysis|census|source)\b",
-    re.IGNORECASE,
-)
-_FIRST_PERSON = re.compile(r"\b(?:i|my|we|our|me|us)\b", re.IGNORECASE)
 
 
 def link_key(link: str) -> str:
@@ -64,7 +57,7 @@ class Context:
         return cls(
             transcript_text=f" {normalize_text(transcript.text)} ",
             transcript_numbers=frozenset(numbers_said(" ".join(spoken))),
-            unsourced_statistics=frozenset(_unsourced_statistics(spoken)),
+            unsourced_statistics=frozenset(unsourced_statistics(spoken)),
             transcript_links=frozenset(link_key(link) for link in find_links(transcript.text)),
             creator_links=frozenset(link_key(link) for link in creator + voice_links),
             cta=options.cta_url or (voice_links[0] if voice_links else voice.default_cta or None),
@@ -80,16 +73,3 @@ class Context:
         """Whether ``text`` is the speaker's words (in the form quotes are compared in)."""
         key = normalize_text(text)
         return bool(key) and f" {key} " in self.transcript_text
-
-
-def _unsourced_statistics(spoken: list[str]) -> set[str]:
-    """Percentages the speaker states about the world with no source nearby. A speaker's own
-    figures ('my click-through went from 1% to 4%') are their own source; '93% of readers never
-    open a second email', with nothing said about where it comes from, is not."""
-    found = set()
-    for i, sentence in enumerate(spoken):
-        nearby = " ".join(spoken[max(0, i - 2) : i + 3])
-        for claim in claims_in(sentence):
-            if claim.is_percentage and not _FIRST_PERSON.search(sentence) and not _SOURCE_MARKERS.search(nearby):
-                found.add(claim.value)
-    return found

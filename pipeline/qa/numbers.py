@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Claim", "canonical", "numbers_said", "claims_in", "SMALL_NUMBER"]
+__all__ = ["Claim", "canonical", "numbers_said", "claims_in", "unsourced_statistics", "SMALL_NUMBER"]
 
 #: Bare whole numbers up to this are list counts ("3 ideas"), not claims worth verifying.
 SMALL_NUMBER = 10
@@ -33,7 +33,8 @@ _DIGITS = re.compile(
     r"\s*(?P<unit>%|percent\b|per\s*cent\b|x\b|times\b)?"
 )
 _SPELLED = re.compile(
-    rf"\b(?:{'|'.join([*_UNITS, *_TENS])})(?:[\s-]+(?:{_NUMBER_WORD})\b)*(?:\s+(?:percent|per\s*cent)\b)?",
+    rf"\b(?:{'|'.join([*_UNITS, *_TENS])}|a\s+(?:hundred|thousand|million|billion))"
+    rf"(?:[\s-]+(?:{_NUMBER_WORD})\b)*(?:\s+(?:percent|per\s*cent)\b)?",
     re.IGNORECASE,
 )
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\b")
@@ -126,3 +127,24 @@ def claims_in(text: str) -> list[Claim]:
         if not small:
             claims.append(claim)
     return claims
+
+
+#: Words that show where a statistic comes from.
+_SOURCE_MARKERS = re.compile(
+    r"\b(?:according to|study|studies|survey|research|report|published|data from|analysis|census|source)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|my|we|our|me|us)\b", re.IGNORECASE)
+
+
+def unsourced_statistics(sentences: list[str]) -> set[str]:
+    """Percentages the speaker states about the world with no source nearby. A speaker's own
+    figures ('my click-through went from 1% to 4%') are their own source; '93% of readers never
+    open a second email', with nothing said about where it comes from, is not."""
+    found = set()
+    for i, sentence in enumerate(sentences):
+        nearby = " ".join(sentences[max(0, i - 2) : i + 3])
+        for claim in claims_in(sentence):
+            if claim.is_percentage and not _FIRST_PERSON.search(sentence) and not _SOURCE_MARKERS.search(nearby):
+                found.add(claim.value)
+    return found
