@@ -65,3 +65,18 @@ def test_a_thread_reserves_the_same_room_for_its_numbering_everywhere():
     assert room == 280 - len("25/25 ")
     schema = spec.answer.model_json_schema()
     assert schema["properties"]["posts"]["items"]["maxLength"] == room
+
+
+def test_the_fifth_format_runs_end_to_end_offline(cluster):
+    from pipeline import api
+    from tests.conftest import SAMPLES
+
+    path = SAMPLES / "creator-workflow-talk.srt"
+    options = JobOptions(formats=["youtube_description", "linkedin"], cta_url="https://example.com/watch")
+    job_id = api.submit(transcript=path.read_bytes(), transcript_name=path.name, options=options).job_id
+    report = api.wait_for(job_id, timeout=120)
+
+    assert report["status"] == "ANALYTICS_LOGGED", cluster.log_text()[-3000:]
+    assert {a["kind"] for a in report["artifacts"]} >= {"draft:youtube_description", "draft:linkedin"}
+    description = api.bundle_files_for(job_id)["drafts/youtube_description.txt"]
+    assert description.count("\n0:00 Introduction\n") == 1 and "https://example.com/watch" in description

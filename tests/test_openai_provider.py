@@ -184,3 +184,27 @@ def test_a_full_run_with_every_format_on_an_openai_compatible_server(openai_clus
     bundle = api.bundle_files_for(job_id)
     assert bundle["drafts/youtube_description.txt"].count("\n0:00 ") == 1
     assert sorted(c.task for c in server.calls("judge")) == ["judge"] * 5
+
+
+def test_calls_retry_their_own_faults_when_30_percent_of_answers_are_429_or_503(settings, talk):
+    with OpenAIServer(fault_rate=0.3, seed=5, retry_after_s=0.01) as flaky:
+        provider = OpenAIContentProvider(openai_settings(settings, flaky))
+        pack = provider.insights(talk, OPTIONS).value
+        drafts = [provider.draft(fmt, talk, pack, OPTIONS).value for fmt in formats.names()]
+        for draft in drafts:
+            provider.judge(draft, talk)
+        answered = [c.task for c in flaky.calls() if c.reply.status == 200]
+
+    assert flaky.faults_injected > 0
+    assert sorted(answered) == sorted(["insights", *formats.names(), *["judge"] * len(drafts)])  # none twice
+
+
+def test_only_the_adapters_import_an_llm_sdk():
+    root = Path(__file__).resolve().parents[1]
+    importing = {
+        path.relative_to(root).as_posix()
+        for path in (root / "pipeline").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith(("import openai", "from openai", "from google import genai", "from google.genai"))
+    }
+    assert importing == {"pipeline/providers/gemini.py", "pipeline/providers/openai_compat.py"}

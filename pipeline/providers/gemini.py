@@ -38,7 +38,7 @@ from pipeline.errors import ErrorCode, StepError
 from pipeline.generation import LLMContentProvider, clock_seconds
 from pipeline.llm import ModelParams, Turn, ask
 from pipeline.models import Provenance
-from pipeline.prompts import load_prompt
+from pipeline.prompts import Prompt, load_prompt
 from pipeline.providers.base import ASR, Generation, ProgressFn
 from pipeline.ratelimit import limiter_for
 from pipeline.settings import Settings
@@ -453,26 +453,26 @@ class GeminiSpeechRecognizer:
             ready = self._wait_until_active(uploaded)
             report(0.4)
             audio = types.Part.from_uri(file_uri=ready.uri, mime_type=ready.mime_type or mime)
-            result = self._ask(audio, _audio_tokens(path))
+            prompt = load_prompt("transcribe")
+            result = self._ask(prompt, audio, _audio_tokens(path))
         finally:
             self._delete(uploaded)
         report(1.0)
-        return Generation(result.value.to_transcript(), self._provenance(result), _reask_notes(result))
+        return Generation(result.value.to_transcript(), self._provenance(prompt, result), _reask_notes(result))
 
-    def _ask(self, audio: types.Part, audio_tokens: int) -> Structured:
-        prompt = self._prompt = load_prompt("transcribe")
+    def _ask(self, prompt: Prompt, audio: types.Part, audio_tokens: int) -> Structured:
         turn = Turn("user", prompt.render("user"), attachments=(audio,))
         params = ModelParams.of(prompt.params)
         return ask(
             self._gemini, prompt.render("system").strip(), [turn], TranscriptAnswer, params, extra_tokens=audio_tokens
         )
 
-    def _provenance(self, result: Structured) -> Provenance:
+    def _provenance(self, prompt: Prompt, result: Structured) -> Provenance:
         return Provenance(
             provider="gemini",
             model=self.model,
-            prompt_name=self._prompt.name,
-            prompt_version=self._prompt.version,
+            prompt_name=prompt.name,
+            prompt_version=prompt.version,
             tokens_in=result.tokens_in,
             tokens_out=result.tokens_out,
             cost_usd=round(result.cost_usd, 6),
