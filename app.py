@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/run_detail.py", title="Run detail", icon=":material/description:", url_path="run"),
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:", url_path="review"),
     st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:", url_path="analytics"),
+    st.Page("pages/voice.py", title="Voice", icon=":material/record_voice_over:", url_path="voice"),
 ]
 
 

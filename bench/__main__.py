@@ -16,6 +16,8 @@ BENCHMARKS = {
     "ui": "bench.ui",  # first render of Runs and Run detail with 10,000 jobs
     "gemini_cost": "bench.gemini_cost",  # estimated Gemini cost per hour of video
     "chaos": "bench.chaos",  # hostile input, internal webhook targets, Redis killed under up
+    "quality": "bench.quality",  # QA recall and false flags; grounding, limits and overlap of the drafts
+    "llm_faults": "bench.llm_faults",  # jobs completed and calls per job with 30% of LLM calls failing
 }
 
 

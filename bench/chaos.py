@@ -221,7 +221,7 @@ RUNS = 50
 def redis_kills() -> list[Row]:
     with _scratch_data_dir() as data_dir, _up(workers=2) as up:
         from pipeline import api
-        from pipeline.models import JobOptions
+        from pipeline.options import JobOptions
 
         workers = _child_pids(up, "worker")
         talk = (SAMPLES / "creator-workflow-talk.srt").read_bytes()

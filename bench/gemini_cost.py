@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline import defaults
-from pipeline.models import DraftFormat, JobOptions
+from pipeline.options import JobOptions
 from pipeline.prompts import load_prompt
 from pipeline.providers.gemini import GeminiContentProvider, TranscriptAnswer, estimate_cost
 from pipeline.settings import Settings
@@ -52,7 +52,7 @@ def _calls(transcript: Transcript, base_url: str) -> list[tuple[str, int, int]]:
     provider, options = GeminiContentProvider(settings), JobOptions(cta_url="https://example.com/watch")
     made = [provider.insights(transcript, options)]
     pack = made[0].value
-    for fmt in DraftFormat:
+    for fmt in options.formats:
         draft = provider.draft(fmt, transcript, pack, options)
         made += [draft, provider.judge(draft.value, transcript)]
     return [(g.provenance.prompt_name, g.provenance.tokens_in, g.provenance.tokens_out) for g in made]

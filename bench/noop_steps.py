@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from pipeline.models import JobInfo
+from pipeline.options import JobInfo
 from pipeline.stages import PIPELINE as REAL
 from pipeline.stages import Pipeline
 from pipeline.steps.base import StepOutputs, reads

@@ -27,7 +27,7 @@ import psutil
 from bench.deploy import SAMPLES, deployment, percentile
 from bench.rq_chain import run_chain, start_worker
 from pipeline import api, queue
-from pipeline.models import JobOptions
+from pipeline.options import JobOptions
 from pipeline.settings import get_settings
 from pipeline.stages import PIPELINE
 from pipeline.store import get_store

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pipeline import api, defaults, diffs, views
 from pipeline.errors import ClipInsightError, Conflict
-from pipeline.models import Draft, DraftFormat
+from pipeline.models import Draft
 
 __all__ = [
     "RUN_PAGE",
@@ -77,12 +77,12 @@ def draft_editor(job_id: str, fmt: str, latest: dict, *, where: str) -> None:
             f"after you opened version {base['version']}."
         )
         _load_latest_button(job_id, fmt, latest)
-    label = DraftFormat(fmt).label
+    label = views.format_label(fmt)
     key = f"{where}:{job_id}:{fmt}:v{base['version']}"
     # No form: each field sends its text when it loses focus, so with persist_state unsaved text
     # survives switching drafts, tabs and pages until it is saved.
     title = st.text_input("Title", value=base["draft"].title, key=f"title:{key}", persist_state="session")
-    hint = " (posts separated by lines of ---)" if fmt == DraftFormat.X_THREAD.value else ""
+    hint = next(c["hint"] for c in views.format_choices() if c["name"] == fmt)
     text = st.text_area(
         f"{label} text{hint}",
         value=views.editor_text(base["draft"]),
@@ -124,7 +124,7 @@ def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
         return
     st.session_state[_base_key(job_id, fmt)] = {"version": version, "draft": _as_draft(fmt, fields)}
     st.session_state.pop(f"conflict:{job_id}:{fmt}", None)
-    flash(f"Saved the {DraftFormat(fmt).label} as version {version} (by {editor()}).")
+    flash(f"Saved the {views.format_label(fmt)} as version {version} (by {editor()}).")
     st.rerun()
 
 
@@ -151,5 +151,5 @@ def _load_latest_button(job_id: str, fmt: str, latest: dict) -> None:
 
 
 def _as_draft(fmt: str, fields: dict) -> Draft:
-    title = fields["title"].strip() or DraftFormat(fmt).label
+    title = fields["title"].strip() or views.format_label(fmt)
     return Draft(format=fmt, title=title, body=fields["body"], posts=fields["posts"] or [])

@@ -10,7 +10,6 @@ import streamlit as st
 from pages.common import RUN_PAGE, draft_editor, editor, flash, show_flash, when, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
-from pipeline.models import DraftFormat
 
 
 def queue_table(waiting: list[dict]) -> None:
@@ -47,7 +46,7 @@ def evidence(job_id: str, found: list[dict]) -> None:
 
 def flagged_draft(job_id: str, item: dict) -> None:
     review = item["review"]
-    label = DraftFormat(item["format"]).label
+    label = views.format_label(item["format"])
     st.subheader(f"{label}: score {review.score}")
     for flag in review.risk_flags:
         st.error(flag)
@@ -103,8 +102,10 @@ def item_section(item: dict) -> None:
     st.header(job["title"] or job["job_id"])
     st.caption(f"{job['job_id']} · {job['source']} · submitted {when(job['created_at'])}")
     st.page_link(RUN_PAGE, label="Open the run", query_params={"job": job["job_id"]}, icon=":material/open_in_new:")
+    for flag in item["report"].transcript_flags if item["report"] else []:
+        st.error(f"Transcript: {flag}")
     if not item["flagged"]:
-        st.warning("QA flagged this job but no draft is marked for review; see the QA tab of the run.")
+        st.warning("No draft repeats what QA found; read the drafts on the run page before approving.")
     for flagged in item["flagged"]:
         flagged_draft(job["job_id"], flagged)
     decide(job["job_id"])

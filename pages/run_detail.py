@@ -14,8 +14,6 @@ import streamlit as st
 from pages.common import RUNS_PAGE, clock, draft_editor, editor, flash, show_flash, when
 from pipeline import api, defaults, diffs, views
 from pipeline.errors import ClipInsightError, NotFound
-from pipeline.export import draft_markdown
-from pipeline.models import DraftFormat
 from pipeline.stages import JobStatus
 from pipeline.transcript import timestamp
 
@@ -34,7 +32,7 @@ STATUS_COLORS = {
 def moment_link(job_id: str, seconds: float, label: str) -> None:
     """A link to the transcript at that moment (and to the video there, when it is on YouTube)."""
     st.page_link(
-        "pages/run_detail.py", label=label, query_params={"job": job_id, "tab": "Transcript", "t": str(int(seconds))}
+        "pages/run_detail.py", label=label, query_params={"job": job_id, "tab": "Transcript", "t": f"{seconds:.3f}"}
     )
 
 
@@ -307,7 +305,7 @@ def drafts_tab(detail: dict) -> None:
         return
     job_id = detail["job"]["job_id"]
     formats = list(detail["drafts"])
-    tabs = st.tabs([DraftFormat(f).label for f in formats], key="draft_format", on_change="rerun")
+    tabs = st.tabs([views.format_label(f) for f in formats], key="draft_format", on_change="rerun")
     for fmt, tab in zip(formats, tabs, strict=True):
         with tab:
             if not tab.open:
@@ -326,7 +324,7 @@ def drafts_tab(detail: dict) -> None:
 
 
 def scores_chart(report) -> None:
-    labels = [review.format.label for review in report.drafts]
+    labels = [views.format_label(review.format) for review in report.drafts]
     colors = ["#c62828" if review.requires_review else "#2e7d32" for review in report.drafts]
     figure = go.Figure(
         go.Bar(
@@ -349,10 +347,10 @@ def review_details(review) -> None:
             for c in review.checks
         ]
     )
-    st.dataframe(checks, hide_index=True, key=f"checks_{review.format.value}")
+    st.dataframe(checks, hide_index=True, key=f"checks_{review.format}")
     if review.judge:
         st.dataframe(
-            pd.DataFrame([j.model_dump() for j in review.judge]), hide_index=True, key=f"judge_{review.format.value}"
+            pd.DataFrame([j.model_dump() for j in review.judge]), hide_index=True, key=f"judge_{review.format}"
         )
     for fix in review.fixes:
         st.markdown(f"Auto-fix **{fix.check}**: {fix.description}")
@@ -368,10 +366,14 @@ def qa_tab(detail: dict) -> None:
         st.info("QA has not run yet.")
         return
     (st.warning if report.requires_review else st.success)(report.summary)
+    for flag in report.transcript_flags:
+        st.error(f"Transcript: {flag}")
     scores_chart(report)
     for review in report.drafts:
         verdict = "needs an editor" if review.requires_review else "passed"
-        with st.expander(f"{review.format.label}: score {review.score}, {verdict}", expanded=review.requires_review):
+        with st.expander(
+            f"{views.format_label(review.format)}: score {review.score}, {verdict}", expanded=review.requires_review
+        ):
             for flag in review.risk_flags:
                 st.error(flag)
             review_details(review)
@@ -393,14 +395,15 @@ def downloads_tab(detail: dict) -> None:
             on_click="ignore",
         )
     for fmt, versions in detail["drafts"].items():
-        st.download_button(
-            f"{DraftFormat(fmt).label} (.md, version {versions[-1]['version']})",
-            data=draft_markdown(versions[-1]["draft"]),
-            file_name=f"{job_id}-{fmt}.md",
-            mime="text/markdown",
-            key=f"download_draft_{fmt}",
-            on_click="ignore",
-        )
+        for file in views.draft_downloads(versions[-1]["draft"]):
+            st.download_button(
+                f"{views.format_label(fmt)}: {file['label']} ({file['file_name']}, version {versions[-1]['version']})",
+                data=file["data"],
+                file_name=f"{job_id}-{file['file_name']}",
+                mime=file["mime"],
+                key=f"download_draft_{file['file_name']}",
+                on_click="ignore",
+            )
     st.markdown("##### Artifacts")
     for artifact in detail["artifacts"]:
         suffix = "json" if artifact["format"] == "json" else "txt"

@@ -8,7 +8,7 @@ import streamlit as st
 from pages.common import RUN_PAGE, editor, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError, InvalidInput
-from pipeline.models import TONES, DraftFormat, JobOptions
+from pipeline.options import TONES, JobOptions
 
 KINDS = ["Transcript file", "Pasted transcript", "Video link", "Video file"]
 MEDIA_TYPES = ["mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "ogg", "flac"]
@@ -78,18 +78,24 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
 
 
 def options_section() -> tuple[dict, object]:
+    choices = {choice["name"]: choice["label"] for choice in views.format_choices()}
+    defaults = [choice["name"] for choice in views.format_choices() if choice["default"]]
     drafts, tone_column, cta_column = st.columns([3, 1, 2])
-    formats = drafts.multiselect(
-        "Drafts",
-        [f.value for f in DraftFormat],
-        default=[f.value for f in DraftFormat],
-        format_func=lambda value: DraftFormat(value).label,
-        key="formats",
-    )
+    formats = drafts.multiselect("Drafts", list(choices), default=defaults, format_func=choices.get, key="formats")
     tone = tone_column.selectbox("Tone", TONES, key="tone")
     cta = cta_column.text_input("Call-to-action link", placeholder="https://…", key="cta")
+    whose, speaker_column = st.columns([1, 2])
+    own = whose.radio("Whose talk is it?", ["Mine", "Someone else's"], horizontal=True, key="whose") == "Mine"
+    speaker = speaker_column.text_input(
+        "Speaker's name",
+        key="speaker",
+        disabled=own,
+        placeholder="e.g. John F. Kennedy",
+        help="Drafts quote and credit them",
+    )
     error_slot = st.empty()
-    return {"formats": formats, "tone": tone, "cta_url": cta}, error_slot
+    options = {"formats": formats, "tone": tone, "cta_url": cta, "speaker": None if own else speaker}
+    return options, error_slot
 
 
 def source_input(kind: str) -> tuple[object, object]:

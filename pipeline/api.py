@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline import defaults, export, queue, signing, sources, urlguard
+from pipeline import defaults, export, formats, qa, queue, signing, sources, urlguard
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, StepError
 from pipeline.files import files_for
-from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
+from pipeline.options import JobOptions
 from pipeline.plans import check_quota
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
@@ -27,6 +28,7 @@ from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import voices as voice_rows
 from pipeline.store.runs import fail_job, queue_stage, resume
 from pipeline.transcript import check_size
 
@@ -48,6 +50,10 @@ __all__ = [
     "workers_alive",
     "configure_workspace",
     "rotate_webhook_secret",
+    "voice_profile",
+    "save_voice_profile",
+    "voice_history",
+    "run_voice",
     "read_transcript_file",
     "save_upload",
 ]
@@ -82,15 +88,22 @@ def save_upload(data: bytes, filename: str, settings: Settings | None = None) ->
     return files.path(files.keep_upload(data, filename))
 
 
-def job_options(formats: list[str] | None = None, tone: str = "friendly", cta_url: str | None = None) -> JobOptions:
-    """The options of a submission from what a person typed or picked; what cannot be used is an
-    InvalidInput that names the problem (the rules themselves live in :class:`JobOptions`)."""
+def job_options(
+    chosen: list[str] | None = None,
+    tone: str = "friendly",
+    cta_url: str | None = None,
+    *,
+    speaker: str | None = None,
+    title: str | None = None,
+) -> JobOptions:
+    """The options of a submission from what a person typed or picked (``chosen``: draft format
+    names, None for the default set); what cannot be used is an InvalidInput that names the
+    problem (the rules themselves live in :class:`JobOptions`)."""
+    fields = {"tone": tone, "cta_url": cta_url, "speaker": speaker, "title": title}
+    if chosen is not None:
+        fields["formats"] = [str(name).strip() for name in chosen]
     try:
-        chosen = list(DraftFormat) if formats is None else [DraftFormat(str(f).strip()) for f in formats]
-    except ValueError as exc:
-        raise InvalidInput(f"{exc}; the drafts are {', '.join(f.value for f in DraftFormat)}") from None
-    try:
-        return JobOptions(formats=chosen, tone=tone, cta_url=cta_url)
+        return JobOptions(**fields)
     except ValidationError as exc:
         raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
 
@@ -178,6 +191,7 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
     """The status contract of ``python -m pipeline status --json``."""
     found = _store(settings).run(_job_rows, job_id)
     job, runs, attempts, artifacts = found["job"], found["runs"], found["attempts"], found["artifacts"]
+    voices = found["voices"]
     return {
         "job_id": job_id,
         "status": job["status"],
@@ -186,7 +200,7 @@ def status_report(job_id: str, settings: Settings | None = None) -> dict:
         "title": job["title"],
         "source": job["source"],
         "qa_score": job["qa_score"],
-        "runs": [_run_report(run, attempts) for run in runs],
+        "runs": [_run_report(run, attempts) | {"voice_version": voices.get(run["run_id"])} for run in runs],
         "artifacts": [{"kind": a["kind"], "format": a["format"], "chars": a["chars"]} for a in artifacts],
     }
 
@@ -198,6 +212,7 @@ def _job_rows(db: Database, job_id: str) -> dict:
         "runs": job_rows.list_runs(db, job_id),
         "attempts": step_rows.attempts_for_job(db, job_id),
         "artifacts": artifact_rows.latest_artifacts(db, job_id, content=False),
+        "voices": voice_rows.job_pins(db, job_id),
     }
 
 
@@ -404,7 +419,7 @@ def _rerun(db: Database, job_id: str, stage: str, actor: str, reason: str) -> tu
 
 def edit_draft(
     job_id: str,
-    fmt: str | DraftFormat,
+    fmt: str,
     *,
     title: str,
     body: str,
@@ -413,20 +428,74 @@ def edit_draft(
     expected_version: int | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Save an edit as a new version; a save that races another one raises Conflict."""
-    fmt = DraftFormat(fmt)
+    """Save an edit as a new version (a save that races another one raises Conflict), then
+    re-run QA on it: the job's QA report and score change with the saved text."""
+    spec = formats.get(fmt)
     if not body.strip() and not posts:
         raise InvalidInput("the draft is empty; write something or leave the editor without saving")
-    draft = Draft(format=fmt, title=title.strip() or fmt.label, body=body, posts=posts or [])
-    return _store(settings).run(_save_edit, job_id, draft, editor, expected_version)
+    draft = Draft(format=spec.name, title=title.strip() or spec.label, body=body, posts=posts or [])
+    version, basis = _store(settings).run(_save_edit, job_id, draft, editor, expected_version)
+    if basis is not None:
+        report = qa.recheck(
+            basis["report"],
+            draft,
+            basis["transcript"],
+            options=basis["options"],
+            insights=basis["insights"],
+            voice=basis["voice"],
+            drafts=basis["drafts"],
+        )
+        _store(settings).run(_save_recheck, job_id, basis["run_id"], report)
+    return version
 
 
 @transaction
-def _save_edit(db: Database, job_id: str, draft: Draft, editor: str, expected_version: int | None) -> int:
-    job_rows.get_job(db, job_id)
-    return artifact_rows.add_draft_version(
-        db, job_id, draft, source="edit", author=editor, expected_version=expected_version, note="edited"
+def _save_edit(db: Database, job_id: str, draft: Draft, editor: str, expected_version: int | None):
+    """The new version, and what QA compares it with (None until QA has run once)."""
+    job = job_rows.get_job(db, job_id)
+    version = artifact_rows.add_draft_version(
+        db,
+        job_id,
+        draft,
+        source="edit",
+        author=editor,
+        expected_version=expected_version,
+        note="edited",
+        label=formats.label(draft.format),
     )
+    return version, _qa_basis(db, job)
+
+
+def _qa_basis(db: Database, job: dict) -> dict | None:
+    report = _stored_model(db, job["job_id"], "qa_report", QAReport)
+    transcript = _stored_model(db, job["job_id"], "transcript", Transcript) or _stored_model(
+        db, job["job_id"], "provided_transcript", Transcript
+    )
+    if report is None or transcript is None:
+        return None
+    run = job_rows.latest_run(db, job["job_id"])
+    return {
+        "run_id": run["run_id"],
+        "report": report,
+        "transcript": transcript,
+        "insights": _stored_model(db, job["job_id"], "insights", InsightPack),
+        "options": JobOptions.model_validate(job["options"]),
+        "drafts": {name: row["draft"] for name, row in artifact_rows.latest_drafts(db, job["job_id"]).items()},
+        "voice": voice_rows.pinned_profile(db, run["run_id"]),
+    }
+
+
+def _stored_model(db: Database, job_id: str, kind: str, model):
+    row = artifact_rows.load_artifact(db, job_id, kind)
+    return model.model_validate_json(row["content"]) if row else None
+
+
+@transaction
+def _save_recheck(db: Database, job_id: str, run_id: str, report: QAReport) -> None:
+    keys = {"job_id": job_id, "run_id": run_id, "step": "edit"}
+    provenance = Provenance(provider="rules", model="qa-rules")
+    artifact_rows.save_artifact(db, kind="qa_report", content=report.model_dump_json(), provenance=provenance, **keys)
+    job_rows.update_job(db, job_id, qa_score=min(r.score for r in report.drafts))
 
 
 def workers_alive(settings: Settings | None = None) -> list[str]:
@@ -484,3 +553,47 @@ def rotate_webhook_secret(name: str, settings: Settings | None = None) -> str:
 def _set_webhook_key(db: Database, name: str, key_id: str) -> None:
     usage_rows.get_workspace(db, name)
     usage_rows.set_webhook_key(db, name, key_id)
+
+
+# --- Brand voice ----------------------------------------------------------------------------
+
+
+def _check_may_edit_voice(actor: str, workspace: str) -> None:
+    """The one place that decides who may change a workspace's voice profile. Every entry (page,
+    CLI, API) comes through :func:`save_voice_profile`; when roles arrive, only the workspace's
+    owners pass here (raise ``PermissionError``-like ``InvalidInput`` for the others)."""
+    return None
+
+
+def voice_profile(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> VoiceProfile:
+    """The workspace's current voice profile (an empty one, version 0, when none was saved)."""
+    return _store(settings).run(voice_rows.latest_profile, workspace) or VoiceProfile()
+
+
+def save_voice_profile(
+    workspace: str,
+    profile: VoiceProfile,
+    *,
+    editor: str = "editor",
+    note: str | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Save ``profile`` as the workspace's next version (earlier versions stay, and runs keep the
+    version they were pinned to); returns the new version."""
+    _check_may_edit_voice(editor, workspace)
+    return _store(settings).run(_save_voice, workspace, profile, editor, note)
+
+
+@transaction
+def _save_voice(db: Database, workspace: str, profile: VoiceProfile, editor: str, note: str | None) -> int:
+    usage_rows.ensure_workspace(db, workspace)
+    return voice_rows.save_profile(db, workspace, profile, by=editor, note=note)
+
+
+def voice_history(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> list[dict]:
+    return _store(settings).run(voice_rows.profile_history, workspace)
+
+
+def run_voice(run_id: str, settings: Settings | None = None) -> VoiceProfile | None:
+    """The voice profile a run wrote in (None: the workspace had none, or the run made nothing)."""
+    return _store(settings).run(voice_rows.pinned_profile, run_id)

@@ -10,9 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline import api, defaults
+from pipeline import api, defaults, formats
 from pipeline.errors import ClipInsightError
-from pipeline.models import DraftFormat, JobOptions
+from pipeline.models import HASHTAG_POLICIES, VoiceProfile
+from pipeline.options import JobOptions
 from pipeline.private import keep_private
 from pipeline.stages import JobStatus
 
@@ -48,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("source", nargs="?", help="a URL or a local media file")
     submit.add_argument("--transcript", type=Path, help="a transcript file (.srt, .vtt or .txt)")
     submit.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
-    submit.add_argument("--formats", help="comma-separated drafts: " + ",".join(f.value for f in DraftFormat))
+    submit.add_argument(
+        "--formats",
+        help=f"comma-separated drafts: {','.join(formats.names())} (default: {','.join(formats.default_names())})",
+    )
+    submit.add_argument("--speaker", help="whose talk it is, when it is not your own (e.g. 'John F. Kennedy')")
+    submit.add_argument("--title", help="the job's title (default: the insight pack's title)")
     submit.add_argument("--tone", default="friendly")
     submit.add_argument("--cta", dest="cta_url", help="a call-to-action link for the drafts")
     submit.add_argument("--wait", action="store_true", help="block until the job ends")
@@ -89,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate-webhook-secret", action="store_true", help="make a new signing secret (the old one stops working)"
     )
     _add_prompt_commands(sub)
+    _add_voice_commands(sub)
     return parser
 
 
@@ -110,6 +117,29 @@ def _add_prompt_commands(sub) -> None:
     unpromote.add_argument("--by", default="prompt-tuner")
     evaluation = sub.add_parser("eval-export", help="write editors' decisions as an evaluation dataset (JSON lines)")
     evaluation.add_argument("--out", type=Path, help="file to write (default: a new file under <data dir>/evaluation)")
+
+
+def _add_voice_commands(sub) -> None:
+    voice = sub.add_parser("voice", help="a workspace's brand voice: show it, change it, its versions")
+    actions = voice.add_subparsers(dest="voice_command", required=True)
+    show = actions.add_parser("show", help="the voice profile new runs use")
+    history = actions.add_parser("history", help="every saved version")
+    change = actions.add_parser("set", help="save a new version: the fields given change, the others stay")
+    for command in (show, history, change):
+        command.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
+    show.add_argument("--json", action="store_true")
+    change.add_argument("--description")
+    change.add_argument("--example", action="append", help="an example post (repeat, at most five)")
+    change.add_argument("--use", action="append", help="a word or phrase to use (repeat)")
+    change.add_argument("--avoid", action="append", help="a word or phrase never to use (repeat)")
+    change.add_argument("--cta", help="the default call to action, e.g. 'Get the notes at https://...'")
+    change.add_argument("--hashtags", choices=HASHTAG_POLICIES, help="none, from_talk or fixed")
+    change.add_argument("--tag", action="append", help="a hashtag of the fixed list (repeat)")
+    change.add_argument("--max-hashtags", type=int)
+    change.add_argument("--sign-off")
+    change.add_argument("--clear", action="store_true", help="start from an empty profile, not the current one")
+    change.add_argument("--by", default="editor", help="who saves it (kept with the version)")
+    change.add_argument("--note")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,8 +213,15 @@ def _reconcile(args) -> int:
 
 
 def _options(args) -> JobOptions:
-    formats = args.formats.split(",") if args.formats else None
-    return api.job_options(formats, tone=args.tone, cta_url=args.cta_url)
+    chosen = args.formats.split(",") if args.formats else None
+    return api.job_options(chosen, tone=args.tone, cta_url=args.cta_url, speaker=args.speaker, title=args.title)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    if "Value error," in text:
+        text = text.split("Value error,", 1)[1]
+    return text.strip().splitlines()[0]
 
 
 def _submit(args) -> int:
@@ -348,6 +385,39 @@ def _print_prompts(rows: list[dict], as_json: bool) -> int:
     return 0
 
 
+_VOICE_FIELDS = {
+    "description": "description",
+    "example": "examples",
+    "use": "use_phrases",
+    "avoid": "avoid_phrases",
+    "cta": "default_cta",
+    "hashtags": "hashtag_policy",
+    "tag": "hashtags",
+    "max_hashtags": "max_hashtags",
+    "sign_off": "sign_off",
+}
+
+
+def _voice(args) -> int:
+    if args.voice_command == "history":
+        for row in api.voice_history(args.workspace):
+            print(f"v{row['version']}  {row['saved_at']:%Y-%m-%d %H:%M}  {row['saved_by']}  {row['note'] or ''}")
+        return 0
+    if args.voice_command == "show":
+        profile = api.voice_profile(args.workspace)
+        print(profile.model_dump_json(indent=None if args.json else 2))
+        return 0
+    base = VoiceProfile() if args.clear else api.voice_profile(args.workspace)
+    changes = {field: getattr(args, name) for name, field in _VOICE_FIELDS.items() if getattr(args, name) is not None}
+    try:
+        profile = VoiceProfile.model_validate(base.model_dump() | changes)
+    except ValueError as exc:
+        raise ClipInsightError(_first_line(exc)) from None
+    version = api.save_voice_profile(args.workspace, profile, editor=args.by, note=args.note)
+    print(f"voice profile of {args.workspace} saved as v{version}")
+    return 0
+
+
 def _eval_export(args) -> int:
     from pipeline import evaluation
 
@@ -374,4 +444,5 @@ COMMANDS = {
     "workspace": _workspace,
     "prompts": _prompts,
     "eval-export": _eval_export,
+    "voice": _voice,
 }

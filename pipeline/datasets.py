@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from pipeline.errors import InvalidInput
 from pipeline.evaluation import load_decisions
-from pipeline.models import Draft, InsightPack, JobOptions, Transcript
+from pipeline.models import Draft, InsightPack, Transcript
+from pipeline.options import JobOptions
 from pipeline.settings import Settings, get_settings
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import evaluation as evaluation_rows

@@ -121,6 +121,15 @@ GEMINI_RATE_WAIT_S = 120.0
 GEMINI_FILE_POLL_S = 1.0
 GEMINI_FILE_READY_TIMEOUT_S = 600.0
 
+# --- OpenAI-compatible servers (OpenAI, Ollama, llama.cpp, vLLM, LM Studio) ------------------
+#: Model asked unless OPENAI_MODEL says otherwise (a local server names its own, e.g. llama3.1:8b).
+OPENAI_MODEL = "gpt-4o-mini"
+#: Seconds one request may take (a local model on a CPU is slow).
+OPENAI_TIMEOUT_S = 300.0
+#: Shared limits per model, like Gemini's; a local server has none worth counting, so high.
+OPENAI_RPM = 60
+OPENAI_TPM = 1_000_000
+
 # --- Media and speech recognition ---------------------------------------------------------
 #: Media longer than this is cut into chunks that are recognised in parallel and stitched.
 ASR_CHUNK_AFTER_S = 15 * 60

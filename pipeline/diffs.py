@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from pipeline.export import draft_markdown
+from pipeline.export import draft_text
 from pipeline.models import Draft
 
 __all__ = ["unified", "change_counts", "draft_diff", "text_similarity"]
@@ -32,8 +32,8 @@ def change_counts(before: str, after: str) -> tuple[int, int]:
 
 
 def draft_diff(old: Draft, new: Draft, *, old_label: str, new_label: str) -> str:
-    """Two versions of a draft compared as the Markdown the export bundle holds."""
-    return unified(draft_markdown(old), draft_markdown(new), before_label=old_label, after_label=new_label)
+    """Two versions of a draft compared as their title and text."""
+    return unified(draft_text(old), draft_text(new), before_label=old_label, after_label=new_label)
 
 
 def text_similarity(a: str, b: str) -> float:

@@ -25,12 +25,12 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from pipeline import labels, prompts, qa
+from pipeline import formats, labels, prompts, qa
 from pipeline.datasets import Item
 from pipeline.errors import InvalidInput
-from pipeline.export import draft_markdown
+from pipeline.export import draft_as_posted
 from pipeline.labels import PRODUCTION, promote, resolve
-from pipeline.models import Draft, DraftFormat, InsightPack, JudgeScore, Provenance
+from pipeline.models import Draft, InsightPack, JudgeScore, Provenance
 from pipeline.providers import JUDGE, ContentProvider, content_provider
 from pipeline.providers.base import merge_provenance
 from pipeline.providers.local_judge import LocalJudge
@@ -259,7 +259,7 @@ def _baseline(provider: ContentProvider, task: str, judge: object | None, settin
     if task != INSIGHTS:
         names.append(prompt_name_for(provider, INSIGHTS))
     if task == QA_JUDGE:
-        names += [prompt_name_for(provider, draft_task(fmt)) for fmt in DraftFormat]
+        names += [prompt_name_for(provider, spec.task) for spec in formats.specs()]
     elif judge is not None:
         names.append(prompt_name_for(judge, QA_JUDGE))
     return labels.resolve_all([name for name in names if name], settings=settings)
@@ -371,8 +371,8 @@ def _prepare(plan: _Plan, item: Item) -> _Inputs:
 def _baseline_drafts(plan: _Plan, item: Item, insights: InsightPack) -> dict[str, Draft]:
     drafts = {}
     for fmt in item.options.formats:
-        drafts[fmt.value] = (
-            item.drafts.get(fmt.value)
+        drafts[fmt] = (
+            item.drafts.get(fmt)
             or plan.provider.draft(
                 fmt,
                 item.transcript,
@@ -460,13 +460,13 @@ def _draft_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs):
         threshold=plan.threshold,
         qa_judge=scores if counts else None,
         shown_judge=None if counts else scores,
-        final=item.final.get(fmt.value),
+        final=item.final.get(fmt),
     )
     extra = {
         "judge_prompt": f"{judged_by.prompt_name} {judged_by.prompt_version}",
         "evaluation_cost_usd": judged_by.cost_usd,
     }
-    return draft.model_dump(mode="json"), draft_markdown(draft), score, generation.provenance, extra
+    return draft.model_dump(mode="json"), draft_as_posted(draft), score, generation.provenance, extra
 
 
 def _judge_cell(plan: _Plan, version: str, item: Item, inputs: _Inputs):
@@ -545,5 +545,5 @@ def render_judged(judged: dict[str, list[JudgeScore]]) -> str:
     """A judge's scores per draft format, as Markdown."""
     lines = []
     for fmt, scores in judged.items():
-        lines += [f"## {DraftFormat(fmt).label}"] + [f"- {s.criterion} {s.score}/10: {s.reason}" for s in scores] + [""]
+        lines += [f"## {formats.label(fmt)}"] + [f"- {s.criterion} {s.score}/10: {s.reason}" for s in scores] + [""]
     return "\n".join(lines)

@@ -1,5 +1,7 @@
-"""The export bundle: one Markdown file per draft, the transcript (SRT, VTT, TXT), the insight
-pack and the QA report as JSON, and a manifest. Pure: callers pass the data in."""
+"""The export bundle: each draft in the files its format's spec exports (an X thread as posts
+ready to paste, a LinkedIn post as plain text, a newsletter or blog post as Markdown and HTML,
+...), the transcript (SRT, VTT, TXT), the insight pack and the QA report as JSON, and a manifest.
+Pure: callers pass the data in."""
 
 from __future__ import annotations
 
@@ -8,16 +10,27 @@ import json
 import zipfile
 from pathlib import Path
 
-from pipeline.models import Draft, DraftFormat, InsightPack, QAReport, Transcript
+from pipeline import formats
+from pipeline.formats import Export
+from pipeline.models import Draft, InsightPack, QAReport, Transcript
 
-__all__ = ["bundle_files", "write_bundle", "bundle_zip", "draft_markdown"]
+__all__ = ["bundle_files", "write_bundle", "bundle_zip", "draft_text", "draft_exports", "draft_as_posted"]
 
 
-def draft_markdown(draft: Draft) -> str:
-    if draft.format is DraftFormat.X_THREAD:
-        return f"# {draft.title}\n\n" + "\n\n---\n\n".join(draft.posts or [draft.body]) + "\n"
-    body = draft.body.strip()
-    return body + "\n" if body.startswith("#") else f"# {draft.title}\n\n{body}\n"
+def draft_text(draft: Draft) -> str:
+    """A draft as one text (title, then its text), for diffs between versions."""
+    return f"{draft.title}\n\n{draft.text().strip()}\n"
+
+
+def draft_as_posted(draft: Draft) -> str:
+    """The draft as its format's first export gives it: what a creator pastes."""
+    return formats.get(draft.format).exports[0].render(draft)
+
+
+def draft_exports(draft: Draft) -> list[tuple[str, str, Export]]:
+    """(file name, content, export) for each file the draft's format exports."""
+    spec = formats.get(draft.format)
+    return [(f"{spec.name}{export.suffix}", export.render(draft), export) for export in spec.exports]
 
 
 def bundle_files(
@@ -34,8 +47,9 @@ def bundle_files(
         "transcript.vtt": transcript.to_vtt(),
         "transcript.txt": transcript.to_txt(),
     }
-    for fmt, draft in sorted(drafts.items()):
-        files[f"drafts/{fmt}.md"] = draft_markdown(draft)
+    for name in formats.in_order(drafts):
+        for filename, content, _ in draft_exports(drafts[name]):
+            files[f"drafts/{filename}"] = content
     if insights is not None:
         files["insights.json"] = insights.model_dump_json(indent=2)
     if qa_report is not None:

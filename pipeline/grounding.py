@@ -16,7 +16,7 @@ from difflib import SequenceMatcher
 from pydantic import BaseModel, Field
 
 from pipeline.models import InsightPack, Quote, Transcript
-from pipeline.qa import normalize_text
+from pipeline.text import normalize_text
 
 __all__ = ["ground_quotes", "GroundingReport", "Repair", "REPAIR_RATIO", "MIN_REPAIR_WORDS"]
 

@@ -40,13 +40,14 @@ _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 def _prompt_readers() -> list[tuple[object, str]]:
-    """Every provider that reads prompt files for tasks, with where it is used (imported late:
-    Gemini loads its SDK)."""
-    from pipeline.providers.gemini import GeminiContentProvider
+    """Every provider that reads prompt files for tasks, with where it is used: the offline
+    provider, its rubric judge, and every LLM (Gemini, OpenAI-compatible) through the one
+    generation layer."""
+    from pipeline.providers.generation import LLMContentProvider
     from pipeline.providers.local import LocalContentProvider
     from pipeline.providers.local_judge import LocalJudge
 
-    return [(LocalContentProvider, ""), (LocalJudge, " (offline experiments)"), (GeminiContentProvider, "")]
+    return [(LocalContentProvider, ""), (LocalJudge, " (offline experiments)"), (LLMContentProvider, "")]
 
 
 def tuned_prompts() -> dict[str, list[str]]:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from urllib.parse import urlsplit
-
 from pydantic import BaseModel, Field, field_validator
 
 from pipeline.transcript import Segment, Transcript  # noqa: F401  (re-exported)
 
 __all__ = [
-    "DraftFormat",
-    "JobOptions",
     "Provenance",
     "Theme",
     "Quote",
@@ -23,80 +18,14 @@ __all__ = [
     "JudgeScore",
     "DraftReview",
     "QAReport",
+    "VoiceProfile",
+    "HASHTAG_POLICIES",
     "Segment",
     "Transcript",
-    "JobInfo",
     "WorkspaceInfo",
     "UsageRecord",
     "WebhookResult",
 ]
-
-
-class DraftFormat(str, Enum):
-    NEWSLETTER = "newsletter"
-    BLOG = "blog"
-    X_THREAD = "x_thread"
-    LINKEDIN = "linkedin"
-
-    @property
-    def label(self) -> str:
-        return FORMAT_LABELS[self]
-
-
-FORMAT_LABELS = {
-    DraftFormat.NEWSLETTER: "Newsletter",
-    DraftFormat.BLOG: "Blog post",
-    DraftFormat.X_THREAD: "X thread",
-    DraftFormat.LINKEDIN: "LinkedIn post",
-}
-
-#: Platform limits the drafts and QA agree on.
-X_POST_LIMIT = 280
-LINKEDIN_LIMIT = 3000
-
-TONES = ("friendly", "professional", "bold")
-
-
-class JobOptions(BaseModel):
-    """What the creator asked for at submission; part of the duplicate-submission key. Every
-    entry (pages, CLI, API) builds one, so its validators are where the options' rules live."""
-
-    formats: list[DraftFormat] = Field(default_factory=lambda: list(DraftFormat))
-    tone: str = "friendly"
-    cta_url: str | None = None
-
-    @field_validator("formats")
-    @classmethod
-    def _formats_not_empty(cls, value: list[DraftFormat]) -> list[DraftFormat]:
-        if not value:
-            raise ValueError("choose at least one draft format")
-        return sorted(set(value), key=list(DraftFormat).index)
-
-    @field_validator("tone")
-    @classmethod
-    def _known_tone(cls, value: str) -> str:
-        if value not in TONES:
-            raise ValueError(f"tone must be one of {', '.join(TONES)}")
-        return value
-
-    @field_validator("cta_url")
-    @classmethod
-    def _cta_is_a_web_link(cls, value: str | None) -> str | None:
-        """A call-to-action link goes into published drafts: an http(s) address with a host,
-        without spaces or markup, or nothing."""
-        value = (value or "").strip() or None
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("http", "https")
-            or "." not in (parts.hostname or "")
-            or any(c in value for c in " <>\"'\n")
-        ):
-            raise ValueError("the call-to-action link must be a web address starting with https:// (or http://)")
-        if len(value) > 500:
-            raise ValueError("the call-to-action link is longer than 500 characters")
-        return value
 
 
 class Provenance(BaseModel):
@@ -133,6 +62,9 @@ class OutlineItem(BaseModel):
 
 
 class InsightPack(BaseModel):
+    """Themes, quotes and outline of a talk. Quotes are listed best first (the first are the
+    ones drafts should carry); the outline is in the order of the talk."""
+
     title: str
     summary: str
     themes: list[Theme]
@@ -141,18 +73,16 @@ class InsightPack(BaseModel):
 
 
 class Draft(BaseModel):
-    """One draft. ``body`` is Markdown (or plain text for social posts); an X thread also
-    keeps its posts separately so that limits apply per post."""
+    """One draft. ``body`` is Markdown or plain text (its format's spec says which); a thread
+    also keeps its posts separately so that limits apply per post."""
 
-    format: DraftFormat
+    format: str  # a draft format's name (pipeline.formats)
     title: str
     body: str
     posts: list[str] = Field(default_factory=list)
 
     def text(self) -> str:
-        if self.format is DraftFormat.X_THREAD and self.posts:
-            return "\n\n".join(self.posts)
-        return self.body
+        return "\n\n".join(self.posts) if self.posts else self.body
 
 
 class QACheck(BaseModel):
@@ -176,7 +106,7 @@ class JudgeScore(BaseModel):
 
 
 class DraftReview(BaseModel):
-    format: DraftFormat
+    format: str  # a draft format's name (pipeline.formats)
     score: int = Field(ge=0, le=100)
     checks: list[QACheck]
     fixes: list[QAFix] = Field(default_factory=list)
@@ -190,20 +120,75 @@ class QAReport(BaseModel):
     drafts: list[DraftReview]
     requires_review: bool
     summary: str
+    #: What QA found in the transcript itself that an editor must see (injected instructions,
+    #: promotional links), whether or not a draft repeats it.
+    transcript_flags: list[str] = Field(default_factory=list)
+
+
+HASHTAG_POLICIES = ("none", "from_talk", "fixed")
+
+
+class VoiceProfile(BaseModel):
+    """How a workspace sounds: what every provider writes toward and QA checks against.
+
+    ``hashtag_policy``: ``none`` (no hashtags), ``from_talk`` (up to ``max_hashtags`` from the
+    talk's own words) or ``fixed`` (the ``hashtags`` listed, always). ``default_cta`` is a line
+    (it may hold a link) used when a job gives no call-to-action link of its own.
+    """
+
+    version: int = 0  # 0: not saved yet
+    description: str = Field(default="", max_length=1000)
+    examples: list[str] = Field(default_factory=list, max_length=5)
+    use_phrases: list[str] = Field(default_factory=list, max_length=20)
+    avoid_phrases: list[str] = Field(default_factory=list, max_length=50)
+    default_cta: str | None = Field(default=None, max_length=300)
+    hashtag_policy: str = "from_talk"
+    hashtags: list[str] = Field(default_factory=list, max_length=10)
+    max_hashtags: int = Field(default=3, ge=0, le=10)
+    sign_off: str | None = Field(default=None, max_length=200)
+
+    @field_validator("examples")
+    @classmethod
+    def _examples_fit(cls, value: list[str]) -> list[str]:
+        kept = [example.strip() for example in value if example.strip()]
+        if any(len(example) > 3000 for example in kept):
+            raise ValueError("an example post may have at most 3,000 characters")
+        return kept
+
+    @field_validator("use_phrases", "avoid_phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        kept = list(dict.fromkeys(" ".join(p.split()) for p in value if p.strip()))
+        if any(len(p) > 80 for p in kept):
+            raise ValueError("a phrase may have at most 80 characters")
+        return kept
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        tags = ["#" + tag.strip().lstrip("#") for tag in value if tag.strip().lstrip("#")]
+        if any(not tag[1:].replace("_", "").isalnum() for tag in tags):
+            raise ValueError("a hashtag is letters, digits or _ after the #")
+        return list(dict.fromkeys(tags))
+
+    @field_validator("hashtag_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in HASHTAG_POLICIES:
+            raise ValueError(f"hashtag policy must be one of {', '.join(HASHTAG_POLICIES)}")
+        return value
+
+    @field_validator("default_cta", "sign_off", "description")
+    @classmethod
+    def _trimmed(cls, value: str | None) -> str | None:
+        return value.strip() if value else value
+
+    @property
+    def is_empty(self) -> bool:
+        return self == VoiceProfile(version=self.version)
 
 
 # --- What the runner gives steps and stores for them -------------------------------------
-
-
-class JobInfo(BaseModel):
-    job_id: str
-    workspace: str
-    source_kind: str
-    source: str
-    options: JobOptions
-    title: str | None = None
-    duration_s: float | None = None
-    metadata: dict = {}
 
 
 class WorkspaceInfo(BaseModel):

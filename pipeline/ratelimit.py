@@ -214,7 +214,11 @@ class RateLimiter:
 
 
 @lru_cache(maxsize=16)
-def limiter_for(settings: Settings, name: str) -> RateLimiter:
-    """The limiter of ``name`` under the Gemini limits of ``settings`` (one per process)."""
-    limits = Limits(requests=settings.gemini_rpm, tokens=settings.gemini_tpm, max_wait_s=settings.gemini_rate_wait_s)
+def limiter_for(settings: Settings, name: str, limits: Limits | None = None) -> RateLimiter:
+    """The limiter of ``name`` (one per process) under ``limits``, by default the Gemini limits
+    of ``settings``."""
+    if limits is None:
+        limits = Limits(
+            requests=settings.gemini_rpm, tokens=settings.gemini_tpm, max_wait_s=settings.gemini_rate_wait_s
+        )
     return RateLimiter(name, limits, settings)

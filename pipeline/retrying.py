@@ -27,7 +27,7 @@ from typing import TypeVar
 from pipeline import defaults
 from pipeline.errors import ErrorCode, StepError
 
-__all__ = ["CallPolicy", "TRANSIENT", "call", "DEFAULT_POLICY"]
+__all__ = ["CallPolicy", "TRANSIENT", "ServiceUnavailable", "is_transient", "call", "DEFAULT_POLICY"]
 
 log = logging.getLogger("clipinsight.retrying")
 
@@ -35,6 +35,16 @@ T = TypeVar("T")
 
 #: Errors that may go away by themselves within seconds.
 TRANSIENT = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.TIMEOUT, ErrorCode.NETWORK_ERROR})
+
+
+class ServiceUnavailable(StepError):
+    """A server-side failure that usually passes within seconds (HTTP 500, 502, 503: "the model
+    is overloaded"). Retried by the call like a transient error; when the call's budget is spent
+    it reaches the step with the step's own failure code (GENERATION_FAILED, ...)."""
+
+
+def is_transient(error: StepError) -> bool:
+    return error.code in TRANSIENT or isinstance(error, ServiceUnavailable)
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ def call(
             if error is None:
                 raise
             delay = policy.delay(tried, error.retry_after)
-            if error.code not in TRANSIENT or tried == policy.max_tries or clock() + delay > deadline:
+            if not is_transient(error) or tried == policy.max_tries or clock() + delay > deadline:
                 raise error from exc
             log.info("%s: %s; try %d in %.1f s", what, error.code.value, tried + 1, delay)
             if on_retry is not None:

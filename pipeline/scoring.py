@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from pipeline import qa
 from pipeline.diffs import text_similarity
-from pipeline.models import Draft, InsightPack, JobOptions, JudgeScore, QACheck, Transcript
+from pipeline.models import Draft, InsightPack, JudgeScore, QACheck, Transcript
+from pipeline.options import JobOptions
 
 __all__ = ["Score", "insight_checks", "score_insights", "score_draft", "score_judged", "judge_mean"]
 

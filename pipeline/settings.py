@@ -46,7 +46,7 @@ def _secret(name: str) -> str | None:
 class Settings:
     data_dir: Path
     redis_url: str | None = None
-    provider: str = "auto"  # auto | local | gemini | dotted.path:factory
+    provider: str = "auto"  # auto | local | gemini | openai | dotted.path:factory
     asr_provider: str = "auto"
     gemini_api_key: str | None = field(default=None, repr=False)
     gemini_base_url: str | None = None
@@ -59,6 +59,14 @@ class Settings:
     gemini_rate_wait_s: float = defaults.GEMINI_RATE_WAIT_S
     #: Master key that per-workspace webhook signing secrets derive from (pipeline.signing).
     secret_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None  # None: api.openai.com; Ollama: http://localhost:11434/v1
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_model: str = defaults.OPENAI_MODEL
+    openai_timeout_s: float = defaults.OPENAI_TIMEOUT_S
+    openai_structured: str = "auto"  # auto | json_schema | json_object | none
+    openai_rpm: int = defaults.OPENAI_RPM
+    openai_tpm: int = defaults.OPENAI_TPM
+    call_retry_initial_s: float = defaults.CALL_RETRY_INITIAL_S
     allow_private_urls: bool = False
     allow_direct_media: bool = True
     max_upload_mb: int = 500
@@ -91,6 +99,14 @@ class Settings:
             gemini_tpm=int(env("GEMINI_TPM") or defaults.GEMINI_TPM),
             gemini_rate_wait_s=float(env("GEMINI_RATE_WAIT_S") or defaults.GEMINI_RATE_WAIT_S),
             secret_key=_secret("CLIPINSIGHT_SECRET_KEY"),
+            openai_base_url=env("OPENAI_BASE_URL") or None,
+            openai_api_key=_secret("OPENAI_API_KEY"),
+            openai_model=env("OPENAI_MODEL") or defaults.OPENAI_MODEL,
+            openai_timeout_s=float(env("OPENAI_TIMEOUT_S") or defaults.OPENAI_TIMEOUT_S),
+            openai_structured=env("OPENAI_STRUCTURED_OUTPUT") or "auto",
+            openai_rpm=int(env("OPENAI_RPM") or defaults.OPENAI_RPM),
+            openai_tpm=int(env("OPENAI_TPM") or defaults.OPENAI_TPM),
+            call_retry_initial_s=float(env("CLIPINSIGHT_CALL_RETRY_INITIAL_S") or defaults.CALL_RETRY_INITIAL_S),
             allow_private_urls=_flag("CLIPINSIGHT_ALLOW_PRIVATE_URLS", False),
             allow_direct_media=_flag("CLIPINSIGHT_ALLOW_DIRECT_MEDIA", True),
             max_upload_mb=int(env("CLIPINSIGHT_MAX_UPLOAD_MB") or 500),
@@ -125,10 +141,20 @@ class Settings:
         return self.data_dir / "redis"
 
     @property
-    def uses_gemini(self) -> bool:
+    def content_provider(self) -> str:
+        """The content provider that runs: ``auto`` resolved (Gemini with a key, else offline)."""
         if self.provider == "auto":
-            return bool(self.gemini_api_key)
-        return self.provider == "gemini"
+            return "gemini" if self.gemini_api_key else "local"
+        return self.provider
+
+    @property
+    def uses_gemini(self) -> bool:
+        return self.content_provider == "gemini"
+
+    @property
+    def offline(self) -> bool:
+        """No paid model makes content (the offline provider)."""
+        return self.content_provider == "local"
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from pipeline import media, transcription, urlguard
 from pipeline.context import StepContext
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.files import Files, files_for
-from pipeline.models import JobInfo
+from pipeline.options import JobInfo
 from pipeline.plans import PlanStatus, check_quota
 from pipeline.providers import speech_recognizer
 from pipeline.settings import Settings

@@ -101,7 +101,9 @@ class FanOut:
     param: str
 
     def steps(self, options: object) -> list[str]:
-        return [f"{self.prefix}:{getattr(value, 'value', value)}" for value in getattr(options, self.option)]
+        """``options``: a job's options, as the model or as stored (a mapping)."""
+        values = options[self.option] if isinstance(options, Mapping) else getattr(options, self.option)
+        return [f"{self.prefix}:{getattr(value, 'value', value)}" for value in values]
 
     def owns(self, step: str) -> bool:
         return step.startswith(f"{self.prefix}:")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pipeline import formats
 from pipeline.errors import InvalidInput
-from pipeline.models import DraftFormat
 from pipeline.prompts import list_versions
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
 
 INSIGHTS = "insights"
 QA_JUDGE = "qa_judge"
-TASKS = (INSIGHTS, *(f"draft:{fmt.value}" for fmt in DraftFormat), QA_JUDGE)
+TASKS = (INSIGHTS, *(spec.task for spec in formats.specs()), QA_JUDGE)
 
 
-def draft_task(fmt: DraftFormat | str) -> str:
-    return f"draft:{DraftFormat(fmt).value}"
+def draft_task(fmt: str) -> str:
+    return formats.get(fmt).task
 
 
 def check_task(task: str) -> str:
@@ -41,9 +41,10 @@ def check_task(task: str) -> str:
     return task
 
 
-def draft_format(task: str) -> DraftFormat | None:
+def draft_format(task: str) -> str | None:
     """The draft format of a ``draft:<format>`` task; None for the other tasks."""
-    return DraftFormat(task.split(":", 1)[1]) if task.startswith("draft:") else None
+    spec = formats.of_task(task)
+    return spec.name if spec else None
 
 
 def prompt_name_for(provider: object, task: str) -> str | None:

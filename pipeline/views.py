@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-from pipeline import api, defaults, export, qa, queue
+from pipeline import api, defaults, formats, qa, queue
+from pipeline import export as export_module
 from pipeline.errors import InvalidInput, StepError
-from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript
+from pipeline.models import Draft, DraftReview, InsightPack, QAReport, Transcript
+from pipeline.options import JobOptions
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.quarantine import parse_transcript
@@ -58,6 +60,9 @@ __all__ = [
     "source_link",
     "editor_text",
     "draft_fields",
+    "format_choices",
+    "format_label",
+    "draft_downloads",
     "bundle_zip",
 ]
 
@@ -301,17 +306,22 @@ def _drafts_by_format(versions: list[dict]) -> dict[str, list[dict]]:
         row["posts"] = json.loads(row["posts"]) if row["posts"] else []
         row["draft"] = Draft(format=row["format"], title=row["title"], body=row["body"], posts=row["posts"])
         grouped.setdefault(row["format"], []).append(row)
-    order = [f.value for f in DraftFormat]
-    return {fmt: grouped[fmt] for fmt in sorted(grouped, key=order.index)}
+    return {name: grouped[name] for name in formats.in_order(grouped)}
 
 
 def segment_at(transcript: Transcript, seconds: float) -> int | None:
-    """Index of the segment being spoken at ``seconds`` (the last that started by then)."""
+    """Index of the segment a moment points at: the one that starts at ``seconds``, else the one
+    being spoken then (the last that started by then). Links carry whole seconds, so a segment
+    that starts within the same second (a quote at 0:45.5 linked as 45) is the one meant, not
+    the segment before it."""
     found = None
     for index, segment in enumerate(transcript.segments):
-        if segment.start > seconds:
+        if segment.start >= seconds + 1:
             break
-        found = index
+        if segment.start <= seconds or int(segment.start) == int(seconds):
+            found = index
+            if segment.start > seconds:
+                break
     return found
 
 
@@ -336,23 +346,39 @@ def source_link(job: dict, seconds: float) -> str | None:
 
 
 def editor_text(draft: Draft) -> str:
-    """What the editor shows: an X thread's posts separated by lines of ``---``."""
-    if draft.format is DraftFormat.X_THREAD and draft.posts:
-        return "\n---\n".join(draft.posts)
-    return draft.body
+    """What the editor shows (a thread: its posts separated by lines of ``---``)."""
+    return formats.get(draft.format).editor_text(draft)
 
 
 def draft_fields(fmt: str, title: str, text: str) -> dict:
     """The editor's text back into draft fields (``title``, ``body``, ``posts``)."""
-    if DraftFormat(fmt) is not DraftFormat.X_THREAD:
-        return {"title": title, "body": text, "posts": None}
-    posts = [post.strip() for post in re.split(r"^\s*---\s*$", text, flags=re.MULTILINE) if post.strip()]
-    return {"title": title, "body": "\n\n".join(posts), "posts": posts}
+    return formats.get(fmt).from_editor(title, text)
+
+
+def format_label(name: str) -> str:
+    return formats.label(name)
+
+
+def draft_downloads(draft: Draft) -> list[dict]:
+    """The files a draft downloads as, from its format's exports (an X thread as posts ready to
+    paste, a blog post as Markdown and HTML, ...)."""
+    return [
+        {"file_name": name, "data": content, "mime": export.mime, "label": export.label}
+        for name, content, export in export_module.draft_exports(draft)
+    ]
+
+
+def format_choices() -> list[dict]:
+    """Every draft format for a form: name, label, whether a job gets it by default, its limits."""
+    return [
+        {"name": s.name, "label": s.label, "default": s.default, "limits": s.limits_text, "hint": s.editor_hint()}
+        for s in formats.specs()
+    ]
 
 
 def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
     """The whole export bundle of a job as a zip file."""
-    return export.bundle_zip(api.bundle_files_for(job_id, settings))
+    return export_module.bundle_zip(api.bundle_files_for(job_id, settings))
 
 
 # --- Review ------------------------------------------------------------------------------
@@ -392,7 +418,7 @@ def _review_item(found: dict) -> dict:
     job, drafts = found["job"], found["drafts"]
     transcript = _model(found["transcript"], Transcript)
     report = _model(found["qa_report"], QAReport)
-    reviews = {r.format.value: r for r in report.drafts} if report else {}
+    reviews = {r.format: r for r in report.drafts} if report else {}
     flagged = [
         {
             "format": fmt,
@@ -400,7 +426,7 @@ def _review_item(found: dict) -> dict:
             "latest": drafts[fmt],
             "evidence": evidence_for(drafts[fmt]["draft"], reviews[fmt], transcript) if transcript else [],
         }
-        for fmt in (f.value for f in DraftFormat)
+        for fmt in formats.names()
         if fmt in drafts and fmt in reviews and reviews[fmt].requires_review
     ]
     return {"job": job, "report": report, "flagged": flagged, "audit": found["audit"], "reviews": found["reviews"]}
@@ -491,11 +517,14 @@ def as_link(text: str) -> str:
     return text if "://" in text else f"https://{text}"
 
 
-def build_options(formats: list[str], tone: str, cta_url: str | None) -> JobOptions:
-    """The submission options from the form; a clear InvalidInput for what cannot be used."""
+def build_options(
+    formats: list[str], tone: str, cta_url: str | None, speaker: str | None = None, title: str | None = None
+) -> JobOptions:
+    """The submission options from the form; a clear InvalidInput for what cannot be used.
+    ``speaker``: None or blank for the creator's own talk, else who gives it."""
     if not formats:
         raise InvalidInput("choose at least one draft")
-    return api.job_options(formats, tone=tone, cta_url=cta_url)
+    return api.job_options(formats, tone=tone, cta_url=cta_url, speaker=speaker, title=title)
 
 
 def estimate(
@@ -515,7 +544,7 @@ def estimate(
         problem = None
     except StepError as exc:
         problem = exc.message
-    offline = not settings.uses_gemini
+    offline = settings.offline
     return {
         "minutes": minutes,
         "words": parsed.word_count,

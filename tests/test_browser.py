@@ -94,7 +94,7 @@ def test_sample_runs_live_on_runs_then_a_draft_edit_survives_a_reload(page):
     shoot(page, "runs")
 
     page.get_by_role("button", name="Open run").click()
-    page.get_by_role("heading", name="Creator workflow talk").wait_for()
+    page.get_by_role("heading", name="Repurposing One Video into a Week of Content").wait_for()  # the pack's title
     page.get_by_role("tab", name="Timeline").click()
     page.get_by_test_id("stPlotlyChart").first.wait_for()
     shoot(page, "run-detail-timeline")
@@ -122,8 +122,7 @@ def test_a_flagged_draft_is_approved_on_review_and_the_job_is_delivered(page):
     status_line(page, job_id, "REQUIRES_MANUAL_REVIEW").wait_for(timeout=WAIT_MS)
 
     go(page, "Review")
-    page.get_by_text(re.compile(r"93%.*check them before publishing")).first.wait_for()
-    page.get_by_text("93% of readers never open a second email").first.wait_for()  # the evidence
+    page.get_by_text(re.compile(r"Transcript: an instruction-like line at 2:39")).first.wait_for()
     shoot(page, "review")
     page.get_by_role("button", name="Approve: continue to delivery").click()
     page.get_by_text(f"Approved {job_id} as editor").wait_for()

@@ -76,7 +76,7 @@ def test_every_entry_refuses_what_the_page_refuses(data_dir):
         with pytest.raises(InvalidInput) as page:
             views.build_options(["linkedin"], "friendly", bad)
         assert_one_line_error(cli("submit", "--transcript", talk, "--cta", bad), str(page.value))
-    assert_one_line_error(cli("submit", "--transcript", talk, "--formats", "tiktok"), "'tiktok' is not a valid")
+    assert_one_line_error(cli("submit", "--transcript", talk, "--formats", "tiktok"), "unknown draft format 'tiktok'")
     api.configure_workspace("tiny", plan="free")
     long_talk = str(SAMPLES / "long-workshop.srt")
     with pytest.raises(QuotaExceeded) as page:
@@ -108,8 +108,8 @@ def test_submit_wait_export_review_through_the_cli(cluster, tmp_path):
     job_id = json.loads(done.stdout)["job_id"]
     out = tmp_path / "bundle"
     assert cli("export", job_id, "--out", str(out)).returncode == 0
-    assert sorted(p.name for p in (out / "drafts").iterdir()) == ["linkedin.md", "x_thread.md"]
-    assert "https://example.com/join" in (out / "drafts" / "linkedin.md").read_text()
+    assert sorted(p.name for p in (out / "drafts").iterdir()) == ["linkedin.txt", "x_thread.txt"]
+    assert "https://example.com/join" in (out / "drafts" / "linkedin.txt").read_text()
 
     flagged = cli("submit", "--transcript", str(SAMPLES / "risky-interview.srt"), "--wait")
     assert flagged.returncode == 1

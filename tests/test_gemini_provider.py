@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import qa
+from pipeline import formats, qa, retrying
 from pipeline.errors import ErrorCode, StepError
-from pipeline.models import DraftFormat, JobOptions, JudgeScore
+from pipeline.models import JudgeScore
+from pipeline.options import JobOptions
 from pipeline.providers.gemini import (
     PRICES,
     GeminiContentProvider,
@@ -40,7 +41,15 @@ def server():
 
 @pytest.fixture
 def gemini_settings(settings, server) -> Settings:
-    return dataclasses.replace(settings, gemini_api_key="test-key", gemini_base_url=server.base_url, gemini_rpm=1000)
+    return dataclasses.replace(
+        settings, gemini_api_key="test-key", gemini_base_url=server.base_url, gemini_rpm=1000, call_retry_initial_s=0.01
+    )
+
+
+def once(provider):
+    """The provider with its calls tried once: what a single request answers, unretried."""
+    provider.client.policy = retrying.CallPolicy(max_tries=1)
+    return provider
 
 
 @pytest.fixture
@@ -80,7 +89,7 @@ def test_insights_are_structured_grounded_and_recorded(provider, server, talk):
         "gemini",
         "gemini-2.5-flash",
         "insights",
-        "v1",
+        "v2",
     )
     assert prov.tokens_in > 2000 and prov.tokens_out > 100
     assert prov.cost_usd == pytest.approx(estimate_cost("gemini-2.5-flash", prov.tokens_in, prov.tokens_out))
@@ -187,7 +196,7 @@ def test_a_thread_post_over_the_limit_is_asked_again(provider, server, talk):
         return answer(payload)
 
     server.script("x_thread", long_post)
-    draft = provider.draft(DraftFormat.X_THREAD, talk, pack, OPTIONS).value
+    draft = provider.draft("x_thread", talk, pack, OPTIONS).value
 
     assert all(len(post) <= 280 for post in draft.posts)
     assert [post.split(" ", 1)[0] for post in draft.posts] == [
@@ -205,7 +214,7 @@ def test_a_draft_without_the_requested_link_is_asked_again(provider, server, tal
         return answer(payload)
 
     server.script("linkedin", no_link)
-    draft = provider.draft(DraftFormat.LINKEDIN, talk, pack, OPTIONS).value
+    draft = provider.draft("linkedin", talk, pack, OPTIONS).value
 
     assert OPTIONS.cta_url in draft.body
     assert "call-to-action link" in server.generate_calls("linkedin")[1].user
@@ -230,18 +239,50 @@ def test_a_draft_without_the_requested_link_is_asked_again(provider, server, tal
         ),
         (error(400, "INVALID_ARGUMENT", "Request contains an invalid argument."), ErrorCode.INVALID_INPUT),
         (error(404, "NOT_FOUND", "models/gemini-9 is not found."), ErrorCode.INVALID_INPUT),
-        (error(500, "INTERNAL", "An internal error has occurred."), ErrorCode.GENERATION_FAILED),
-        (error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."), ErrorCode.GENERATION_FAILED),
-        (error(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."), ErrorCode.TIMEOUT),
     ],
 )
-def test_http_errors_map_to_error_codes_without_retrying(provider, server, talk, reply, code):
+def test_errors_that_another_try_cannot_mend_fail_at_once(provider, server, talk, reply, code):
     server.script("insights", reply)
     problem = failure(lambda: provider.insights(talk, JobOptions()))
 
     assert problem.code is code
     assert str(reply.status) in problem.message and "test-key" not in problem.message
-    assert len(server.generate_calls()) == 1  # the step's retry policy decides, not the client
+    assert len(server.generate_calls()) == 1  # not retried: the answer would be the same
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        error(500, "INTERNAL", "An internal error has occurred."),
+        error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."),
+        error(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
+        error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.", retry_after=0.05),
+    ],
+)
+def test_a_transient_error_is_retried_in_place_and_the_call_succeeds(provider, server, talk, reply):
+    server.script("insights", reply)
+    generation = provider.insights(talk, JobOptions())
+
+    assert generation.value.quotes
+    assert [c.reply.status for c in server.generate_calls("insights")] == [reply.status, 200]
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (error(500, "INTERNAL", "An internal error has occurred."), ErrorCode.GENERATION_FAILED),
+        (error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."), ErrorCode.GENERATION_FAILED),
+        (error(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."), ErrorCode.TIMEOUT),
+    ],
+)
+def test_a_call_that_keeps_failing_spends_its_budget_then_fails_with_the_steps_code(
+    provider, server, talk, reply, code
+):
+    server.script("insights", *[reply] * 5)
+    problem = failure(lambda: provider.insights(talk, JobOptions()))
+
+    assert problem.code is code and problem.code.retryable  # the step may still try later
+    assert len(server.generate_calls()) == 5 == retrying.DEFAULT_POLICY.max_tries
 
 
 def test_api_key_errors_say_how_to_fix_them(provider, server, talk):
@@ -267,7 +308,7 @@ def test_api_key_errors_say_how_to_fix_them(provider, server, talk):
 )
 def test_429_is_rate_limited_with_the_wait_the_service_asked_for(provider, server, talk, reply, wait):
     server.script("insights", reply)
-    problem = failure(lambda: provider.insights(talk, JobOptions()))
+    problem = failure(lambda: once(provider).insights(talk, JobOptions()))
 
     assert problem.code is ErrorCode.RATE_LIMITED and problem.code.retryable
     assert problem.retry_after == pytest.approx(wait)
@@ -278,7 +319,7 @@ def test_a_429_pauses_every_caller_of_the_shared_limiter(gemini_settings, server
     redis_server.start()
     try:
         server.script("insights", error(429, "RESOURCE_EXHAUSTED", "quota", retry_after=30))
-        failure(lambda: GeminiContentProvider(gemini_settings).insights(talk, JobOptions()))
+        failure(lambda: once(GeminiContentProvider(gemini_settings)).insights(talk, JobOptions()))
         pause_ms = redis_server.client().pttl("clipinsight:ratelimit:gemini-2.5-flash:pause")
     finally:
         redis_server.stop()
@@ -299,7 +340,7 @@ def test_a_safety_block_is_a_content_policy_violation(provider, server, talk, re
 
 def test_a_slow_answer_times_out(gemini_settings, server, talk):
     server.script("insights", slow(5))
-    provider = GeminiContentProvider(dataclasses.replace(gemini_settings, gemini_timeout_s=1))
+    provider = once(GeminiContentProvider(dataclasses.replace(gemini_settings, gemini_timeout_s=1)))
     problem = failure(lambda: provider.insights(talk, JobOptions()))
     assert problem.code is ErrorCode.TIMEOUT and problem.code.retryable
 
@@ -352,20 +393,20 @@ def test_a_quote_not_in_the_transcript_is_dropped_and_a_near_miss_repaired(provi
 
 def test_drafts_fit_their_platforms_and_record_their_prompt(provider, server, talk):
     pack = provider.insights(talk, OPTIONS).value
-    for fmt in DraftFormat:
+    for fmt in formats.names():
         generation = provider.draft(fmt, talk, pack, OPTIONS)
         draft = generation.value
-        review, _ = qa.review_draft(draft, talk, options=OPTIONS)
-        assert draft.format is fmt and draft.title and OPTIONS.cta_url in draft.text()
+        review, _ = qa.review_draft(draft, talk, options=OPTIONS, insights=pack)
+        assert draft.format == fmt and draft.title and OPTIONS.cta_url in draft.text()
         assert not review.requires_review, review
-        assert generation.provenance.prompt_name == f"draft_{fmt.value}"
-        call = server.generate_calls(fmt.value)[-1]
+        assert generation.provenance.prompt_name == f"draft_{fmt}"
+        call = server.generate_calls(fmt)[-1]
         assert call.fenced("INSIGHTS") and call.fenced("TRANSCRIPT")
 
 
 def test_the_judge_scores_the_rubric(provider, server, talk):
     pack = provider.insights(talk, OPTIONS).value
-    draft = provider.draft(DraftFormat.LINKEDIN, talk, pack, OPTIONS).value
+    draft = provider.draft("linkedin", talk, pack, OPTIONS).value
     generation = provider.judge(draft, talk)
 
     assert [s.criterion for s in generation.value] == ["accuracy", "voice", "platform_fit", "hook", "clarity", "safety"]
@@ -376,7 +417,7 @@ def test_the_judge_scores_the_rubric(provider, server, talk):
 
 def test_a_judge_that_finds_high_risk_sends_the_draft_to_an_editor(provider, server, talk):
     pack = provider.insights(talk, OPTIONS).value
-    draft = provider.draft(DraftFormat.NEWSLETTER, talk, pack, OPTIONS).value
+    draft = provider.draft("newsletter", talk, pack, OPTIONS).value
 
     def risky(request):
         payload = smart_payload(request)
@@ -445,7 +486,7 @@ def test_speech_recognition_refuses_what_is_not_audio(gemini_settings, tmp_path)
 
 
 def test_a_speech_recognition_server_error_is_a_transcription_failure(gemini_settings, server, tmp_path):
-    server.script("transcribe", error(500, "INTERNAL", "An internal error has occurred."))
+    server.script("transcribe", *[error(500, "INTERNAL", "An internal error has occurred.")] * 5)
     problem = failure(lambda: GeminiSpeechRecognizer(gemini_settings).transcribe(write_wav(tmp_path / "a.wav")))
     assert problem.code is ErrorCode.TRANSCRIPTION_FAILED and problem.code.retryable
     assert all(f.deleted for f in server.files.values())  # the upload is cleaned up after a failure too

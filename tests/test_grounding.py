@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline.grounding import ground_quotes
 from pipeline.models import InsightPack, Quote, Segment, Transcript
+from pipeline.options import JobOptions
 
 TALK = Transcript(
     segments=[
@@ -52,3 +53,22 @@ def test_short_quotes_must_match_exactly_and_repeats_are_dropped():
 def test_a_paraphrase_is_not_a_near_miss():
     pack, report = ground("Plan all your topics on the Sunday before you record.")
     assert not pack.quotes and len(report.dropped) == 1
+
+
+def test_a_quote_link_highlights_the_cue_the_quote_starts_in():
+    """A quote at 0:45.5 is linked as the second it starts in; the cue that starts then is the one
+    shown, not the 0:40 cue still being spoken at 0:45.0."""
+    from pathlib import Path
+
+    from pipeline import views
+    from pipeline.providers.local import LocalContentProvider
+    from pipeline.transcript import parse_transcript
+
+    path = Path(__file__).resolve().parents[1] / "data" / "samples" / "creator-workflow-talk.srt"
+    talk = parse_transcript(path.read_bytes(), path.name)
+    pack = LocalContentProvider().insights(talk, JobOptions()).value
+    for quote in pack.quotes:
+        for linked in (quote.start, float(int(quote.start)), round(quote.start, 3)):
+            cue = talk.segments[views.segment_at(talk, linked)]
+            assert cue.start == quote.start and quote.text.split()[0] in cue.text, (linked, quote.text)
+    assert views.segment_at(talk, 42.0) == next(i for i, s in enumerate(talk.segments) if s.start == 40.952)

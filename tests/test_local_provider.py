@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.models import LINKEDIN_LIMIT, X_POST_LIMIT, DraftFormat, InsightPack, JobOptions, Quote, Theme
+from pipeline import formats, qa
+from pipeline.export import draft_exports
+from pipeline.models import InsightPack, Quote, Theme, VoiceProfile
+from pipeline.options import JobOptions
 from pipeline.prompts import list_versions
 from pipeline.providers.base import DRAFTS, INSIGHTS, JUDGE, ContentProvider
 from pipeline.providers.local import LocalContentProvider, rebuild_sentences
 from pipeline.qa import run_checks
+from pipeline.text import normalize_text, sentences
 from pipeline.transcript import Segment, Transcript, parse_transcript, timestamp
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -113,8 +117,7 @@ def test_quotes_are_verbatim_transcript_sentences_with_the_times_of_their_cues(t
 
 
 def test_quotes_are_spread_over_the_talk_and_its_themes(talk, talk_insights):
-    starts = [q.start for q in talk_insights.quotes]
-    assert starts == sorted(starts)
+    starts = sorted(q.start for q in talk_insights.quotes)
     assert starts[-1] - starts[0] > talk.duration / 2
     assert len({q.theme for q in talk_insights.quotes}) >= 4
     assert not any(q.text.endswith("?") for q in talk_insights.quotes)
@@ -143,7 +146,7 @@ def test_interview_quotes_name_their_speaker_and_never_repeat_the_injected_instr
     assert "previous instructions" not in everything
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
 def test_every_insights_version_stays_in_range(provider, talk, version):
     pack = provider.insights(talk, JobOptions(), prompt_version=version).value
     assert 3 <= len(pack.themes) <= 7 and 5 <= len(pack.quotes) <= 10 and 4 <= len(pack.outline) <= 10
@@ -182,7 +185,7 @@ def test_a_very_short_transcript_gives_a_pack_and_drafts(provider, text):
     pack = provider.insights(transcript, options).value
     assert pack.title and len(pack.outline) >= 1
     assert len(pack.themes) <= 7 and len(pack.quotes) <= 10
-    for fmt in DraftFormat:
+    for fmt in formats.names():
         draft = provider.draft(fmt, transcript, pack, options).value
         assert CTA in draft.text()
 
@@ -202,17 +205,113 @@ def test_the_same_input_gives_the_same_output(talk):
     first, second = LocalContentProvider(), LocalContentProvider()
     assert first.insights(talk, options).value == second.insights(talk, options).value
     pack = first.insights(talk, options).value
-    for fmt in DraftFormat:
+    for fmt in formats.names():
         assert first.draft(fmt, talk, pack, options).value == second.draft(fmt, talk, pack, options).value
 
 
-# --- Drafts ---------------------------------------------------------------------------------
+# --- The speech a creator brings: someone else's words ------------------------------------
+
+MOON_LINE = (
+    "We choose to go to the Moon in this decade and do the other things, not because they are easy, "
+    "but because they are hard"
+)
+KENNEDY = JobOptions(speaker="John F. Kennedy", formats=formats.names())
 
 
 @pytest.fixture(scope="module")
-def drafts(provider, talk, talk_insights):
-    options = JobOptions(cta_url=CTA)
-    return {fmt: provider.draft(fmt, talk, talk_insights, options).value for fmt in DraftFormat}
+def moon() -> Transcript:
+    return sample("moon-speech-1962.srt")
+
+
+@pytest.fixture(scope="module")
+def moon_drafts(provider, moon):
+    pack = provider.insights(moon, KENNEDY).value
+    return pack, {fmt: provider.draft(fmt, moon, pack, KENNEDY).value for fmt in formats.names()}
+
+
+def test_the_best_known_line_of_the_moon_speech_is_its_top_quote_and_title(moon_drafts):
+    pack, drafts = moon_drafts
+    assert pack.quotes[0].text == MOON_LINE  # the opening clauses of a 70-word sentence
+    assert pack.title == "We choose to go to the Moon in this decade"
+    for fmt in ("newsletter", "x_thread", "linkedin"):
+        assert MOON_LINE in drafts[fmt].text(), fmt
+
+
+def test_someone_elses_speech_is_quoted_and_credited_never_called_mine(moon_drafts, moon):
+    pack, drafts = moon_drafts
+    for fmt, draft in drafts.items():
+        text = draft.text()
+        assert "Kennedy" in text, fmt
+        assert not re.search(r"\bmy (?:latest )?(?:video|talk|speech)\b", text, re.IGNORECASE), fmt
+        checks = {c.name: c for c in run_checks(draft, moon, KENNEDY, insights=pack)}
+        assert checks["attribution"].passed and checks["quotes_grounded"].passed, (fmt, checks["attribution"])
+
+
+# --- Drafts: what a creator would publish -----------------------------------------------------
+
+SAMPLE_JOBS = [
+    ("creator-workflow-talk.srt", None),
+    ("risky-interview.srt", None),
+    ("long-workshop.srt", None),
+    ("moon-speech-1962.srt", "John F. Kennedy"),
+]
+
+
+@pytest.fixture(scope="module")
+def sample_drafts(provider) -> dict[str, tuple[Transcript, InsightPack, dict]]:
+    made = {}
+    for name, speaker in SAMPLE_JOBS:
+        transcript = sample(name)
+        options = JobOptions(speaker=speaker, formats=formats.names())
+        pack = provider.insights(transcript, options).value
+        made[name] = (
+            transcript,
+            pack,
+            {fmt: provider.draft(fmt, transcript, pack, options).value for fmt in options.formats},
+        )
+    return made
+
+
+def test_no_keyword_glue_no_boilerplate_titles_no_empty_parts(sample_drafts):
+    for name, (transcript, pack, drafts) in sample_drafts.items():
+        for fmt, draft in drafts.items():
+            checks = {c.name: c for c in run_checks(draft, transcript, insights=pack, siblings=drafts)}
+            for check in ("keyword_soup", "title", "empty_parts", "hashtags", "cross_format_repetition", "length"):
+                assert checks[check].passed, (name, fmt, checks[check].reason)
+            assert "What Works" not in draft.title and not draft.title.endswith(":")
+
+
+def test_no_sentence_is_shared_by_the_drafts_of_different_talks(sample_drafts):
+    """Glue text varies with the content: no fixed phrase turns up in every job."""
+    seen: dict[str, set[str]] = {}
+    for name, (_, _, drafts) in sample_drafts.items():
+        keys = {normalize_text(s) for d in drafts.values() for line in d.text().splitlines() for s in sentences(line)}
+        seen[name] = {k for k in keys if len(k.split()) >= 4}
+    for name, keys in seen.items():
+        others = set().union(*(k for other, k in seen.items() if other != name))
+        assert not keys & others, (name, keys & others)
+
+
+def test_newsletter_and_blog_differ_in_shape_and_length(sample_drafts):
+    for name, (_, _, drafts) in sample_drafts.items():
+        newsletter, blog = drafts["newsletter"], drafts["blog"]
+        assert len(blog.text().split()) > len(newsletter.text().split()), name
+        assert blog.body.count("\n## ") >= 2 and newsletter.body.count("\n## ") == 0, name
+        mine = qa.reading.sentence_keys(newsletter, prose_only=True)
+        shared = mine & qa.reading.sentence_keys(blog, prose_only=True)
+        assert len(shared) <= 0.2 * len(mine), (name, shared)
+
+
+def test_drafts_grow_with_the_source(sample_drafts):
+    words = {name: len(drafts["blog"].text().split()) for name, (_, _, drafts) in sample_drafts.items()}
+    assert words["long-workshop.srt"] > 1.5 * words["creator-workflow-talk.srt"] > 1.5 * words["moon-speech-1962.srt"]
+
+
+def test_quotes_in_every_draft_are_the_speakers_words(sample_drafts):
+    for name, (transcript, pack, drafts) in sample_drafts.items():
+        for fmt, draft in drafts.items():
+            checks = {c.name: c for c in run_checks(draft, transcript, insights=pack)}
+            assert checks["quotes_grounded"].passed and checks["quote_coverage"].passed, (name, fmt)
 
 
 @pytest.mark.parametrize("tone", ["friendly", "professional", "bold"])
@@ -221,22 +320,35 @@ def test_x_thread_posts_are_numbered_and_fit(provider, name, tone):
     transcript = sample(name)
     options = JobOptions(tone=tone, cta_url=CTA)
     pack = provider.insights(transcript, options).value
-    thread = provider.draft(DraftFormat.X_THREAD, transcript, pack, options).value
+    thread = provider.draft("x_thread", transcript, pack, options).value
     total = len(thread.posts)
     for number, post in enumerate(thread.posts, 1):
         assert post.startswith(f"{number}/{total} ")
-        assert len(post) <= X_POST_LIMIT
-    assert not thread.posts[0].split(" ", 1)[1].startswith('"'), "the hook comes first"
+        assert len(post) <= 280 and len(post.split()) >= 4
     assert CTA in thread.posts[-1]
     assert thread.body == "\n\n".join(thread.posts)
 
 
-def test_linkedin_fits_with_a_hook_takeaways_cta_and_three_hashtags(drafts):
-    post = drafts[DraftFormat.LINKEDIN].body
-    assert len(post) <= LINKEDIN_LIMIT
-    assert CTA in post
-    assert len(re.findall(r"#\w+", post.splitlines()[-1])) == 3
-    assert max(len(p) for p in post.split("\n\n")) < 700, "short paragraphs"
+def test_the_x_thread_export_pastes_post_by_post(sample_drafts):
+    """What a creator pastes into X, one post at a time: within 280 characters, no heading, no
+    video timestamp, no separator line."""
+    for name, (_, _, drafts) in sample_drafts.items():
+        [(filename, text, _)] = draft_exports(drafts["x_thread"])
+        assert filename == "x_thread.txt"
+        pasted = [post for post in text.split("\n\n") if post.strip()]
+        assert len(pasted) == len(drafts["x_thread"].posts), name
+        for post in pasted:
+            assert len(post) <= 280, (name, post)
+            assert not re.search(r"^\s*#|^\s*-{3,}\s*$", post, re.MULTILINE), (name, post)
+            assert not re.search(r"\b\d{1,2}:\d{2}\b", post), (name, post)
+
+
+def test_linkedin_fits_with_a_hook_cta_and_hashtags_made_of_words(provider, talk, talk_insights):
+    post = provider.draft("linkedin", talk, talk_insights, JobOptions(cta_url=CTA)).value.body
+    assert len(post) <= 3000 and CTA in post
+    tags = re.findall(r"#\w+", post.splitlines()[-1])
+    assert 1 <= len(tags) <= 3 and not qa.checks.bad_hashtags(" ".join(tags))
+    assert max(len(p) for p in post.split("\n\n")) < 1200, "short paragraphs"
 
 
 def test_linkedin_stays_under_the_limit_when_the_pack_is_huge(provider, talk):
@@ -245,51 +357,49 @@ def test_linkedin_stays_under_the_limit_when_the_pack_is_huge(provider, talk):
     quotes = [Quote(text=sentence, start=125.0, end=130.0) for _ in range(10)]
     pack = InsightPack(title="Big", summary=" ".join([sentence] * 12), themes=themes, quotes=quotes, outline=[])
     for version in list_versions("local_draft_linkedin"):
-        post = provider.draft(
-            DraftFormat.LINKEDIN, talk, pack, JobOptions(cta_url=CTA), prompt_version=version
-        ).value.body
-        assert len(post) <= LINKEDIN_LIMIT and CTA in post
+        post = provider.draft("linkedin", talk, pack, JobOptions(cta_url=CTA), prompt_version=version).value.body
+        assert len(post) <= 3000 and CTA in post
 
 
-def test_newsletter_has_a_section_per_theme_with_timestamped_blockquotes(drafts, talk_insights):
-    body = drafts[DraftFormat.NEWSLETTER].body
-    for theme in talk_insights.themes:
-        assert f"## {theme.title}" in body
-    blockquotes = [line for line in body.splitlines() if line.startswith("> ")]
-    assert blockquotes and all(re.search(r'^> ".+" \u2014 \d+:\d\d$', line) for line in blockquotes)
-    assert f"]({CTA})" in body
+def test_youtube_description_has_chapters_from_zero_within_the_limit(sample_drafts):
+    for name, (transcript, pack, drafts) in sample_drafts.items():
+        description = drafts["youtube_description"]
+        chapters = re.findall(r"^(\d+:\d{2}(?::\d{2})?) (.+)$", description.body, re.MULTILINE)
+        assert len(description.body) <= 5000 and "<" not in description.body and ">" not in description.body
+        if len(pack.outline) >= 3:
+            assert chapters[0][0] == "0:00" and len(chapters) >= 3, name
+        checks = {c.name: c for c in run_checks(description, transcript, insights=pack)}
+        assert checks["chapters"].passed, (name, checks["chapters"].reason)
 
 
-def test_blog_post_has_headings_key_quotes_and_a_conclusion(drafts):
-    body = drafts[DraftFormat.BLOG].body
-    assert body.startswith("# ")
-    assert "## Key quotes" in body and "## Conclusion" in body
-    assert body.index("## Key quotes") < body.index("## Conclusion") < body.index(CTA)
-
-
-def test_quotes_in_every_draft_are_the_speakers_words(drafts, talk):
-    for draft in drafts.values():
-        quoted = re.findall(r'"([^"]+)"', draft.text())
-        assert quoted, draft.format
-        assert all(passage in talk.text for passage in quoted)
-        checks = {c.name: c for c in run_checks(draft, talk, JobOptions(cta_url=CTA))}
-        assert checks["quotes_grounded"].passed and checks["cta_present"].passed
-
-
-def test_tone_changes_the_wording(provider, talk, talk_insights):
+def test_tone_changes_which_lines_lead(provider, talk, talk_insights):
     bodies = {
-        tone: provider.draft(DraftFormat.NEWSLETTER, talk, talk_insights, JobOptions(tone=tone)).value.body
+        tone: provider.draft("linkedin", talk, talk_insights, JobOptions(tone=tone)).value.body
         for tone in ("friendly", "professional", "bold")
     }
-    assert len(set(bodies.values())) == 3
-    assert bodies["friendly"].splitlines()[2] == "Hi friends,"
+    assert len(set(bodies.values())) >= 2
 
 
-def test_linkedin_v2_leads_with_a_quote_and_v1_with_a_statement(provider, talk, talk_insights):
-    v1 = provider.draft(DraftFormat.LINKEDIN, talk, talk_insights, JobOptions(), prompt_version="v1").value.body
-    v2 = provider.draft(DraftFormat.LINKEDIN, talk, talk_insights, JobOptions(), prompt_version="v2").value.body
-    assert not v1.startswith('"')
-    assert v2.startswith('"') and v2.split("\n")[0].strip('"') in talk.text
+def test_the_voice_profile_reaches_the_offline_drafts(provider, talk, talk_insights):
+    voice = VoiceProfile(
+        version=3,
+        default_cta="Get the weekly notes at https://example.com/notes",
+        hashtag_policy="fixed",
+        hashtags=["#CreatorEconomy", "#Video"],
+        sign_off="Keep making, Ana",
+        use_phrases=["Hey makers,"],
+        avoid_phrases=["dashboards"],
+    )
+    options = JobOptions()
+    for fmt in ("newsletter", "linkedin"):
+        text = provider.draft(fmt, talk, talk_insights, options, voice=voice).value.text()
+        assert "https://example.com/notes" in text and "Keep making, Ana" in text, fmt
+        assert "dashboards" not in text.lower(), fmt
+    linkedin = provider.draft("linkedin", talk, talk_insights, options, voice=voice).value.body
+    assert linkedin.splitlines()[-1] == "#CreatorEconomy #Video"
+    assert provider.draft("newsletter", talk, talk_insights, options, voice=voice).value.body.split("\n\n")[1] == (
+        "Hey makers,"
+    )
 
 
 # --- Provider contract ----------------------------------------------------------------------
@@ -299,12 +409,12 @@ def test_provider_contract_and_provenance(provider, talk, talk_insights):
     assert isinstance(provider, ContentProvider)
     assert provider.capabilities == frozenset({INSIGHTS, DRAFTS}) and JUDGE not in provider.capabilities
     insights = provider.insights(talk, JobOptions())
-    assert insights.provenance.provider == "local" and insights.provenance.model == "extractive-v1"
-    assert (insights.provenance.prompt_name, insights.provenance.prompt_version) == ("local_insights", "v2")
+    assert insights.provenance.provider == "local" and insights.provenance.model == "extractive-v2"
+    assert (insights.provenance.prompt_name, insights.provenance.prompt_version) == ("local_insights", "v3")
     assert insights.provenance.tokens_in == round(talk.word_count * 1.3)
     assert insights.provenance.tokens_out > 0 and insights.provenance.cost_usd == 0
     assert insights.provenance.latency_ms > 0
-    draft = provider.draft(DraftFormat.BLOG, talk, talk_insights, JobOptions(), prompt_version="v1")
+    draft = provider.draft("blog", talk, talk_insights, JobOptions(), prompt_version="v1")
     assert (draft.provenance.prompt_name, draft.provenance.prompt_version) == ("local_draft_blog", "v1")
     judged = provider.judge(draft.value, talk)
     assert judged.value == [] and judged.provenance.provider == "local"

@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel
 
 from pipeline import api, views
-from pipeline.models import InsightPack, JobInfo
+from pipeline.models import InsightPack
+from pipeline.options import JobInfo
 from pipeline.stages import PIPELINE as DEFAULT
 from pipeline.stages import JobStatus, Stage
 from pipeline.steps.base import StepContext, StepOutputs, reads, writes

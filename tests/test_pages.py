@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import api, views
-from pipeline.models import DraftFormat, JobOptions
+from pipeline import api, formats, views
+from pipeline.options import JobOptions
 from pipeline.runner import run_queued
 from pipeline.stages import PIPELINE
 from pipeline.store import artifacts as artifact_rows
@@ -292,7 +292,7 @@ def test_run_detail_shows_what_the_source_said_about_itself(talk):
 
 def test_run_detail_shows_timeline_logs_and_status_changes(talk):
     at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
-    assert texts(at, "title") == ["Creator workflow talk"]
+    assert texts(at, "title") == ["Repurposing One Video into a Week of Content"]  # the insight pack's title
     assert at.metric[0].value == "ANALYTICS_LOGGED"
     assert len(at.get("plotly_chart")) == 1
     log = frame(at, "logged_at", "step")
@@ -323,7 +323,7 @@ def test_quotes_link_to_their_moment_in_the_transcript(talk):
 
 
 def open_draft(at: AppTest, fmt: str) -> AppTest:
-    at.session_state["draft_format"] = DraftFormat(fmt).label
+    at.session_state["draft_format"] = formats.label(fmt)
     return at.run()
 
 
@@ -452,7 +452,10 @@ def test_qa_tab_and_downloads(talk):
     at = open_page("pages/run_detail.py", job=talk, tab="Downloads")
     labels = [b.proto.label for b in at.download_button]
     assert "Download the whole bundle (.zip)" in labels
-    assert any(label.startswith("LinkedIn post (.md, version 1)") for label in labels)
+    assert any(
+        label.startswith("LinkedIn post: plain text, ready to paste (linkedin.txt, version 1)") for label in labels
+    )
+    assert any(label.startswith("Blog post: HTML (blog.html") for label in labels)
     assert any(label.startswith("insights (") and "local" in label for label in labels)
 
 
@@ -467,8 +470,7 @@ def test_unknown_job_is_a_clear_error():
 def test_review_queue_shows_flags_beside_their_transcript_evidence(flagged):
     at = open_page("pages/review.py")
     assert list(frame(at, "waiting_since")["job_id"]) == [flagged]
-    assert any("93%" in e for e in texts(at, "error"))
-    assert any("93% of readers never open a second email" in m for m in texts(at, "markdown"))
+    assert any("instruction-like line at 2:39" in e for e in texts(at, "error"))
 
 
 def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):

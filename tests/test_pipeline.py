@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import api
 from pipeline.errors import InvalidInput
-from pipeline.models import JobOptions
+from pipeline.options import JobOptions
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
@@ -70,7 +70,13 @@ def test_transcript_becomes_a_stored_content_pack(cluster, sample_srt, tmp_path)
 
     out = tmp_path / "bundle"
     written = {p.relative_to(out).as_posix() for p in api.export_job(job_id, out)}
-    assert {"drafts/linkedin.md", "drafts/x_thread.md", "transcript.srt", "insights.json", "qa_report.json"} <= written
+    assert {
+        "drafts/linkedin.txt",
+        "drafts/x_thread.txt",
+        "transcript.srt",
+        "insights.json",
+        "qa_report.json",
+    } <= written
     assert "Repurpos" in (out / "transcript.txt").read_text() or len((out / "transcript.txt").read_text()) > 5000
 
 

@@ -7,10 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import defaults
-from pipeline.models import LINKEDIN_LIMIT, X_POST_LIMIT, Draft, DraftFormat, JobOptions, JudgeScore
+from pipeline import defaults, formats
+from pipeline.models import Draft, JudgeScore
+from pipeline.options import JobOptions
 from pipeline.providers.local import LocalContentProvider
-from pipeline.qa import build_report, number_posts, review_draft, run_checks, strip_numbering
+from pipeline.qa import (
+    build_report,
+    number_posts,
+    review_draft,
+    review_job,
+    run_checks,
+    strip_numbering,
+    transcript_flags,
+)
+from pipeline.qa.checks import CHECKS
 from pipeline.transcript import parse_transcript
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -55,12 +65,12 @@ My newsletter went from 1,200 to 4,800 subscribers once I planned ahead.
 
 
 def newsletter(body: str = CLEAN_NEWSLETTER, title: str = "One Recording, a Whole Week") -> Draft:
-    return Draft(format=DraftFormat.NEWSLETTER, title=title, body=body)
+    return Draft(format="newsletter", title=title, body=body)
 
 
 def thread(*texts: str) -> Draft:
     posts = number_posts(list(texts))
-    return Draft(format=DraftFormat.X_THREAD, title="Thread", body="\n\n".join(posts), posts=posts)
+    return Draft(format="x_thread", title="Thread", body="\n\n".join(posts), posts=posts)
 
 
 def checks_of(draft: Draft, options: JobOptions | None = None) -> dict:
@@ -85,7 +95,7 @@ def test_a_clean_draft_passes_every_check_and_scores_100():
     review, fixed = review_draft(draft, TRANSCRIPT, options=JobOptions(cta_url=CTA))
     assert review.score == 100 and not review.requires_review and review.risk_flags == [] and review.fixes == []
     assert fixed == draft
-    assert len(review.checks) == 10 and all(c.reason for c in review.checks)
+    assert len(review.checks) == len(CHECKS) and all(c.reason for c in review.checks)
 
 
 # --- Each rule, with a failing example --------------------------------------------------------
@@ -95,7 +105,7 @@ def test_platform_limits_catch_a_long_x_post_and_a_long_linkedin_post():
     long_post = thread("Hook.", "word " * 70)
     check = checks_of(long_post)["platform_limits"]
     assert not check.passed and "post 2" in check.reason and "280" in check.reason
-    linkedin = Draft(format=DraftFormat.LINKEDIN, title="t", body="A fine sentence here. " * 150)
+    linkedin = Draft(format="linkedin", title="t", body="A fine sentence here. " * 150)
     assert "platform_limits" in failed(linkedin, JobOptions())
 
 
@@ -120,10 +130,10 @@ def test_quotes_grounded_ignores_typography_abridgement_and_short_emphasis(quote
 
 def test_empty_sections_catches_a_heading_without_text():
     draft = newsletter(CLEAN_NEWSLETTER.replace("## Plan first", "## Nothing here\n\n## Plan first"))
-    check = checks_of(draft)["empty_sections"]
+    check = checks_of(draft)["empty_parts"]
     assert not check.passed and "Nothing here" in check.reason
     parent = newsletter(CLEAN_NEWSLETTER.replace("## Plan first", "## Part one\n\n### Plan first"))
-    assert checks_of(parent)["empty_sections"].passed
+    assert checks_of(parent)["empty_parts"].passed
 
 
 def test_repetition_catches_a_repeated_sentence_and_a_repeated_phrase():
@@ -204,9 +214,9 @@ def test_cta_present_only_when_a_link_was_asked_for():
 
 def test_title_present_and_fixed_from_the_first_heading():
     draft = newsletter(title="")
-    assert "title_present" in failed(draft)
+    assert "title" in failed(draft)
     review, fixed = review_draft(draft, TRANSCRIPT, options=JobOptions(cta_url=CTA))
-    assert fixed.title == "One Recording, a Whole Week" and review.fixes[0].check == "title_present"
+    assert fixed.title == "One Recording, a Whole Week" and review.fixes[0].check == "title"
 
 
 # --- Auto-fixes -------------------------------------------------------------------------------
@@ -218,12 +228,12 @@ def test_an_over_long_x_post_is_split_into_two_numbered_posts_and_the_thread_pas
         "Mark every quotable moment while you talk, so editing becomes picking rather than searching. "
         "Finally, keep every single quote in one shared spreadsheet with its timestamp and where you used it."
     )
-    assert len(long_text) > X_POST_LIMIT
+    assert len(long_text) > 280
     draft = thread("Here is how I batch a week of content.", long_text, "Watch the full video: " + CTA)
     review, fixed = review_draft(draft, TRANSCRIPT, options=JobOptions(cta_url=CTA))
     assert len(fixed.posts) == 4
     assert [p.split(" ", 1)[0] for p in fixed.posts] == ["1/4", "2/4", "3/4", "4/4"]
-    assert all(len(p) <= X_POST_LIMIT for p in fixed.posts)
+    assert all(len(p) <= 280 for p in fixed.posts)
     assert strip_numbering(fixed.posts[1]).endswith(".") and strip_numbering(fixed.posts[2])[0].isupper()
     assert " ".join(strip_numbering(p) for p in fixed.posts[1:3]) == long_text
     assert fixed.body == "\n\n".join(fixed.posts)
@@ -240,13 +250,13 @@ def test_a_long_linkedin_post_is_trimmed_at_a_sentence_and_keeps_its_cta_and_has
     ]
     body = "\n\n".join(" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5))
     body += f"\n\nWatch the full video: {CTA}\n\n#Batching #Video #Creators"
-    assert len(body) > LINKEDIN_LIMIT
-    draft = Draft(format=DraftFormat.LINKEDIN, title="t", body=body)
+    assert len(body) > 3000
+    draft = Draft(format="linkedin", title="t", body=body)
     review, fixed = review_draft(draft, TRANSCRIPT, options=JobOptions(cta_url=CTA))
-    assert len(fixed.body) <= LINKEDIN_LIMIT
+    assert len(fixed.body) <= 3000
     assert fixed.body.endswith(f"Watch the full video: {CTA}\n\n#Batching #Video #Creators")
     head = fixed.body.split("\n\nWatch the full video")[0]
-    assert head.endswith("plan.") and len(head) > LINKEDIN_LIMIT - 200
+    assert head.endswith("plan.") and len(head) > 3000 - 200
     assert review.fixes[-1].check == "platform_limits" and review.fixes[-1].before == body
 
 
@@ -255,7 +265,7 @@ def test_banned_phrases_empty_sections_and_repeats_are_fixed_and_recorded():
     body = CLEAN_NEWSLETTER.replace("This issue is about", "In today's fast-paced world, this issue is about")
     body = body.replace("## Until next time", f"{repeated}\n\n{repeated}\n\n## Empty\n\n## Until next time")
     review, fixed = review_draft(newsletter(body), TRANSCRIPT, options=JobOptions(cta_url=CTA))
-    assert {f.check for f in review.fixes} == {"banned_phrases", "repetition", "empty_sections"}
+    assert {f.check for f in review.fixes} == {"banned_phrases", "repetition", "empty_parts"}
     assert "This issue is about batching" in fixed.body and "fast-paced" not in fixed.body
     assert fixed.body.count(repeated) == 1 and "## Empty" not in fixed.body
     assert all(f.before != f.after for f in review.fixes)
@@ -277,7 +287,7 @@ def test_two_warnings_left_after_fixing_require_review_without_any_risk():
     phrase = "one recording for the week"
     body = f"# T\n\nUse {phrase} now. Then {phrase} again. And {phrase} later.\n"
     review, _ = review_draft(newsletter(body), TRANSCRIPT, options=JobOptions(cta_url=CTA))
-    assert {c.name for c in review.checks if not c.passed} == {"repetition", "cta_present"}
+    assert {"repetition", "cta_present"} <= {c.name for c in review.checks if not c.passed}
     assert review.risk_flags == [] and review.score < defaults.QA_THRESHOLD and review.requires_review
 
 
@@ -316,21 +326,77 @@ def review_sample(name: str, tone: str) -> list:
     transcript = sample(name)
     provider, options = LocalContentProvider(), JobOptions(tone=tone, cta_url=CTA)
     pack = provider.insights(transcript, options).value
-    drafts = [provider.draft(fmt, transcript, pack, options).value for fmt in DraftFormat]
-    return [review_draft(draft, transcript, options=options)[0] for draft in drafts]
+    drafts = {fmt: provider.draft(fmt, transcript, pack, options).value for fmt in formats.names()}
+    return [review for review, _ in review_job(drafts, transcript, options=options, insights=pack)]
 
 
 @pytest.mark.parametrize("tone", ["friendly", "professional", "bold"])
-def test_the_clean_talk_passes_qa_in_all_four_formats(tone):
+def test_the_clean_talk_passes_qa_in_every_format(tone):
     reviews = review_sample("creator-workflow-talk.srt", tone)
-    assert [r.format for r in reviews] == list(DraftFormat)
+    assert [r.format for r in reviews] == formats.names()
     for review in reviews:
         assert review.score >= defaults.QA_THRESHOLD and review.risk_flags == [] and not review.requires_review
     assert not build_report(reviews, defaults.QA_THRESHOLD).requires_review
 
 
 def test_the_risky_interview_goes_to_an_editor():
-    report = build_report(review_sample("risky-interview.srt", "friendly"), defaults.QA_THRESHOLD)
+    transcript = sample("risky-interview.srt")
+    report = build_report(
+        review_sample("risky-interview.srt", "friendly"), defaults.QA_THRESHOLD, transcript_flags(transcript)
+    )
     assert report.requires_review
-    flags = " ".join(flag for review in report.drafts for flag in review.risk_flags)
-    assert "93%" in flags  # the statistic the guest admits she "read somewhere"
+    assert any("Ignore all previous instructions" in flag and "2:39" in flag for flag in report.transcript_flags)
+    drafts = " ".join(r.model_dump_json() for r in report.drafts)
+    # the offline drafts leave out the statistic the guest admits she "read somewhere", and the plant
+    assert "93%" not in drafts and "previous instructions" not in drafts.lower()
+
+
+# --- Numbers in any form, and the checks the format specs bring --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("We moved to version 3.11 last spring.", "Version 3.11 made it faster."),
+        ("It took fifty tries.", "It took 50 tries."),
+        ("It took 50 tries.", "It took fifty tries."),
+        ("We have 50,000 years of recorded history.", "Fifty thousand years of history."),
+        ("The kit cost a hundred dollars.", "The kit cost 100 dollars."),
+        ("We reached 20k readers.", "We reached 20,000 readers."),
+        ("Forty percent of my replies mention clips.", "40% of my replies mention clips."),
+    ],
+)
+def test_a_number_counts_as_said_in_any_form(said, written):
+    transcript = parse_transcript(f"{said} That is all there is to say about it today.", "t.txt")
+    check = next(
+        c for c in run_checks(newsletter(f"# T\n\n{written}\n"), transcript) if c.name == "unverifiable_numbers"
+    )
+    assert check.passed, check.reason
+
+
+def test_keyword_soup_and_boilerplate_titles_are_caught_but_real_lists_are_not():
+    soup = "A practical look at history, with noted and knowledge, despite and fact, man and learned and moon."
+    assert "keyword_soup" in failed(newsletter(CLEAN_NEWSLETTER + f"\n{soup}\n"))
+    fine = "Monday is recording, Tuesday is editing, Wednesday is writing, and Thursday is scheduling."
+    assert "keyword_soup" not in failed(newsletter(CLEAN_NEWSLETTER + f"\n{fine}\n"))
+    assert "title" in failed(newsletter(title="Moon and Choose: What Works"))
+    assert "title" in failed(newsletter(title="Despite and Fact"))
+
+
+def test_links_are_judged_by_who_supplied_them():
+    transcript = parse_transcript("Grab the slides at example.org/slides after the talk, they are free.", "t.txt")
+    said = Draft(format="linkedin", title="T", body=f"Slides: example.org/slides\n\nThe talk: {CTA}")
+    check = next(c for c in run_checks(said, transcript, JobOptions(cta_url=CTA)) if c.name == "links")
+    assert not check.passed and check.severity == "risk" and "from the transcript" in check.reason
+    invented = Draft(format="linkedin", title="T", body=f"More: https://unknown.example/x\n\nThe talk: {CTA}")
+    check = next(c for c in run_checks(invented, transcript, JobOptions(cta_url=CTA)) if c.name == "links")
+    assert not check.passed and "nobody supplied" in check.reason
+    review, fixed = review_draft(invented, transcript, options=JobOptions(cta_url=CTA))
+    assert "unknown.example" not in fixed.text() and CTA in fixed.text()  # the fix keeps the creator's link
+
+
+def test_someone_elses_talk_called_mine_is_a_risk():
+    options = JobOptions(speaker="Grace Hopper")
+    claimed = newsletter("# T\n\nIn my latest talk I explained why ships are safe in harbour.\n")
+    check = next(c for c in run_checks(claimed, TRANSCRIPT, options) if c.name == "attribution")
+    assert not check.passed and check.severity == "risk" and "Grace Hopper" in check.reason

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipeline.errors import Conflict
-from pipeline.models import Draft, DraftFormat
+from pipeline.models import Draft
 from pipeline.store import FileStore, StoreBusy, get_store
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import steps as step_rows
@@ -92,7 +92,7 @@ def test_a_failed_transaction_leaves_nothing(settings):
 
 
 def test_draft_edits_conflict_instead_of_overwriting(settings):
-    draft = Draft(format=DraftFormat.LINKEDIN, title="T", body="first")
+    draft = Draft(format="linkedin", title="T", body="first")
     with get_store().session() as db:
         assert (
             artifact_rows.add_draft_version(db, "j", draft, source="generated", author="clipinsight", run_id="r") == 1

@@ -1,5 +1,6 @@
 """Provider selection. ``CLIPINSIGHT_PROVIDER`` = ``auto`` (Gemini when ``GEMINI_API_KEY`` is
-set, offline otherwise), ``local``, ``gemini``, or ``package.module:factory`` for a custom one."""
+set, offline otherwise), ``local``, ``gemini``, ``openai`` (any OpenAI-compatible server), or
+``package.module:factory`` for a custom one."""
 
 from __future__ import annotations
 
@@ -30,9 +31,7 @@ def _factory(dotted: str):
 
 @lru_cache(maxsize=8)
 def content_provider(settings: Settings) -> ContentProvider:
-    choice = settings.provider
-    if choice == "auto":
-        choice = "gemini" if settings.gemini_api_key else "local"
+    choice = settings.content_provider
     if choice == "local":
         from pipeline.providers.local import LocalContentProvider
 
@@ -41,6 +40,10 @@ def content_provider(settings: Settings) -> ContentProvider:
         from pipeline.providers.gemini import GeminiContentProvider
 
         return GeminiContentProvider(settings)
+    if choice == "openai":
+        from pipeline.providers.openai_compat import OpenAIContentProvider
+
+        return OpenAIContentProvider(settings)
     return _factory(choice)(settings)
 
 
@@ -64,8 +67,11 @@ def speech_recognizer(settings: Settings) -> SpeechRecognizer:
 
 def describe(settings: Settings) -> str:
     """One line for the UI and the CLI: which content provider runs, and whether it is offline."""
-    if settings.provider == "local" or (settings.provider == "auto" and not settings.gemini_api_key):
-        return "offline (local provider; set GEMINI_API_KEY to use Gemini)"
-    if settings.uses_gemini:
+    choice = settings.content_provider
+    if choice == "local":
+        return "offline (extractive drafts; set GEMINI_API_KEY, or CLIPINSIGHT_PROVIDER=openai, to use an LLM)"
+    if choice == "gemini":
         return f"Gemini ({settings.gemini_model})"
+    if choice == "openai":
+        return f"OpenAI-compatible ({settings.openai_model} at {settings.openai_base_url or 'api.openai.com'})"
     return f"custom provider {settings.provider}"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from pipeline.models import Draft, DraftFormat, InsightPack, JobOptions, JudgeScore, Provenance, Transcript
+from pipeline.models import Draft, InsightPack, JudgeScore, Provenance, Transcript, VoiceProfile
+from pipeline.options import JobOptions
 
 T = TypeVar("T")
 
@@ -39,13 +40,26 @@ class ContentProvider(Protocol):
     model: str
     capabilities: frozenset[str]
 
-    def insights(self, transcript: Transcript, options: JobOptions) -> Generation[InsightPack]: ...
+    def prompt_name(self, task: str) -> str | None: ...
+
+    def insights(
+        self, transcript: Transcript, options: JobOptions, *, prompt_version: str | None = None
+    ) -> Generation[InsightPack]: ...
 
     def draft(
-        self, fmt: DraftFormat, transcript: Transcript, insights: InsightPack, options: JobOptions
+        self,
+        fmt: str,
+        transcript: Transcript,
+        insights: InsightPack,
+        options: JobOptions,
+        *,
+        prompt_version: str | None = None,
+        voice: VoiceProfile | None = None,
     ) -> Generation[Draft]: ...
 
-    def judge(self, draft: Draft, transcript: Transcript) -> Generation[list[JudgeScore]]: ...
+    def judge(
+        self, draft: Draft, transcript: Transcript, *, prompt_version: str | None = None
+    ) -> Generation[list[JudgeScore]]: ...
 
 
 @runtime_checkable

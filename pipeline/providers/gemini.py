@@ -1,10 +1,12 @@
-"""Gemini through google-genai: insights, drafts, the QA judge, and speech recognition.
+"""Gemini through google-genai: the LLM adapter and speech recognition.
 
-The only module that imports ``google.genai``. Every call declares its answer as a pydantic
-model (``response_schema``); the answer is validated and asked again once when it does not fit
-(:mod:`pipeline.structured`). Transcripts and everything derived from them go into prompts
-fenced as untrusted data. Calls pass the shared rate limiter (:mod:`pipeline.ratelimit`), and
-SDK errors become error codes (:func:`map_error`).
+The only module that imports ``google.genai``. :class:`GeminiClient` implements the one method of
+:class:`~pipeline.providers.llm.LLMClient` — one ``generate_content`` request with the answer's schema as
+``response_schema`` — and maps the SDK's errors to error codes (:func:`map_error`); prompts,
+fences, re-asks, grounding, retries and rate limits live in :mod:`pipeline.providers.generation` and
+:mod:`pipeline.providers.llm`, shared with every other model. :class:`GeminiSpeechRecognizer` uploads
+audio (Files API), waits until it is processed and asks for timestamped segments, through the
+same retry policy and limiter.
 
 Settings: ``GEMINI_API_KEY`` (environment or ``.streamlit/secrets.toml``), ``GEMINI_MODEL``,
 ``GEMINI_TEMPERATURE`` and ``GEMINI_THINKING_BUDGET`` (override the prompt files),
@@ -19,43 +21,32 @@ import logging
 import math
 import mimetypes
 import re
-import secrets
 import time
 import wave
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from pipeline import defaults
+from pipeline import defaults, retrying
 from pipeline.errors import ErrorCode, StepError
-from pipeline.grounding import ground_quotes
-from pipeline.models import (
-    LINKEDIN_LIMIT,
-    X_POST_LIMIT,
-    Draft,
-    DraftFormat,
-    InsightPack,
-    JobOptions,
-    JudgeScore,
-    OutlineItem,
-    Provenance,
-    Quote,
-    Theme,
-)
+from pipeline.models import Provenance
 from pipeline.prompts import Prompt, load_prompt
-from pipeline.providers.base import ASR, DRAFTS, INSIGHTS, JUDGE, Generation, ProgressFn
-from pipeline.qa import BANNED_PHRASES, number_posts, strip_numbering
+from pipeline.providers.base import ASR, Generation, ProgressFn
+from pipeline.providers.generation import LLMContentProvider, clock_seconds
+from pipeline.providers.llm import ModelParams, Turn, ask
 from pipeline.ratelimit import limiter_for
 from pipeline.settings import Settings
-from pipeline.structured import Answer, Reask, Structured, ask_structured
-from pipeline.transcript import Segment, Transcript, timestamp
+from pipeline.structured import Answer, Structured
+from pipeline.transcript import Segment, Transcript
 
 __all__ = [
+    "GeminiClient",
     "GeminiContentProvider",
     "GeminiSpeechRecognizer",
     "Price",
@@ -63,21 +54,11 @@ __all__ = [
     "price_of",
     "estimate_cost",
     "map_error",
-    "Fence",
-    "transcript_lines",
-    "InsightsAnswer",
-    "ArticleAnswer",
-    "NewsletterAnswer",
-    "BlogAnswer",
-    "ThreadAnswer",
-    "LinkedInAnswer",
-    "JudgeAnswer",
     "TranscriptAnswer",
     "MISSING_KEY",
 ]
 
 log = logging.getLogger("clipinsight.gemini")
-M = TypeVar("M", bound=BaseModel)
 
 MISSING_KEY = (
     "Gemini is selected but GEMINI_API_KEY is not set. Create a key at https://aistudio.google.com/apikey and "
@@ -124,188 +105,7 @@ def estimate_cost(model: str, tokens_in: int, tokens_out: int, *, audio_tokens: 
     return round(dollars / 1_000_000, 6)
 
 
-# --- Fenced prompts ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fence:
-    """Markers around untrusted data, unique per call so that the data cannot close them."""
-
-    id: str
-
-    @classmethod
-    def new(cls) -> Fence:
-        return cls(secrets.token_hex(6))
-
-    def wrap(self, label: str, text: str) -> str:
-        text = text.replace("<<<", "< < <")  # no line of the data can look like a marker
-        return f"<<<BEGIN {label} {self.id}>>>\n{text}\n<<<END {label} {self.id}>>>"
-
-
-def transcript_lines(transcript: Transcript) -> str:
-    """One line per segment: ``[m:ss] SPEAKER: text``."""
-    return "\n".join(
-        f"[{timestamp(s.start)}] " + (f"{s.speaker}: " if s.speaker else "") + s.text for s in transcript.segments
-    )
-
-
-# --- Response models -----------------------------------------------------------------------
-
-_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\s*$")
-
-
-def clock_seconds(value: str) -> float:
-    """``m:ss``, ``h:mm:ss`` (fractions allowed) or plain seconds -> seconds."""
-    match = _CLOCK.match(value)
-    if match:
-        hours, minutes, seconds = match.groups()
-        return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a time; write m:ss, like 4:05") from None
-
-
-class ThemeAnswer(BaseModel):
-    title: str = Field(min_length=2, max_length=90, description="A short name for the theme.")
-    summary: str = Field(min_length=10, description="One or two sentences on what the speaker says about it.")
-    keywords: list[str] = Field(min_length=1, max_length=8, description="A few words or short phrases.")
-
-
-class QuoteAnswer(BaseModel):
-    text: str = Field(
-        min_length=1,
-        description="Words copied exactly from the transcript, without the [m:ss] time or the speaker label.",
-    )
-    theme: str | None = Field(default=None, description="The title of the theme the quote belongs to.")
-
-
-class OutlineAnswer(BaseModel):
-    start: str = Field(description="Time of the transcript line where this part begins, as m:ss or h:mm:ss.")
-    title: str = Field(min_length=2, max_length=90)
-    summary: str = Field(default="", description="One sentence.")
-
-    @field_validator("start")
-    @classmethod
-    def _within_talk(cls, value: str, info: ValidationInfo) -> str:
-        seconds = clock_seconds(value)
-        duration = (info.context or {}).get("duration")
-        if duration is not None and seconds > duration + 1:
-            raise ValueError(f"{value} is after the end of the talk ({timestamp(duration)})")
-        return value
-
-
-class InsightsAnswer(BaseModel):
-    title: str = Field(min_length=3, max_length=120, description="A title for the talk.")
-    summary: str = Field(min_length=20, description="Two or three sentences on what the talk is about.")
-    themes: list[ThemeAnswer] = Field(min_length=1, max_length=10)
-    quotes: list[QuoteAnswer] = Field(min_length=1, max_length=15)
-    outline: list[OutlineAnswer] = Field(min_length=1, max_length=20)
-
-    def to_pack(self) -> InsightPack:
-        """The pack before grounding: quote times are filled in from the transcript."""
-        outline = sorted(
-            (OutlineItem(start=clock_seconds(o.start), title=o.title, summary=o.summary) for o in self.outline),
-            key=lambda item: item.start,
-        )
-        return InsightPack(
-            title=self.title,
-            summary=self.summary,
-            themes=[Theme(**t.model_dump()) for t in self.themes],
-            quotes=[Quote(text=q.text, start=0.0, end=0.0, theme=q.theme) for q in self.quotes],
-            outline=outline,
-        )
-
-
-class _DraftAnswer(BaseModel):
-    title: str = Field(min_length=3, max_length=150, description="The title or subject line.")
-
-    def full_text(self) -> str:
-        raise NotImplementedError
-
-    @model_validator(mode="after")
-    def _has_cta(self, info: ValidationInfo):
-        cta = (info.context or {}).get("cta_url")
-        if cta and cta.rstrip("/") not in self.full_text():
-            raise ValueError(f"the call-to-action link {cta} must appear exactly as written")
-        return self
-
-
-class ArticleAnswer(_DraftAnswer):
-    """An article in Markdown."""
-
-    body: str = Field(min_length=200, description="The text in Markdown, without the title.")
-
-    def full_text(self) -> str:
-        return self.body
-
-    def to_draft(self, fmt: DraftFormat) -> Draft:
-        return Draft(format=fmt, title=self.title.strip(), body=self.body.strip() + "\n")
-
-
-#: Room left in a post for the "12/12 " numbering added after the answer.
-POST_ROOM = X_POST_LIMIT - 8
-
-
-class ThreadAnswer(_DraftAnswer):
-    posts: list[Annotated[str, Field(min_length=1, max_length=POST_ROOM)]] = Field(
-        min_length=3, max_length=15, description=f"The posts in order, unnumbered, each at most {POST_ROOM} characters."
-    )
-
-    def full_text(self) -> str:
-        return "\n\n".join(self.posts)
-
-    def to_draft(self, fmt: DraftFormat) -> Draft:
-        posts = number_posts([strip_numbering(p) for p in self.posts])
-        return Draft(format=fmt, title=self.title.strip(), body="\n\n".join(posts), posts=posts)
-
-
-class LinkedInAnswer(_DraftAnswer):
-    body: str = Field(min_length=200, max_length=LINKEDIN_LIMIT, description="The post as plain text.")
-
-    def full_text(self) -> str:
-        return self.body
-
-    def to_draft(self, fmt: DraftFormat) -> Draft:
-        return Draft(format=fmt, title=self.title.strip(), body=self.body.strip())
-
-
-# One class per format although they share their fields: the schema's title tells the model
-# (and anyone reading a request) which draft is wanted. Docstrings are sent as descriptions.
-class NewsletterAnswer(ArticleAnswer):
-    """A newsletter issue."""
-
-
-class BlogAnswer(ArticleAnswer):
-    """A blog post."""
-
-
-_DRAFT_ANSWERS: dict[DraftFormat, type[_DraftAnswer]] = {
-    DraftFormat.NEWSLETTER: NewsletterAnswer,
-    DraftFormat.BLOG: BlogAnswer,
-    DraftFormat.X_THREAD: ThreadAnswer,
-    DraftFormat.LINKEDIN: LinkedInAnswer,
-}
-
-
-class Criterion(BaseModel):
-    score: int = Field(ge=0, le=10, description="0 (worst) to 10 (best).")
-    reason: str = Field(min_length=3, description="One sentence that explains the score.")
-
-
-class JudgeAnswer(BaseModel):
-    accuracy: Criterion = Field(description="Claims, numbers and quotes are what the speaker said.")
-    voice: Criterion = Field(description="Sounds like the creator talking.")
-    platform_fit: Criterion = Field(description="Length, structure and style suit the platform.")
-    hook: Criterion = Field(description="The opening makes the reader continue.")
-    clarity: Criterion = Field(description="Easy to follow, no filler or repetition.")
-    safety: Criterion = Field(description="10: safe to publish as is; 3 or less: high risk.")
-
-    def scores(self) -> list[JudgeScore]:
-        return [
-            JudgeScore(criterion=name, score=getattr(self, name).score, reason=getattr(self, name).reason)
-            for name in type(self).model_fields
-        ]
+# --- Transcription answer --------------------------------------------------------------------
 
 
 class SegmentAnswer(BaseModel):
@@ -425,6 +225,8 @@ def _api_error(exc: genai_errors.APIError, failure: ErrorCode) -> StepError:
         return StepError(ErrorCode.INVALID_INPUT, f"{said}")
     if code == 504 or status == "DEADLINE_EXCEEDED":
         return StepError(ErrorCode.TIMEOUT, f"{said} (the service took too long)")
+    if code in (500, 502, 503):  # "the model is overloaded": retried by the call, then the step's own code
+        return retrying.ServiceUnavailable(failure, said)
     return StepError(failure, said)
 
 
@@ -456,10 +258,8 @@ def _name(value: Any) -> str:
     return str(getattr(value, "name", value) or "")
 
 
-# --- One configured client -----------------------------------------------------------------
+# --- The client ----------------------------------------------------------------------------
 
-#: The usual ratio of characters to tokens in English text, for estimates before a call.
-CHARS_PER_TOKEN = 4
 #: Gemini counts 32 tokens per second of audio.
 AUDIO_TOKENS_PER_SECOND = 32
 #: For audio other than WAV the length is estimated from the size: about 16 kB a second.
@@ -486,83 +286,63 @@ def _user(*parts: types.Part) -> types.Content:
     return types.Content(role="user", parts=list(parts))
 
 
-class _Gemini:
-    """The client, the rate limiter and the error mapping that every call shares."""
+def _first_set(*values):
+    return next((value for value in values if value is not None), None)
 
-    def __init__(self, settings: Settings, failure: ErrorCode):
+
+def _content(turn: Turn) -> types.Content:
+    parts = [*turn.attachments, types.Part.from_text(text=turn.text)]
+    return types.Content(role="model" if turn.role == "model" else "user", parts=parts)
+
+
+class GeminiClient:
+    """One Gemini model behind :meth:`complete` (see :class:`pipeline.providers.llm.LLMClient`)."""
+
+    name = "gemini"
+
+    def __init__(self, settings: Settings, failure: ErrorCode = ErrorCode.GENERATION_FAILED):
         if not settings.gemini_api_key:
             raise StepError(ErrorCode.API_KEY_INVALID, MISSING_KEY)
         self.settings = settings
         self.model = settings.gemini_model
         self.failure = failure
         self.limiter = limiter_for(settings, self.model)
+        self.policy = retrying.CallPolicy(initial_s=settings.call_retry_initial_s)
         options = types.HttpOptions(timeout=int(settings.gemini_timeout_s * 1000))
         if settings.gemini_base_url:
             options.base_url = settings.gemini_base_url
         self.client = genai.Client(api_key=settings.gemini_api_key, http_options=options)
 
-    def structured(
-        self,
-        prompt: Prompt,
-        values: dict,
-        schema: type[M],
-        *,
-        context: dict | None = None,
-        parts: tuple[types.Part, ...] = (),
-        part_tokens: int = 0,
-    ) -> tuple[M, Provenance, tuple[str, ...]]:
-        """Ask ``prompt`` (rendered with ``values``) for an answer of ``schema``. ``parts`` go
-        before the text (an audio file); ``part_tokens`` is their estimated size."""
-        config = self._config(prompt, prompt.render("system", **values), schema)
-        contents = [_user(*parts, types.Part.from_text(text=prompt.render("user", **values)))]
-        estimate = _estimate_tokens(contents, config) + part_tokens
-        result = ask_structured(lambda reask: self._ask(contents, config, reask, estimate), schema, context=context)
-        return result.value, self._provenance(prompt, result), _reask_notes(result)
-
-    def _config(self, prompt: Prompt, system: str, schema: type[BaseModel]) -> types.GenerateContentConfig:
-        """The prompt file's model parameters; settings, when set, win over them."""
-        params, settings = prompt.params, self.settings
-        return types.GenerateContentConfig(
-            system_instruction=system.strip(),
-            temperature=_first_set(settings.gemini_temperature, params.get("temperature")),
-            max_output_tokens=params.get("max_output_tokens"),
-            response_mime_type="application/json",
-            response_schema=schema,
-            thinking_config=_thinking(
-                self.model, _first_set(settings.gemini_thinking_budget, params.get("thinking_budget"))
-            ),
-        )
-
-    def _ask(
-        self, contents: list[types.Content], config: types.GenerateContentConfig, reask: Reask | None, estimate: int
-    ) -> Answer:
-        if reask is not None:
-            contents = [
-                *contents,
-                types.Content(role="model", parts=[types.Part.from_text(text=reask.answer.text)]),
-                _user(types.Part.from_text(text=reask.feedback)),
-            ]
-            estimate += math.ceil((len(reask.answer.text) + len(reask.feedback)) / CHARS_PER_TOKEN)
-        grant = self.limiter.acquire(estimate)
+    def complete(self, system: str, turns: Sequence[Turn], schema: type[BaseModel], params: ModelParams) -> Answer:
+        config = self._config(system, schema, params)
         started = time.perf_counter()
         response = self.call(
-            lambda: self.client.models.generate_content(model=self.model, contents=contents, config=config)
+            lambda: self.client.models.generate_content(
+                model=self.model, contents=[_content(t) for t in turns], config=config
+            )
         )
-        answer = self._read(response, (time.perf_counter() - started) * 1000)
-        self.limiter.settle(grant, answer.tokens_in)
-        return answer
+        return self._read(response, (time.perf_counter() - started) * 1000)
+
+    def _config(self, system: str, schema: type[BaseModel], params: ModelParams) -> types.GenerateContentConfig:
+        """The prompt file's model parameters; settings, when set, win over them."""
+        settings = self.settings
+        return types.GenerateContentConfig(
+            system_instruction=system,
+            temperature=_first_set(settings.gemini_temperature, params.temperature),
+            max_output_tokens=params.max_output_tokens,
+            response_mime_type="application/json",
+            response_schema=schema,
+            thinking_config=_thinking(self.model, _first_set(settings.gemini_thinking_budget, params.thinking_budget)),
+        )
 
     def call(self, request):
-        """Run one SDK request; its errors come out as StepErrors (a 429 also pauses every
-        worker for as long as the service asked)."""
+        """Run one SDK request; its errors come out as StepErrors."""
         try:
             return request()
         except Exception as exc:
             mapped = map_error(exc, self.failure)
             if mapped is None:
                 raise
-            if mapped.code is ErrorCode.RATE_LIMITED and mapped.retry_after:
-                self.limiter.pause(mapped.retry_after)
             raise mapped from exc
 
     def _read(self, response: types.GenerateContentResponse, latency_ms: float) -> Answer:
@@ -587,18 +367,6 @@ class _Gemini:
             truncated=finish == "MAX_TOKENS",
         )
 
-    def _provenance(self, prompt: Prompt, result: Structured) -> Provenance:
-        return Provenance(
-            provider="gemini",
-            model=self.model,
-            prompt_name=prompt.name,
-            prompt_version=prompt.version,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=round(result.cost_usd, 6),
-            latency_ms=round(result.latency_ms, 3),
-        )
-
 
 def _usage(usage: types.GenerateContentResponseUsageMetadata | None) -> tuple[int, int, int]:
     """(input tokens, output tokens including thinking, audio input tokens)."""
@@ -612,104 +380,11 @@ def _usage(usage: types.GenerateContentResponseUsageMetadata | None) -> tuple[in
     )
 
 
-def _estimate_tokens(contents: list[types.Content], config: types.GenerateContentConfig) -> int:
-    """Input tokens of the text of a request, estimated before it is sent."""
-    chars = len(str(config.system_instruction or ""))
-    chars += sum(len(part.text or "") for content in contents for part in content.parts or [])
-    return math.ceil(chars / CHARS_PER_TOKEN)
-
-
-def _reask_notes(result: Structured) -> tuple[str, ...]:
-    return tuple(f"the model's answer did not fit the schema ({problem}); asked again" for problem in result.problems)
-
-
-# --- Content provider ----------------------------------------------------------------------
-
-
-def _limits(fmt: DraftFormat) -> str:
-    if fmt is DraftFormat.X_THREAD:
-        return f"each post at most {X_POST_LIMIT} characters"
-    if fmt is DraftFormat.LINKEDIN:
-        return f"at most {LINKEDIN_LIMIT} characters"
-    return "no length limit"
-
-
-class GeminiContentProvider:
-    """Insights, drafts and the QA judge from Gemini, with the offline provider's interface."""
-
-    name = "gemini"
-    capabilities = frozenset({INSIGHTS, DRAFTS, JUDGE})
+class GeminiContentProvider(LLMContentProvider):
+    """Insights, drafts and the QA judge from Gemini."""
 
     def __init__(self, settings: Settings):
-        self._gemini = _Gemini(settings, ErrorCode.GENERATION_FAILED)
-        self.model = self._gemini.model
-
-    @staticmethod
-    def prompt_name(task: str) -> str | None:
-        """The prompt file read for a task: ``insights``, ``draft_<format>`` or ``qa_judge``."""
-        if task.startswith("draft:"):
-            return f"draft_{DraftFormat(task.removeprefix('draft:')).value}"
-        return task if task in ("insights", "qa_judge") else None
-
-    def insights(
-        self, transcript: Transcript, options: JobOptions, *, prompt_version: str | None = None
-    ) -> Generation[InsightPack]:
-        prompt, fence = load_prompt("insights", prompt_version), Fence.new()
-        values = {
-            **prompt.params,
-            "tone": options.tone,
-            "duration": timestamp(transcript.duration),
-            "fence_id": fence.id,
-            "transcript": fence.wrap("TRANSCRIPT", transcript_lines(transcript)),
-        }
-        answer, provenance, notes = self._gemini.structured(
-            prompt, values, InsightsAnswer, context={"duration": transcript.duration}
-        )
-        pack, report = ground_quotes(answer.to_pack(), transcript)
-        for repair in report.repaired:
-            log.info("quote repaired to the transcript's words: %r -> %r", repair.before, repair.after)
-        return Generation(pack, provenance, (*notes, report.summary()))
-
-    def draft(
-        self,
-        fmt: DraftFormat,
-        transcript: Transcript,
-        insights: InsightPack,
-        options: JobOptions,
-        *,
-        prompt_version: str | None = None,
-    ) -> Generation[Draft]:
-        fmt = DraftFormat(fmt)
-        prompt, fence = load_prompt(f"draft_{fmt.value}", prompt_version), Fence.new()
-        cta = prompt.render("cta_given", cta_url=options.cta_url) if options.cta_url else prompt.render("cta_none")
-        values = {
-            **prompt.params,
-            "tone": options.tone,
-            "cta": cta,
-            "fence_id": fence.id,
-            "post_limit": POST_ROOM,
-            "banned_phrases": "; ".join(f'"{p}"' for p in BANNED_PHRASES),
-            "insights": fence.wrap("INSIGHTS", insights.model_dump_json(indent=1)),
-            "transcript": fence.wrap("TRANSCRIPT", transcript_lines(transcript)),
-        }
-        answer, provenance, notes = self._gemini.structured(
-            prompt, values, _DRAFT_ANSWERS[fmt], context={"cta_url": options.cta_url}
-        )
-        return Generation(answer.to_draft(fmt), provenance, notes)
-
-    def judge(
-        self, draft: Draft, transcript: Transcript, *, prompt_version: str | None = None
-    ) -> Generation[list[JudgeScore]]:
-        prompt, fence = load_prompt("qa_judge", prompt_version), Fence.new()
-        values = {
-            "format": draft.format.label,
-            "limits": _limits(draft.format),
-            "fence_id": fence.id,
-            "draft": fence.wrap("DRAFT", f"{draft.title}\n\n{draft.text()}"),
-            "transcript": fence.wrap("TRANSCRIPT", transcript_lines(transcript)),
-        }
-        answer, provenance, notes = self._gemini.structured(prompt, values, JudgeAnswer)
-        return Generation(answer.scores(), provenance, notes)
+        super().__init__(GeminiClient(settings, ErrorCode.GENERATION_FAILED))
 
 
 # --- Speech recognition --------------------------------------------------------------------
@@ -757,35 +432,56 @@ class GeminiSpeechRecognizer:
     capabilities = frozenset({ASR})
 
     def __init__(self, settings: Settings):
-        self._gemini = _Gemini(settings, ErrorCode.TRANSCRIPTION_FAILED)
+        self._gemini = GeminiClient(settings, ErrorCode.TRANSCRIPTION_FAILED)
         self.model = self._gemini.model
+
+    def _remote(self, request, what: str):
+        """One Files API request, its transient failures retried by the one policy."""
+        gemini = self._gemini
+        return retrying.call(lambda: gemini.call(request), classify=_as_step_error, policy=gemini.policy, what=what)
 
     def transcribe(self, audio_path: Path, progress: ProgressFn | None = None) -> Generation[Transcript]:
         path, report = Path(audio_path), progress or (lambda fraction: None)
         if not path.is_file():
             raise StepError(ErrorCode.INVALID_INPUT, f"the audio file {path.name} does not exist")
         mime = audio_mime_type(path)
-        uploaded = self._gemini.call(
-            lambda: self._gemini.client.files.upload(
-                file=path, config=types.UploadFileConfig(mime_type=mime, display_name=path.name)
-            )
-        )
+        files = self._gemini.client.files
+        upload_config = types.UploadFileConfig(mime_type=mime, display_name=path.name)
+        uploaded = self._remote(lambda: files.upload(file=path, config=upload_config), "gemini upload")
         report(0.2)
         try:
             ready = self._wait_until_active(uploaded)
             report(0.4)
             audio = types.Part.from_uri(file_uri=ready.uri, mime_type=ready.mime_type or mime)
-            answer, provenance, notes = self._gemini.structured(
-                load_prompt("transcribe"), {}, TranscriptAnswer, parts=(audio,), part_tokens=_audio_tokens(path)
-            )
+            prompt = load_prompt("transcribe")
+            result = self._ask(prompt, audio, _audio_tokens(path))
         finally:
             self._delete(uploaded)
         report(1.0)
-        return Generation(answer.to_transcript(), provenance, notes)
+        return Generation(result.value.to_transcript(), self._provenance(prompt, result), _reask_notes(result))
+
+    def _ask(self, prompt: Prompt, audio: types.Part, audio_tokens: int) -> Structured:
+        turn = Turn("user", prompt.render("user"), attachments=(audio,))
+        params = ModelParams.of(prompt.params)
+        return ask(
+            self._gemini, prompt.render("system").strip(), [turn], TranscriptAnswer, params, extra_tokens=audio_tokens
+        )
+
+    def _provenance(self, prompt: Prompt, result: Structured) -> Provenance:
+        return Provenance(
+            provider="gemini",
+            model=self.model,
+            prompt_name=prompt.name,
+            prompt_version=prompt.version,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=round(result.cost_usd, 6),
+            latency_ms=round(result.latency_ms, 3),
+        )
 
     def _wait_until_active(self, uploaded: types.File) -> types.File:
         deadline = time.monotonic() + defaults.GEMINI_FILE_READY_TIMEOUT_S
-        current = uploaded
+        current, files = uploaded, self._gemini.client.files
         while _name(current.state) != "ACTIVE":
             if _name(current.state) == "FAILED":
                 reason = current.error.message if current.error else "no reason given"
@@ -796,7 +492,7 @@ class GeminiSpeechRecognizer:
                     f"Gemini did not finish processing the audio in {defaults.GEMINI_FILE_READY_TIMEOUT_S:.0f} s",
                 )
             time.sleep(defaults.GEMINI_FILE_POLL_S)
-            current = self._gemini.call(lambda: self._gemini.client.files.get(name=uploaded.name))
+            current = self._remote(lambda: files.get(name=uploaded.name), "gemini file status")
         return current
 
     def _delete(self, uploaded: types.File) -> None:
@@ -805,3 +501,11 @@ class GeminiSpeechRecognizer:
             self._gemini.client.files.delete(name=uploaded.name)
         except Exception as exc:  # a failed clean-up must not fail a finished transcription
             log.warning("could not delete %s from Gemini: %s", uploaded.name, exc)
+
+
+def _as_step_error(exc: BaseException) -> StepError | None:
+    return exc if isinstance(exc, StepError) else None
+
+
+def _reask_notes(result: Structured) -> tuple[str, ...]:
+    return tuple(f"the model's answer did not fit the schema ({problem}); asked again" for problem in result.problems)

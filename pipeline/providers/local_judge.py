@@ -15,11 +15,12 @@ import re
 import time
 from collections.abc import Sequence
 
-from pipeline import defaults
-from pipeline.models import Draft, DraftFormat, JudgeScore, Provenance
+from pipeline import defaults, formats
+from pipeline.models import Draft, JudgeScore, Provenance
+from pipeline.numbers import FIRST_PERSON
 from pipeline.prompts import Prompt, load_prompt
 from pipeline.providers.base import JUDGE, Generation
-from pipeline.qa import FIRST_PERSON, find_profanity, run_checks, strip_numbering
+from pipeline.qa import find_profanity, run_checks, strip_numbering
 from pipeline.transcript import Transcript
 
 __all__ = ["LocalJudge", "CRITERIA", "judge_draft"]
@@ -77,12 +78,15 @@ def _voice(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
     return JudgeScore(criterion="voice", score=_clamp(score), reason=reason)
 
 
-_MEASURES = {
-    DraftFormat.NEWSLETTER: ("newsletter_words", "words"),
-    DraftFormat.BLOG: ("blog_words", "words"),
-    DraftFormat.X_THREAD: ("x_thread_posts", "posts"),
-    DraftFormat.LINKEDIN: ("linkedin_chars", "characters"),
-}
+_UNIT_KEYS = {"words": "words", "posts": "posts", "characters": "chars"}
+
+
+def _sweet_spot(draft: Draft, prompt: Prompt) -> tuple[str, int, int]:
+    """The unit the draft's format is measured in and its range: the prompt file's
+    ``<format>_<unit>`` when it sets one, else the format spec's own."""
+    measure = formats.get(draft.format).measure
+    low, high = prompt.params.get(f"{draft.format}_{_UNIT_KEYS[measure.unit]}", measure.sweet_spot)
+    return measure.unit, low, high
 
 
 def _measure(draft: Draft, unit: str) -> int:
@@ -95,8 +99,7 @@ def _platform_fit(draft: Draft, checks: dict, prompt: Prompt) -> JudgeScore:
     if _failed(checks, "platform_limits"):
         reason = prompt.render("platform_fit_over", reason=checks["platform_limits"].reason)
         return JudgeScore(criterion="platform_fit", score=_clamp(prompt.params["over_limit_score"]), reason=reason)
-    key, unit = _MEASURES[draft.format]
-    low, high = prompt.params[key]
+    unit, low, high = _sweet_spot(draft, prompt)
     measure = _measure(draft, unit)
     off = (low - measure) / low if measure < low else (measure - high) / high if measure > high else 0.0
     reason = prompt.render("platform_fit", measure=measure, unit=unit, low=low, high=high)

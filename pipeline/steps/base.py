@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.context import StepContext
-from pipeline.models import Draft, JobInfo, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.models import Draft, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.options import JobInfo
 from pipeline.plans import PlanStatus
 from pipeline.stages import JobStatus
 from pipeline.steps.io import declared_writes, reads, writes
@@ -61,7 +62,12 @@ class StepOutputs(BaseModel):
 
     def job_fields(self) -> dict[str, Any]:
         """Fields of the job row to update (title, duration_s, metadata, qa_score)."""
-        return {}
+        return {
+            write.kind: value
+            for name, value in self._declared("job_field")
+            for write in declared_writes(type(self))[name]
+            if write.target == "job_field"
+        }
 
     def _declared(self, target: str) -> list[tuple[str, Any]]:
         found = []

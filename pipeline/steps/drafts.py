@@ -1,4 +1,4 @@
-"""draft:<format>: one draft per job, four of these run in parallel."""
+"""draft:<format>: one draft per job and format; the formats of a job run in parallel."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from pipeline.models import Draft, DraftFormat, InsightPack, Transcript
+from pipeline import formats
+from pipeline.models import Draft, InsightPack, Transcript, VoiceProfile
 from pipeline.providers import content_provider
 from pipeline.steps.base import JobInfo, StepContext, StepOutputs, reads, writes
 from pipeline.tasks import draft_task, pinned_version
@@ -17,6 +18,7 @@ class Inputs(BaseModel):
     transcript: Annotated[Transcript, reads.artifact("transcript")]
     insights: Annotated[InsightPack, reads.artifact("insights")]
     prompt_versions: Annotated[dict[str, str], reads.PROMPT_PINS] = {}
+    voice: Annotated[VoiceProfile | None, reads.VOICE] = None  # the workspace's voice, as pinned for the run
 
 
 class Outputs(StepOutputs):
@@ -24,12 +26,16 @@ class Outputs(StepOutputs):
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
-    fmt = DraftFormat(ctx.params["format"])
+    spec = formats.get(ctx.params["format"])
     provider = content_provider(ctx.settings)
-    version = pinned_version(provider, draft_task(fmt), inputs.prompt_versions)
-    generation = provider.draft(fmt, inputs.transcript, inputs.insights, inputs.job.options, prompt_version=version)
-    ctx.record(f"draft:{fmt.value}", generation.provenance)
+    version = pinned_version(provider, draft_task(spec.name), inputs.prompt_versions)
+    generation = provider.draft(
+        spec.name, inputs.transcript, inputs.insights, inputs.job.options, prompt_version=version, voice=inputs.voice
+    )
+    ctx.record(spec.task, generation.provenance)
     for note in generation.notes:
         ctx.info(note)
-    ctx.info(f"{fmt.label} drafted: {len(generation.value.text())} characters")
+    if inputs.voice is not None and inputs.voice.version:
+        ctx.info(f"voice profile v{inputs.voice.version} of workspace {inputs.job.workspace}")
+    ctx.info(f"{spec.label} drafted: {len(generation.value.text())} characters")
     return Outputs(draft=generation.value)

@@ -1,4 +1,5 @@
-"""insights: themes, quotes tied to transcript times, and an outline."""
+"""insights: themes, quotes tied to transcript times, and an outline. Once the pack exists its
+title becomes the job's, unless the creator gave one or the video has its own."""
 
 from __future__ import annotations
 
@@ -20,6 +21,21 @@ class Inputs(BaseModel):
 
 class Outputs(StepOutputs):
     insights: Annotated[InsightPack, writes.artifact("insights")]
+    job_title: Annotated[str | None, writes.job_field("title")] = None
+
+
+#: Sources whose own title (the video page's) is the creator's: it stays the job's title.
+TITLED_SOURCES = frozenset({"youtube"})
+
+
+def _title_for(job: JobInfo, pack: InsightPack) -> str | None:
+    """The creator's title wins, then a video page's own title; otherwise the pack's title
+    replaces the one made from a file name."""
+    if job.options.title:
+        return job.options.title
+    if (job.metadata or {}).get("kind") in TITLED_SOURCES:
+        return None
+    return pack.title.strip() or None
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
@@ -31,4 +47,4 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         ctx.info(note)
     pack = generation.value
     ctx.info(f"{len(pack.themes)} themes, {len(pack.quotes)} quotes, {len(pack.outline)} outline items")
-    return Outputs(insights=pack)
+    return Outputs(insights=pack, job_title=_title_for(inputs.job, pack))

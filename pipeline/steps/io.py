@@ -43,8 +43,8 @@ class Read:
 @dataclass(frozen=True)
 class Write:
     """Where an output goes: ``artifact`` (kind, formatted with the step's params, e.g.
-    ``draft:{format}``), ``draft_version`` (appended to a draft's history, with ``source``), or
-    ``record`` (a usage or webhook row)."""
+    ``draft:{format}``), ``draft_version`` (appended to a draft's history, with ``source``),
+    ``record`` (a usage or webhook row), or ``job_field`` (a column of the job row)."""
 
     target: str
     kind: str | None = None
@@ -65,6 +65,8 @@ class reads:  # noqa: N801  (a namespace: ``reads.JOB``, ``reads.artifact("trans
     COSTS = Read("costs")
     #: The prompt versions the run is pinned to (pinned on first use).
     PROMPT_PINS = Read("prompt_pins")
+    #: The workspace's voice profile, as the run is pinned to it (pinned on first use).
+    VOICE = Read("voice")
 
     @staticmethod
     def artifact(kind: str) -> Read:
@@ -81,6 +83,11 @@ class writes:  # noqa: N801
     @staticmethod
     def draft_version(source: str, note: str | None = None) -> Write:
         return Write("draft_version", source=source, note=note)
+
+    @staticmethod
+    def job_field(name: str) -> Write:
+        """A column of the job row (``title``): set when the value is not None."""
+        return Write("job_field", kind=name)
 
 
 def _declared(model: type[BaseModel], kind: type) -> dict[str, list]:

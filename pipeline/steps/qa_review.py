@@ -1,5 +1,13 @@
 """qa_review: rule checks and (when the provider can) a judge score per draft, auto-fix, and
-the decision whether an editor must look first."""
+the decision whether an editor must look first.
+
+One judge call per draft. Each call retries its own transient failures in place (the one retry
+policy: up to 5 tries within 90 s, Retry-After honoured, through the shared rate limiter), so a
+429 or 503 on one draft costs that one call again, never the judge calls that succeeded; the step
+itself fails only when one call has spent its whole budget. Then the step's retry judges again
+from the start — at a 30 % fault rate a call fails 5 times in a row 0.2 % of the time, so that
+repeat is rare enough not to be worth persisting judge results between attempts.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel
 
-from pipeline import qa
-from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript
+from pipeline import formats, qa
+from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
 from pipeline.providers import JUDGE, content_provider
 from pipeline.providers.base import merge_provenance
 from pipeline.stages import JobStatus
@@ -22,6 +30,7 @@ class Inputs(BaseModel):
     insights: Annotated[InsightPack, reads.artifact("insights")]
     drafts: Annotated[dict[str, Draft], reads.DRAFTS]
     prompt_versions: Annotated[dict[str, str], reads.PROMPT_PINS] = {}
+    voice: Annotated[VoiceProfile | None, reads.VOICE] = None  # the workspace's voice, as pinned for the run
 
 
 class Outputs(StepOutputs):
@@ -40,29 +49,40 @@ class Outputs(StepOutputs):
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     provider = content_provider(ctx.settings)
-    reviews, fixed = [], []
-    judge_version = pinned_version(provider, QA_JUDGE, inputs.prompt_versions)
-    for fmt, draft in sorted(inputs.drafts.items()):
-        judge = _judge(ctx, provider, draft, inputs.transcript, judge_version)
-        review, after = qa.review_draft(
-            draft, inputs.transcript, options=inputs.job.options, judge=judge, threshold=ctx.settings.qa_threshold
-        )
-        reviews.append(review)
-        if review.fixes:
-            fixed.append(after)
+    judge = _judge(ctx, provider, inputs.transcript, pinned_version(provider, QA_JUDGE, inputs.prompt_versions))
+    reviewed = qa.review_job(
+        inputs.drafts,
+        inputs.transcript,
+        options=inputs.job.options,
+        insights=inputs.insights,
+        voice=inputs.voice,
+        judge=judge,
+        threshold=ctx.settings.qa_threshold,
+    )
+    for review, _ in reviewed:
         ctx.info(
-            f"{fmt}: score {review.score}, {len(review.fixes)} fixes"
+            f"{formats.label(review.format)}: score {review.score}, {len(review.fixes)} fixes"
             + (f", flagged: {'; '.join(review.risk_flags)}" if review.risk_flags else "")
         )
-    report = qa.build_report(reviews, ctx.settings.qa_threshold)
+    flags = qa.transcript_flags(inputs.transcript)
+    for flag in flags:
+        ctx.warning(f"transcript: {flag}")
+    report = qa.build_report([review for review, _ in reviewed], ctx.settings.qa_threshold, flags)
     judged = [p for kind, p in ctx.provenance.items() if kind.startswith("judge:")]
     ctx.record("qa_report", merge_provenance(judged) if judged else Provenance(provider="rules", model="qa-rules"))
-    return Outputs(qa_report=report, fixed=fixed)
+    return Outputs(qa_report=report, fixed=[after for review, after in reviewed if review.fixes])
 
 
-def _judge(ctx: StepContext, provider, draft: Draft, transcript: Transcript, version: str | None):
+def _judge(ctx: StepContext, provider, transcript: Transcript, version: str | None):
+    """A function that judges one draft and records the call, or None without a judge."""
     if JUDGE not in provider.capabilities:
         return None
-    generation = provider.judge(draft, transcript, prompt_version=version)
-    ctx.record(f"judge:{draft.format.value}", generation.provenance)
-    return generation.value
+
+    def judge(draft: Draft):
+        generation = provider.judge(draft, transcript, prompt_version=version)
+        ctx.record(f"judge:{draft.format}", generation.provenance)
+        for note in generation.notes:
+            ctx.info(note)
+        return generation.value
+
+    return judge

@@ -89,11 +89,12 @@ def add_draft_version(
     run_id: str | None = None,
     note: str | None = None,
     expected_version: int | None = None,
+    label: str | None = None,
 ) -> int:
     """Append a version. A generated or auto-fixed version is made once per run (idempotent);
     an edit based on ``expected_version`` fails with :class:`Conflict` if another save came
     first, so nobody overwrites a colleague's edit unknowingly."""
-    fmt = draft.format.value
+    fmt = draft.format
     if source != "edit" and run_id:
         existing = db.scalar(
             "SELECT version FROM draft_versions WHERE job_id = ? AND format = ? AND run_id = ? AND source = ?",
@@ -104,7 +105,7 @@ def add_draft_version(
     current = db.scalar("SELECT max(version) FROM draft_versions WHERE job_id = ? AND format = ?", [job_id, fmt]) or 0
     if expected_version is not None and current != expected_version:
         raise Conflict(
-            f"the {draft.format.label} draft was saved by someone else (version {current}) after you opened "
+            f"the {label or draft.format} draft was saved by someone else (version {current}) after you opened "
             f"version {expected_version}; reload to see their changes, then apply yours again"
         )
     db.execute(

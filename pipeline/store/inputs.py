@@ -15,6 +15,7 @@ from pipeline.store import Database
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import prompts as prompt_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import voices as voice_rows
 
 __all__ = ["load_inputs", "SOURCES"]
 
@@ -56,6 +57,11 @@ def _prompt_pins(db: Database, job: dict, kind: str | None, context: dict):
     return prompt_rows.pin_run_prompts(db, context["run_id"], context.get("newest_prompts") or {})
 
 
+def _voice(db: Database, job: dict, kind: str | None, context: dict):
+    profile = voice_rows.pin_profile(db, context["run_id"], job["workspace"])
+    return profile.model_dump(mode="json") if profile is not None else None
+
+
 SOURCES: dict[str, Callable] = {
     "job": _job,
     "plan": _plan,
@@ -64,6 +70,7 @@ SOURCES: dict[str, Callable] = {
     "drafts": _drafts,
     "costs": _costs,
     "prompt_pins": _prompt_pins,
+    "voice": _voice,
 }
 
 

@@ -10,7 +10,7 @@ The pipeline's shape comes from the table (``pipeline.stages``) this process is 
 from __future__ import annotations
 
 from pipeline.errors import ErrorCode, StepError, backoff_delay, should_retry
-from pipeline.models import Draft, JobOptions, Provenance, UsageRecord, WebhookResult
+from pipeline.models import Draft, Provenance, UsageRecord, WebhookResult
 from pipeline.settings import get_settings
 from pipeline.stages import JobStatus, Move, Pipeline, load_pipeline
 from pipeline.store import artifacts as artifact_rows
@@ -29,7 +29,7 @@ def _pipeline() -> Pipeline:
 
 def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """Queue every step of ``stage`` for this run (one per format for a fan-out)."""
-    options = JobOptions.model_validate(job["options"])
+    options = job["options"]
     return [
         step_rows.queue_attempt(db, run_id=run_id, job_id=job["job_id"], step=step)
         for step in _pipeline().steps_of(stage, options)
@@ -39,7 +39,7 @@ def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
 def advance(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """The stage is done in this run (all its steps): move the status, queue the next stage."""
     pipeline = _pipeline()
-    options = JobOptions.model_validate(job["options"])
+    options = job["options"]
     if not step_rows.steps_done(db, run_id, pipeline.steps_of(stage, options)):
         return []  # the other steps of the fan-out are still running
     for status in pipeline.stage(stage).statuses:

@@ -269,7 +269,31 @@ def m004_store_requests(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments, m003_webhook_signing, m004_store_requests]
+def m005_voice_profiles(con: duckdb.DuckDBPyConnection) -> None:
+    """A workspace's voice profile, every saved version kept (like prompt versions), and the
+    version each run was pinned to (the run's provenance)."""
+    con.execute(
+        """
+        CREATE TABLE voice_profiles (
+            workspace VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            profile VARCHAR NOT NULL,          -- VoiceProfile as JSON
+            saved_by VARCHAR NOT NULL,
+            note VARCHAR,
+            saved_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (workspace, version)
+        );
+        CREATE TABLE run_voices (
+            run_id VARCHAR PRIMARY KEY,
+            workspace VARCHAR NOT NULL,
+            version INTEGER NOT NULL,          -- 0: the workspace had no voice profile
+            pinned_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS = [m001_initial, m002_experiments, m003_webhook_signing, m004_store_requests, m005_voice_profiles]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -26,13 +26,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.llm_answers import CHARS_PER_TOKEN, SCRIPT, TASKS, Question, smart_answer
+from tests.support.stand_in import StandIn
 
 __all__ = [
     "GeminiServer",
@@ -46,37 +47,12 @@ __all__ = [
     "smart_payload",
     "TASKS",
     "SCRIPT",
+    "CHARS_PER_TOKEN",
 ]
 
-#: Response schema title -> task name.
-TASKS = {
-    "InsightsAnswer": "insights",
-    "NewsletterAnswer": "newsletter",
-    "BlogAnswer": "blog",
-    "ThreadAnswer": "x_thread",
-    "LinkedInAnswer": "linkedin",
-    "JudgeAnswer": "judge",
-    "TranscriptAnswer": "transcribe",
-}
-CHARS_PER_TOKEN = 4
 AUDIO_TOKENS_PER_SECOND = 32
 #: Compressed audio is about 16 kB per second (what the server assumes for non-WAV uploads).
 AUDIO_BYTES_PER_SECOND = 16_000
-
-#: What "smart" speech recognition hears in any audio: (start, end, text).
-SCRIPT = [
-    (0.0, 4.2, "Welcome back to the channel, today we are talking about batch recording."),
-    (4.2, 9.8, "I record four videos every Monday morning, and that one habit changed my whole week."),
-    (9.8, 15.1, "The trick is to plan the topics on Sunday evening so the camera day has no decisions left."),
-    (15.1, 21.0, "Every video gets a short outline with three points and one story that proves them."),
-    (21.0, 26.4, "After recording I cut the best moments into clips for shorts and for the newsletter."),
-    (26.4, 31.9, "A good clip is specific, surprising, and short enough to understand without context."),
-    (31.9, 37.5, "I publish one long video a week and turn it into five or six smaller posts."),
-    (37.5, 43.0, "That is how I went from posting twice a week to posting every single day."),
-    (43.0, 48.2, "If you try this, start small with two videos in one session and see how it feels."),
-    (48.2, 52.0, "Thanks for watching, and I will see you in the next one."),
-]
-
 
 # --- Replies -------------------------------------------------------------------------------
 
@@ -197,10 +173,12 @@ class Recorded:
     def config(self) -> dict:
         return (self.body or {}).get("generationConfig") or {}
 
+    def question(self, echo_injection: bool = False) -> Question:
+        return Question(self.task, self.system, self.user, echo_injection)
+
     def fenced(self, label: str) -> str | None:
         """The data between ``<<<BEGIN label id>>>`` and ``<<<END label id>>>``, if any."""
-        match = re.search(rf"<<<BEGIN {label} (\w+)>>>\n(.*?)\n<<<END {label} \1>>>", self.user, re.DOTALL)
-        return match.group(2) if match else None
+        return self.question().fenced(label)
 
 
 @dataclass
@@ -243,62 +221,41 @@ Script = Reply | Callable[[Recorded], "Reply | None"]
 # --- The server ----------------------------------------------------------------------------
 
 
-class GeminiServer:
-    """Start with ``with GeminiServer() as server:`` (or ``start()``/``stop()``)."""
+class GeminiServer(StandIn):
+    """Start with ``with GeminiServer() as server:`` (or ``start()``/``stop()``).
 
-    def __init__(self, *, processing_polls: int = 1):
-        self.processing_polls = processing_polls
+    ``fault_rate``: the share of generateContent calls answered 429 (with a Retry-After) or 503
+    at random (seeded by ``seed``), as an overloaded service does. ``echo_injection``: drafts
+    repeat the transcript's planted lines, as a compromised model would."""
+
+    name = "gemini-server"
+
+    def __init__(
+        self,
+        *,
+        processing_polls: int = 1,
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        echo_injection: bool = False,
+        retry_after_s: float = 0.2,
+    ):
+        super().__init__(fault_rate=fault_rate, seed=seed, echo_injection=echo_injection)
+        self.processing_polls, self.retry_after_s = processing_polls, retry_after_s
         self.requests: list[Recorded] = []
         self.files: dict[str, StoredFile] = {}
         self._uploads: dict[str, StoredFile] = {}
-        self._scripts: dict[str | None, deque[Script]] = defaultdict(deque)
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
 
-    # lifecycle
-    def start(self) -> GeminiServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="gemini-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GeminiServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_address[1]
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    # scripting
-    def script(self, task: str | None, *replies: Script) -> None:
-        """Queue replies for the next generateContent calls of ``task`` (None: any task)."""
-        with self._lock:
-            self._scripts[task].extend(replies)
-
     def generate_calls(self, task: str | None = None) -> list[Recorded]:
         with self._lock:
             calls = [r for r in self.requests if r.path.endswith(":generateContent")]
         return [r for r in calls if task is None or r.task == task]
-
-    def _next_script(self, task: str | None) -> Script | None:
-        with self._lock:
-            for key in (task, None):
-                if self._scripts[key]:
-                    return self._scripts[key].popleft()
-        return None
 
     def _record(self, request: Recorded) -> None:
         with self._lock:
@@ -309,7 +266,11 @@ class GeminiServer:
         problem = self._check_request(request)
         if problem is not None:
             return problem
-        script = self._next_script(request.task)
+        fault = self._fault()
+        if fault is not None:
+            request.reply = fault
+            return fault
+        script = self.next_script(request.task)
         reply = script(request) if callable(script) else script
         if reply is None or reply.smart:
             delay = reply.delay_s if reply else 0.0
@@ -317,6 +278,14 @@ class GeminiServer:
             reply.delay_s = delay
         request.reply = self._with_usage(request, reply)
         return request.reply
+
+    def _fault(self) -> Reply | None:
+        fault = self.draw_fault()
+        if fault == "overloaded":
+            return error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+        if fault == "rate_limited":
+            return error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.", retry_after=self.retry_after_s)
+        return None
 
     def _check_request(self, request: Recorded) -> Reply | None:
         config = request.config
@@ -345,10 +314,8 @@ class GeminiServer:
         return [self.files[n] for n in names if n in self.files]
 
     def smart_reply(self, request: Recorded) -> Reply:
-        builder = _SMART.get(request.task or "")
-        if builder is None:
-            return answer("Hello from the local Gemini server.")
-        return answer(builder(request))
+        payload = smart_answer(request.question(self.echo_injection))
+        return answer(payload if payload is not None else "Hello from the local Gemini server.")
 
     # Files API
     def start_upload(self, request: Recorded) -> Reply:
@@ -471,171 +438,6 @@ def _handler_for(server: GeminiServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-# --- Smart answers -------------------------------------------------------------------------
-
-_LINE = re.compile(r"^\[(?:(\d+):)?(\d+):(\d{2})\]\s+(?:([A-Z][A-Z0-9 .'-]{1,30}):\s+)?(.*)$")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
-#: Lines the smart server never picks: what a careful model would not quote or summarise.
-_AVOID = re.compile(r"\b(ignore|instructions?|damn|shit|fuck\w*|crap|guarantee\w*)\b|%", re.IGNORECASE)
-_STOP_WORDS = """
-about after again also always because been before being could doing every first going great have just like little
-maybe more most much never other people really right should something still their there these thing things think
-those through today very want what when where which while would years your yourself
-"""
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-@dataclass
-class _Line:
-    start: float
-    sentences: list[str]
-
-
-def _transcript_lines(request: Recorded) -> list[_Line]:
-    lines = []
-    for raw in (request.fenced("TRANSCRIPT") or "").splitlines():
-        match = _LINE.match(raw.strip())
-        if match:
-            hours, minutes, seconds, _, text = match.groups()
-            start = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
-            lines.append(_Line(start, [s.strip() for s in _SENTENCE.split(text) if s.strip()]))
-    return lines
-
-
-def _clock(seconds: float) -> str:
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def _usable(sentence: str, low: int = 8, high: int = 30) -> bool:
-    return low <= len(sentence.split()) <= high and not _AVOID.search(sentence) and '"' not in sentence
-
-
-def _top_words(sentences: list[str], count: int, taken: set[str]) -> list[str]:
-    counts: dict[str, int] = defaultdict(int)
-    for sentence in sentences:
-        for word in re.findall(r"[a-z]{5,}", sentence.lower()):
-            if word not in _STOP and word not in taken:
-                counts[word] += 1
-    return [w for w, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:count]]
-
-
-def _parts(lines: list[_Line], count: int) -> list[list[_Line]]:
-    size = max(1, math.ceil(len(lines) / count))
-    return [lines[i : i + size] for i in range(0, len(lines), size)]
-
-
-def _smart_insights(request: Recorded) -> dict:
-    lines = _transcript_lines(request)
-    themes, quotes, outline, taken = [], [], [], set()
-    for part in _parts(lines, 4):
-        sentences = [s for line in part for s in line.sentences]
-        usable = [s for s in sentences if _usable(s)]
-        words = _top_words(sentences, 2, taken) or ["ideas"]
-        taken.update(words)
-        title = " and ".join(w.capitalize() for w in words)
-        summary = usable[0] if usable else f"The speaker talks about {title.lower()}."
-        themes.append({"title": title, "summary": summary, "keywords": words})
-        quotes += [{"text": s, "theme": title} for s in usable[1:3]]
-        outline.append({"start": _clock(part[0].start), "title": title, "summary": summary})
-    names = [t["title"].lower() for t in themes]
-    return {
-        "title": f"Notes on {themes[0]['title']}" if themes else "Notes on the talk",
-        "summary": f"A talk about {', '.join(names[:-1])} and {names[-1]}, in the speaker's own words."
-        if len(names) > 1
-        else "A talk in the speaker's own words.",
-        "themes": themes,
-        "quotes": quotes or [{"text": lines[0].sentences[0], "theme": None}],
-        "outline": outline,
-    }
-
-
-def _pack(request: Recorded) -> dict:
-    return json.loads(request.fenced("INSIGHTS") or "{}")
-
-
-def _cta(request: Recorded) -> str | None:
-    match = re.search(r"exactly as written: (\S+)", request.user)
-    return match.group(1) if match else None
-
-
-def _fit(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
-
-
-def _smart_article(request: Recorded, *, blog: bool) -> dict:
-    pack, cta = _pack(request), _cta(request)
-    blocks = [pack.get("summary", "")]
-    quotes = pack.get("quotes", [])
-    for number, theme in enumerate(pack.get("themes", [])):
-        blocks += [f"## {theme['title']}", theme["summary"]]
-        if number < len(quotes):
-            quote = quotes[number]
-            blocks.append(f'> "{quote["text"]}"' + (f" ({_clock(quote['start'])})" if blog else ""))
-    blocks.append("Thanks for reading, and tell me which idea you will try first.")
-    if cta:
-        blocks.append(f"Watch the full talk here: {cta}")
-    return {"title": pack.get("title", "Notes"), "body": "\n\n".join(b for b in blocks if b)}
-
-
-def _smart_thread(request: Recorded) -> dict:
-    pack, cta = _pack(request), _cta(request)
-    posts = [_fit(f"What I shared in my latest talk: {pack.get('title', 'notes')}. A thread \u2193", 260)]
-    posts += [_fit(f"{t['title']}: {t['summary']}", 260) for t in pack.get("themes", [])[:5]]
-    posts += [f'"{q["text"]}"' for q in pack.get("quotes", [])[:2] if len(q["text"]) < 250]
-    posts.append("That's the thread. Which idea will you try first?" + (f" Full talk: {cta}" if cta else ""))
-    return {"title": pack.get("title", "Thread"), "posts": posts}
-
-
-def _smart_linkedin(request: Recorded) -> dict:
-    pack, cta = _pack(request), _cta(request)
-    paragraphs = [f"I gave a talk about {pack.get('title', 'my work').lower()}. Here is what matters most."]
-    paragraphs += [f"{t['title']}: {t['summary']}" for t in pack.get("themes", [])[:4]]
-    paragraphs += [f'"{q["text"]}"' for q in pack.get("quotes", [])[:1]]
-    if cta:
-        paragraphs.append(f"The full talk: {cta}")
-    paragraphs.append("What would you try first?")
-    return {"title": pack.get("title", "Post"), "body": _fit("\n\n".join(paragraphs), 2900)}
-
-
-def _smart_judge(request: Recorded) -> dict:
-    def criterion(score: int, reason: str) -> dict:
-        return {"score": score, "reason": reason}
-
-    return {
-        "accuracy": criterion(9, "Every claim and quote matches the transcript."),
-        "voice": criterion(8, "Reads like the speaker talking."),
-        "platform_fit": criterion(8, "Length and structure suit the platform."),
-        "hook": criterion(7, "The opening is clear, if not surprising."),
-        "clarity": criterion(8, "Easy to follow with no filler."),
-        "safety": criterion(10, "Nothing risky to publish."),
-    }
-
-
-def _smart_transcript(request: Recorded) -> dict:
-    def clock(seconds: float) -> str:
-        return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
-
-    return {
-        "language": "en",
-        "segments": [{"start": clock(start), "end": clock(end), "text": text} for start, end, text in SCRIPT],
-    }
-
-
-_SMART: dict[str, Callable[[Recorded], dict]] = {
-    "insights": _smart_insights,
-    "newsletter": lambda request: _smart_article(request, blog=False),
-    "blog": lambda request: _smart_article(request, blog=True),
-    "x_thread": _smart_thread,
-    "linkedin": _smart_linkedin,
-    "judge": _smart_judge,
-    "transcribe": _smart_transcript,
-}
-
-
 def smart_payload(request: Recorded) -> dict:
     """The smart answer's JSON for ``request`` (tests start from it and change one thing)."""
-    return _SMART[request.task](request)
+    return smart_answer(request.question())
