@@ -18,7 +18,7 @@ from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, St
 from pipeline.files import files_for
 from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
 from pipeline.options import JobOptions
-from pipeline.plans import check_quota
+from pipeline.plans import check_quota, estimate_minutes
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
@@ -168,6 +168,8 @@ def _submit_job(
     job = job_rows.create_job(
         db, workspace=workspace, source_kind=kind, source=label, options=options, dedupe_key=key, actor=actor
     )
+    if duration_s is not None:  # held in this transaction: concurrent submissions cannot overshoot the plan
+        usage_rows.reserve_minutes(db, workspace, job["job_id"], estimate_minutes(duration_s))
     first = load_pipeline(get_settings().pipeline).first().name
     run = job_rows.create_run(db, job["job_id"], first, "submitted")
     if transcript is not None:

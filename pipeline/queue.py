@@ -30,6 +30,8 @@ __all__ = [
     "enqueue_attempts",
     "try_enqueue",
     "rq_state",
+    "rq_worker",
+    "worker_alive",
     "hold_lease",
     "has_lease",
     "announce_worker",
@@ -82,12 +84,29 @@ def try_enqueue(attempts: list[dict], settings: Settings | None = None) -> bool:
 
 def rq_state(conn: redis.Redis, attempt_id: int) -> str | None:
     """RQ's status of the job carrying this attempt (queued, started, finished, ...), or None."""
-    try:
-        job = Job.fetch(rq_job_id(attempt_id), connection=conn)
-    except NoSuchJobError:
+    job = _rq_job(conn, attempt_id)
+    if job is None:
         return None
     status = job.get_status(refresh=False)
     return status.value if isinstance(status, JobStatus) else status
+
+
+def rq_worker(conn: redis.Redis, attempt_id: int) -> str | None:
+    """The name of the worker that took the RQ job carrying this attempt, if one did."""
+    job = _rq_job(conn, attempt_id)
+    return job.worker_name if job is not None else None
+
+
+def _rq_job(conn: redis.Redis, attempt_id: int) -> Job | None:
+    try:
+        return Job.fetch(rq_job_id(attempt_id), connection=conn)
+    except NoSuchJobError:
+        return None
+
+
+def worker_alive(conn: redis.Redis, name: str | None) -> bool:
+    """Has the worker announced itself within WORKER_TTL_S?"""
+    return bool(name) and bool(conn.exists(f"{P}worker:{name}"))
 
 
 # --- Leases: how the reconciler knows a running step still has a live worker ---------------

@@ -96,14 +96,15 @@ def _requeue(db, attempt: dict, report: PassReport) -> list[dict]:
 
 
 def _needs_requeue(conn, attempt: dict) -> bool:
-    """A queued attempt that Redis does not carry (any more). An RQ job 'started' long ago for
-    an attempt still queued in DuckDB means its worker died before it could claim it."""
+    """A queued attempt that Redis does not carry (any more). An RQ job 'started' for an attempt
+    still queued in DuckDB means a worker took it and has not claimed it yet: it is lost when that
+    worker is gone (killed between dequeue and claim), or when it has not claimed it for long."""
     age = age_s(attempt["queued_at"])
     if age <= defaults.REQUEUE_AFTER_S:
         return False
     state = queue.rq_state(conn, attempt["id"])
     if state == "started":
-        return age > defaults.STALE_CLAIM_S
+        return age > defaults.STALE_CLAIM_S or not queue.worker_alive(conn, queue.rq_worker(conn, attempt["id"]))
     return state not in ("queued", "deferred", "scheduled")
 
 

@@ -209,6 +209,7 @@ def _prepare(outputs: StepOutputs, ctx: StepContext, attempt: dict) -> dict:
         "drafts": [(d.model_dump(mode="json"), source, note) for d, source, note in outputs.new_drafts()],
         "records": [(_RECORD_KINDS[type(r)], r.model_dump()) for r in outputs.records()],
         "job_fields": outputs.job_fields(),
+        "reserve_minutes": outputs.reserved_minutes(),
         "status": [status[0].value, status[1]] if status else None,
         "log_lines": ctx.log_lines,
     }

@@ -155,3 +155,50 @@ def test_rerun_from_drafts_regenerates_only_what_follows(cluster):
         "qa_review",
         "deliver",
     }
+
+
+def _talk_of(minutes: int, tag: str) -> bytes:
+    """An SRT of ``minutes`` minutes whose words differ by ``tag`` (so no two are one job)."""
+    cues = []
+    for n in range(minutes * 2):
+        start, end = n * 30, n * 30 + 30
+        stamp = lambda s: f"00:{s // 60:02d}:{s % 60:02d},000"  # noqa: E731
+        cues.append(f"{n + 1}\n{stamp(start)} --> {stamp(end)}\n{tag} says line {n} about making content every week.\n")
+    return "\n".join(cues).encode()
+
+
+@pytest.mark.parametrize("through", ["storekeeper", "file"])
+def test_fifty_submissions_at_once_cannot_overshoot_a_plan_with_room_for_ten(through, cluster_factory, settings):
+    """The plan's minutes are reserved in the transaction that accepts a job, so fifty creators
+    submitting at the same moment get exactly the ten jobs the plan has room for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if through == "storekeeper":
+        cluster_factory(workers=0, reconciler=False)
+    api.configure_workspace("busy", plan="free")  # 60 minutes a month; each talk needs 6
+
+    def attempt(number: int) -> str:
+        try:
+            api.submit(transcript=_talk_of(6, f"creator{number}"), transcript_name=f"{number}.srt", workspace="busy")
+            return "accepted"
+        except QuotaExceeded:
+            return "refused"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(attempt, range(50)))
+    assert outcomes.count("accepted") == 10 and outcomes.count("refused") == 40
+    assert api.configure_workspace("busy")["used_minutes"] == 60.0
+
+
+def test_a_job_that_ends_without_delivery_gives_its_minutes_back(settings):
+    api.configure_workspace("busy", plan="free")  # 60 minutes a month, 20 per video
+    held = [
+        api.submit(transcript=_talk_of(15, f"talk{n}"), transcript_name=f"{n}.srt", workspace="busy").job_id
+        for n in range(3)
+    ]
+    assert api.configure_workspace("busy")["used_minutes"] == 45.0  # held while the jobs run
+    with pytest.raises(QuotaExceeded, match="15 of its 60 monthly minutes left"):
+        api.submit(transcript=_talk_of(20, "long"), transcript_name="long.srt", workspace="busy")
+    api.cancel(held[0])
+    assert api.configure_workspace("busy")["used_minutes"] == 30.0
+    api.submit(transcript=_talk_of(20, "long"), transcript_name="long.srt", workspace="busy")

@@ -186,6 +186,8 @@ def test_a_killed_storekeeper_loses_nothing(data_dir):
                 "SELECT kind, count(*) AS n FROM artifacts WHERE job_id = ? GROUP BY kind", [job_id]
             )
             assert len(run_ids) == 1 and all(row["n"] == 1 for row in counts), counts
+        # the workers were alive throughout: none of their attempts may be taken for a lost worker
+        assert get_store().scalar("SELECT count(*) FROM run_steps WHERE status = 'lost'") == 0
     finally:
         stop_up(up)
 

@@ -56,6 +56,11 @@ class StepOutputs(BaseModel):
         """Other rows to store (usage, webhook deliveries)."""
         return [record for _, value in self._declared("record") for record in _as_list(value)]
 
+    def reserved_minutes(self) -> float | None:
+        """Plan minutes to hold for the job (checked again, atomically, when the step commits)."""
+        found = [value for _, value in self._declared("reserve")]
+        return max(found) if found else None
+
     def job_status(self) -> tuple[JobStatus, str] | None:
         """A status other than the stage's usual one (e.g. NEEDS_USER_INPUT), with the reason."""
         return None

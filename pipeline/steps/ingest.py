@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from pipeline import sources
 from pipeline.models import Transcript
+from pipeline.plans import estimate_minutes
 from pipeline.sources import SourceInfo
 from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs, reads, writes
 
@@ -22,6 +23,7 @@ class Inputs(BaseModel):
 
 class Outputs(StepOutputs):
     source: Annotated[SourceInfo, writes.artifact("source")]
+    minutes: Annotated[float | None, writes.RESERVED_MINUTES] = None
 
     def job_fields(self) -> dict:
         meta = self.source.model_dump(exclude={"media_path", "audio_path", "captions_path"}, exclude_none=True)
@@ -35,7 +37,8 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         title = _title_from_name(job.source)
         ctx.info(f"transcript ready: {transcript.word_count} words, {len(transcript.segments)} segments")
         return Outputs(source=SourceInfo(kind="transcript", title=title, duration_s=transcript.duration))
-    return Outputs(source=sources.ingest(ctx, job, inputs.plan))
+    source = sources.ingest(ctx, job, inputs.plan)
+    return Outputs(source=source, minutes=estimate_minutes(source.duration_s) if source.duration_s else None)
 
 
 def _title_from_name(name: str) -> str:

@@ -44,7 +44,8 @@ class Read:
 class Write:
     """Where an output goes: ``artifact`` (kind, formatted with the step's params, e.g.
     ``draft:{format}``), ``draft_version`` (appended to a draft's history, with ``source``),
-    ``record`` (a usage or webhook row), or ``job_field`` (a column of the job row)."""
+    ``record`` (a usage or webhook row), ``job_field`` (a column of the job row), or ``reserve``
+    (plan minutes to hold for the job)."""
 
     target: str
     kind: str | None = None
@@ -75,6 +76,8 @@ class reads:  # noqa: N801  (a namespace: ``reads.JOB``, ``reads.artifact("trans
 
 class writes:  # noqa: N801
     RECORD = Write("record")
+    #: Plan minutes the job needs, held for it when the step commits (if the plan still has them).
+    RESERVED_MINUTES = Write("reserve")
 
     @staticmethod
     def artifact(kind: str) -> Write:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pipeline import defaults
 from pipeline.errors import ErrorCode, StepError
 from pipeline.models import Transcript
-from pipeline.plans import check_quota
+from pipeline.plans import check_quota, estimate_minutes
 from pipeline.sources import check_source
 from pipeline.steps.base import JobInfo, PlanStatus, StepContext, StepOutputs, reads, writes
 
@@ -28,6 +28,7 @@ class ValidationReport(BaseModel):
 
 class Outputs(StepOutputs):
     validation: Annotated[ValidationReport, writes.artifact("validation")]
+    minutes: Annotated[float | None, writes.RESERVED_MINUTES] = None
 
 
 def run(ctx: StepContext, inputs: Inputs) -> Outputs:
@@ -39,7 +40,8 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
     if report.duration_s:
         check_quota(inputs.plan, report.duration_s)
     ctx.info(f"{job.source_kind} accepted" + (f", {report.duration_s / 60:.1f} min" if report.duration_s else ""))
-    return Outputs(validation=report)
+    minutes = estimate_minutes(report.duration_s) if report.duration_s else None
+    return Outputs(validation=report, minutes=minutes)
 
 
 def _validate_transcript(transcript: Transcript | None) -> ValidationReport:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pipeline.errors import ErrorCode, StepError, backoff_delay, should_retry
 from pipeline.models import Draft, Provenance, UsageRecord, WebhookResult
+from pipeline.plans import check_quota
 from pipeline.settings import get_settings
 from pipeline.stages import JobStatus, Move, Pipeline, load_pipeline
 from pipeline.store import artifacts as artifact_rows
@@ -64,6 +65,7 @@ def fail_job(
     """End a job: cancel what is still pending, record the status with its reason, close the run.
     Steps end jobs this way, and so do people (cancel, reject)."""
     step_rows.cancel_pending(db, job_id, reason=f"the job ended: {error.code.value}")
+    usage_rows.release_minutes(db, job_id)
     job_rows.set_status(
         db, job_id, status, move=move, reason=error.message, error_code=error.code.value, run_id=run_id, actor=actor
     )
@@ -118,6 +120,10 @@ def complete(db: Database, attempt: dict, outputs: dict, body_ms: float) -> list
     enqueue. ``outputs``: ``artifacts`` [(kind, content, format, provenance)], ``drafts`` [(draft,
     source, note)], ``records`` [(type, fields)], ``job_fields``, ``status`` [status, reason] or
     None, ``log_lines``."""
+    refused = _reserve(db, attempt, outputs.get("reserve_minutes"))
+    if refused is not None:  # the plan has no room left now: the job stops here, nothing is saved
+        log_lines = outputs.get("log_lines") or []
+        return fail(db, attempt, refused.code.value, refused.message, retry_after=None, log_lines=log_lines)
     if not step_rows.finish_attempt(db, attempt["id"], body_ms):
         return []  # someone ended this attempt first (cancel, or the reconciler thought it lost)
     _save_outputs(db, attempt, outputs)
@@ -166,6 +172,20 @@ def fail(
     status = _pipeline().failure_status(error.code, attempt["step"])
     fail_job(db, attempt["job_id"], attempt["run_id"], status, error)
     return []
+
+
+def _reserve(db: Database, attempt: dict, minutes: float | None) -> StepError | None:
+    """Hold the plan minutes a step learned the job needs, checked against what the workspace
+    has left at this moment (other jobs may have taken minutes since the step read the plan)."""
+    if not minutes:
+        return None
+    workspace = job_rows.get_job(db, attempt["job_id"])["workspace"]
+    try:
+        check_quota(usage_rows.plan_status(db, workspace, exclude_job=attempt["job_id"]), minutes * 60)
+    except StepError as refused:
+        return refused
+    usage_rows.reserve_minutes(db, workspace, attempt["job_id"], minutes)
+    return None
 
 
 def _save_outputs(db: Database, attempt: dict, outputs: dict) -> None:

@@ -293,7 +293,30 @@ def m005_voice_profiles(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments, m003_webhook_signing, m004_store_requests, m005_voice_profiles]
+def m006_quota_reservations(con: duckdb.DuckDBPyConnection) -> None:
+    """Plan minutes held for a job from the moment its length is known (a transcript at
+    submission, media once validated or ingested) until it is delivered or ends: concurrent jobs
+    cannot together use more than the plan has left."""
+    con.execute(
+        """
+        CREATE TABLE quota_reservations (
+            job_id VARCHAR PRIMARY KEY,
+            workspace VARCHAR NOT NULL,
+            minutes DOUBLE NOT NULL,
+            reserved_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS = [
+    m001_initial,
+    m002_experiments,
+    m003_webhook_signing,
+    m004_store_requests,
+    m005_voice_profiles,
+    m006_quota_reservations,
+]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

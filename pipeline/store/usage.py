@@ -16,6 +16,8 @@ __all__ = [
     "plan_status",
     "job_costs",
     "record_usage",
+    "reserve_minutes",
+    "release_minutes",
     "set_webhook_key",
     "record_webhook",
     "webhook_delivery",
@@ -73,14 +75,29 @@ def plan_status(db: Database, workspace: str, *, exclude_job: str | None = None)
     )
     if row is None:
         raise NotFound(f"no workspace named {workspace!r}")
-    used = db.scalar(  # a job re-run several times counts its minutes once
+    used = db.scalar(  # a job counts once: its largest usage row (re-runs) or what it holds reserved
         """SELECT coalesce(sum(minutes), 0) FROM (
-               SELECT job_id, max(minutes) AS minutes FROM usage
-               WHERE workspace = ? AND recorded_at >= date_trunc('month', ?::TIMESTAMP) AND job_id IS DISTINCT FROM ?
-               GROUP BY job_id)""",
-        [workspace, utcnow(), exclude_job],
+               SELECT job_id, max(minutes) AS minutes FROM (
+                   SELECT job_id, minutes FROM usage
+                   WHERE workspace = ? AND recorded_at >= date_trunc('month', ?::TIMESTAMP)
+                   UNION ALL
+                   SELECT job_id, minutes FROM quota_reservations WHERE workspace = ?)
+               WHERE job_id IS DISTINCT FROM ? GROUP BY job_id)""",
+        [workspace, utcnow(), workspace, exclude_job],
     )
     return PlanStatus(**row, used_minutes=float(used))
+
+
+def reserve_minutes(db: Database, workspace: str, job_id: str, minutes: float) -> None:
+    """Hold ``minutes`` of the workspace's plan for a job (the checks before it and this write
+    run in one transaction, so two jobs cannot both take the last minutes)."""
+    db.execute("INSERT OR REPLACE INTO quota_reservations VALUES (?, ?, ?, ?)", [job_id, workspace, minutes, utcnow()])
+
+
+def release_minutes(db: Database, job_id: str) -> None:
+    """A job that ended without delivery gives its minutes back; a delivered one is counted by
+    its usage row from now on."""
+    db.execute("DELETE FROM quota_reservations WHERE job_id = ?", [job_id])
 
 
 def job_costs(db: Database, job_id: str) -> dict:
@@ -103,6 +120,7 @@ def record_usage(db: Database, run_id: str, job_id: str, usage: UsageRecord) -> 
         "INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, job_id, workspace, usage.minutes, usage.tokens_in, usage.tokens_out, usage.cost_usd, utcnow()],
     )
+    release_minutes(db, job_id)  # the usage row counts from now on
 
 
 def record_webhook(db: Database, run_id: str, job_id: str, result: WebhookResult) -> None:
