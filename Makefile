@@ -33,12 +33,12 @@ system-deps:
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench app.py pages
-	$(BIN)/ruff format --check pipeline tests bench app.py pages
+	$(BIN)/ruff check pipeline tests bench app.py pages workbench
+	$(BIN)/ruff format --check pipeline tests bench app.py pages workbench
 
 format: $(STAMP)
-	$(BIN)/ruff format pipeline tests bench app.py pages
-	$(BIN)/ruff check --fix pipeline tests bench app.py pages
+	$(BIN)/ruff format pipeline tests bench app.py pages workbench
+	$(BIN)/ruff check --fix pipeline tests bench app.py pages workbench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

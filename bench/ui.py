@@ -157,15 +157,15 @@ def apptest_render(page: str, **query: str) -> float:
 
 def measure_apptest(long_job: str, repeat: int) -> list[str]:
     cold_runs = apptest_render("pages/runs.py")
-    cold_detail = apptest_render("pages/run_detail.py", job=long_job)
+    cold_detail = apptest_render("pages/run.py", job=long_job)
     lines = [
         f"first session in a fresh process: Runs {cold_runs * 1000:.0f} ms, Run detail {cold_detail * 1000:.0f} ms"
     ]
     for label, page, query in [
         ("Runs", "pages/runs.py", {}),
-        ("Run detail (opens on Drafts)", "pages/run_detail.py", {"job": long_job}),
-        ("Run detail, Timeline tab", "pages/run_detail.py", {"job": long_job, "tab": "Timeline"}),
-        ("Run detail, Transcript tab", "pages/run_detail.py", {"job": long_job, "tab": "Transcript"}),
+        ("Run detail (opens on Drafts)", "pages/run.py", {"job": long_job}),
+        ("Run detail, Timeline tab", "pages/run.py", {"job": long_job, "tab": "Timeline"}),
+        ("Run detail, Transcript tab", "pages/run.py", {"job": long_job, "tab": "Transcript"}),
     ]:
         lines.append(summary(f"AppTest {label}", [apptest_render(page, **query) for _ in range(repeat)]))
     return lines
@@ -207,12 +207,12 @@ def browser_render(browser, url: str, marks) -> dict[str, float]:
 
 #: What a person sees, in order: the app (navigation), the page's heading, the page complete.
 RUNS_MARKS = [
-    ("app", lambda page: page.get_by_test_id("stSidebarNav")),
+    ("app", lambda page: page.get_by_test_id("stSidebar").get_by_role("link", name="Runs")),
     ("heading", lambda page: page.get_by_role("heading", name="Runs")),
     ("table", lambda page: page.get_by_test_id("stDataFrame")),
 ]
 DETAIL_MARKS = [  # a delivered job opens on its drafts
-    ("app", lambda page: page.get_by_test_id("stSidebarNav")),
+    ("app", lambda page: page.get_by_test_id("stSidebar").get_by_role("link", name="Runs")),
     ("heading", lambda page: page.get_by_role("heading", name="Long workshop")),
     ("drafts", lambda page: page.get_by_label("Newsletter text")),
 ]

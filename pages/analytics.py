@@ -6,8 +6,11 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from pages.common import workspace
 from pipeline import views
+from workbench import shell
+from workbench.common import workspace
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 OUTCOME_COLORS = {
     "delivered": "#2e7d32",

@@ -7,10 +7,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import RUN_PAGE, draft_editor, editor, flash, show_flash, when, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat
+from workbench import shell
+from workbench.common import editor, flash, show_flash, when, workspace
+from workbench.draft_editor import draft_editor
+from workbench.shell import RUN_PAGE
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 
 def queue_table(waiting: list[dict]) -> None:

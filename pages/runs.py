@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, show_flash, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
 from pipeline.states import JobStatus
+from workbench import shell
+from workbench.common import editor, show_flash, workspace
+from workbench.shell import RUN_PAGE
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 COLUMNS = {
     "job_id": st.column_config.TextColumn("Job"),

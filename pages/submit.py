@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, workspace
 from pipeline import api, views
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.models import TONES, DraftFormat, JobOptions
+from workbench import shell
+from workbench.common import editor, workspace
+from workbench.shell import RUN_PAGE
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 KINDS = ["Transcript file", "Pasted transcript", "Video link", "Video file"]
 MEDIA_TYPES = ["mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "ogg", "flac"]

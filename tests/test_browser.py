@@ -59,7 +59,7 @@ def shoot(page, name: str) -> None:
 
 def go(page, link: str) -> None:
     """Navigate inside the app (the sidebar), without loading the page again."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name=link, exact=True).click()
 
 
 def submitted_job(page) -> str:

@@ -253,10 +253,10 @@ def test_runs_retries_a_failed_job_from_the_failed_step():
 
 
 def test_run_detail_opens_on_the_drafts_of_a_finished_job_and_the_timeline_of_a_failed_one(talk):
-    at = open_page("pages/run_detail.py", job=talk)
+    at = open_page("pages/run.py", job=talk)
     assert at.session_state["tab"] == "Drafts" and len(at.get("plotly_chart")) == 0
     [failed] = seed_jobs(1)
-    at = open_page("pages/run_detail.py", job=failed)
+    at = open_page("pages/run.py", job=failed)
     assert at.session_state["tab"] == "Timeline"
 
 
@@ -271,14 +271,14 @@ def test_run_detail_shows_what_the_source_said_about_itself(talk):
                 "webpage_url": "https://www.youtube.com/watch?v=abc123def45",
             },
         )
-    at = open_page("pages/run_detail.py", job=talk)
+    at = open_page("pages/run.py", job=talk)
     captions = " ".join(c.value for c in at.caption)
     assert "channel Maya Makes Videos" in captions and "uploaded 2026-03-14" in captions
     assert "https://www.youtube.com/watch?v=abc123def45" in captions
 
 
 def test_run_detail_shows_timeline_logs_and_status_changes(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
+    at = open_page("pages/run.py", job=talk, tab="Timeline")
     assert texts(at, "title") == ["Creator workflow talk"]
     assert at.metric[0].value == "ANALYTICS_LOGGED"
     assert len(at.get("plotly_chart")) == 1
@@ -291,7 +291,7 @@ def test_run_detail_shows_timeline_logs_and_status_changes(talk):
 
 
 def test_transcript_moment_search_and_downloads(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Transcript", t="120")
+    at = open_page("pages/run.py", job=talk, tab="Transcript", t="120")
     moment = texts(at, "info")[0]
     assert "**2:0" in moment or "**1:5" in moment  # the segment spoken at 2:00, in bold
     assert {b.proto.label for b in at.download_button} == {"Download .srt", "Download .vtt", "Download .txt"}
@@ -302,7 +302,7 @@ def test_transcript_moment_search_and_downloads(talk):
 
 
 def test_quotes_link_to_their_moment_in_the_transcript(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Insights")
+    at = open_page("pages/run.py", job=talk, tab="Insights")
     links = [link for link in at.get("page_link") if "“" in link.proto.label]
     assert links
     first = links[0].proto
@@ -327,7 +327,7 @@ def edit(at: AppTest, fmt: str, text: str) -> AppTest:
 
 
 def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Drafts")
+    at = open_page("pages/run.py", job=talk, tab="Drafts")
     at.session_state["editor"] = "Maya"
     edit(at, "linkedin", "Ten posts from one talk: here is how.\n\nRead the full guide.")
     assert "Saved the LinkedIn post as version 2 (by Maya)." in texts(at, "success")
@@ -347,7 +347,7 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
 
 
 def test_unsaved_text_survives_switching_drafts_and_tabs(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Drafts")
+    at = open_page("pages/run.py", job=talk, tab="Drafts")
     open_draft(at, "linkedin")
     draft_area(at, "linkedin").input("Half-written thought").run()
     open_draft(at, "blog")
@@ -361,7 +361,7 @@ def test_unsaved_text_survives_switching_drafts_and_tabs(talk):
 
 def test_editing_a_thread_keeps_its_posts():
     job_id = processed("creator-workflow-talk.srt", formats=["x_thread"])
-    at = open_page("pages/run_detail.py", job=job_id, tab="Drafts")
+    at = open_page("pages/run.py", job=job_id, tab="Drafts")
     edit(at, "x_thread", "1/2 First post.\n---\n2/2 Second post.")
     with get_store().session() as db:
         latest = artifact_rows.latest_drafts(db, job_id)["x_thread"]
@@ -369,7 +369,7 @@ def test_editing_a_thread_keeps_its_posts():
 
 
 def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(talk):
-    at = open_draft(open_page("pages/run_detail.py", job=talk, tab="Drafts"), "linkedin")  # opens version 1
+    at = open_draft(open_page("pages/run.py", job=talk, tab="Drafts"), "linkedin")  # opens version 1
     api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", editor="Sam")
     edit(at, "linkedin", "My quick edit.")
     assert any("Not saved:" in e and "saved by someone else (version 2)" in e for e in texts(at, "error"))
@@ -385,7 +385,7 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(
 
 
 def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Timeline")
+    at = open_page("pages/run.py", job=talk, tab="Timeline")
     at.selectbox(key="rerun_stage").set_value("drafts").run()
     at.button(key="rerun").click().run()
     assert status_of(talk) == "INSIGHTS"
@@ -422,7 +422,7 @@ def waiting_for_a_transcript() -> str:
 
 def test_a_job_waiting_for_a_transcript_takes_one_from_the_page():
     job_id = waiting_for_a_transcript()
-    at = open_page("pages/run_detail.py", job=job_id)
+    at = open_page("pages/run.py", job=job_id)
     [submit] = [b for b in at.button if b.label == "Continue with this transcript"]
     submit.click().run()
     assert "Choose the transcript file first." in texts(at, "error")
@@ -439,9 +439,9 @@ def test_a_job_waiting_for_a_transcript_takes_one_from_the_page():
 
 
 def test_qa_tab_and_downloads(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="QA")
+    at = open_page("pages/run.py", job=talk, tab="QA")
     assert len(at.get("plotly_chart")) == 1 and len(at.expander) == 4
-    at = open_page("pages/run_detail.py", job=talk, tab="Downloads")
+    at = open_page("pages/run.py", job=talk, tab="Downloads")
     labels = [b.proto.label for b in at.download_button]
     assert "Download the whole bundle (.zip)" in labels
     assert any(label.startswith("LinkedIn post (.md, version 1)") for label in labels)
@@ -449,7 +449,7 @@ def test_qa_tab_and_downloads(talk):
 
 
 def test_unknown_job_is_a_clear_error():
-    at = open_page("pages/run_detail.py", job="job_nope")
+    at = open_page("pages/run.py", job="job_nope")
     assert texts(at, "error") == ["no job with id job_nope"]
 
 

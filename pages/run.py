@@ -11,13 +11,18 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import RUNS_PAGE, clock, draft_editor, editor, flash, show_flash, when
 from pipeline import api, defaults, diffs, views
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.export import draft_markdown
 from pipeline.models import DraftFormat
 from pipeline.states import JobStatus
 from pipeline.transcript import timestamp
+from workbench import shell
+from workbench.common import clock, editor, flash, show_flash, when
+from workbench.draft_editor import draft_editor
+from workbench.shell import RUN_PAGE, RUNS_PAGE
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 TABS = ["Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads"]
 STEP_ORDER = [
@@ -42,9 +47,7 @@ STATUS_COLORS = {
 
 def moment_link(job_id: str, seconds: float, label: str) -> None:
     """A link to the transcript at that moment (and to the video there, when it is on YouTube)."""
-    st.page_link(
-        "pages/run_detail.py", label=label, query_params={"job": job_id, "tab": "Transcript", "t": str(int(seconds))}
-    )
+    st.page_link(RUN_PAGE, label=label, query_params={"job": job_id, "tab": "Transcript", "t": str(int(seconds))})
 
 
 def choose_job() -> None:
