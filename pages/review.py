@@ -7,11 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pipeline import api, defaults, views
+from pipeline import api, defaults, views, wording
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat
 from workbench import shell
-from workbench.common import editor, flash, show_flash, when, workspace
+from workbench.common import editor, flash, local_times, show_flash, status_changes, when, workspace, zone_name
 from workbench.draft_editor import draft_editor
 from workbench.shell import RUN_PAGE
 
@@ -19,7 +19,9 @@ shell.enter()  # first: the app's navigation, even when Streamlit runs this file
 
 
 def queue_table(waiting: list[dict]) -> None:
-    frame = pd.DataFrame(waiting, columns=["job_id", "title", "qa_score", "waiting_since", "source"])
+    frame = local_times(
+        pd.DataFrame(waiting, columns=["job_id", "title", "qa_score", "waiting_since", "source"]), "waiting_since"
+    )
     st.dataframe(
         frame,
         hide_index=True,
@@ -28,7 +30,9 @@ def queue_table(waiting: list[dict]) -> None:
             "job_id": "Job",
             "title": "Title",
             "qa_score": "QA score",
-            "waiting_since": st.column_config.DatetimeColumn("Waiting since (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "waiting_since": st.column_config.DatetimeColumn(
+                "Waiting since", format="MMM D, HH:mm", help=f"In your time zone ({zone_name()})"
+            ),
             "source": "Source",
         },
     )
@@ -90,17 +94,13 @@ def run(action, job_id: str, done: str, **kwargs) -> None:
         st.error(str(exc))
         return
     st.session_state.pop("review_job", None)
-    flash(f"{done} {job_id} as {editor()}; the job is now {status}.")
+    flash(f"{done} {job_id} as {editor()}; the job is now {wording.status_words(status).label.lower()}.")
     st.rerun()
 
 
 def audit(item: dict) -> None:
     with st.expander("Audit trail of this job"):
-        st.dataframe(
-            pd.DataFrame(item["audit"])[["changed_at", "from_status", "to_status", "move", "actor", "reason"]],
-            hide_index=True,
-            key="review_audit",
-        )
+        status_changes(item["audit"], key="review_audit")
 
 
 def item_section(item: dict) -> None:
@@ -125,8 +125,9 @@ def recent_decisions() -> None:
         st.caption("No decision yet.")
         return
     frame = pd.DataFrame(recent)[["created_at", "job_id", "title", "decision", "editor", "reason", "status"]]
-    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    st.table(frame.rename(columns={"created_at": "when (UTC)", "status": "status now"}).set_index("when (UTC)"))
+    frame["created_at"] = [when(moment) for moment in frame["created_at"]]
+    frame["status"] = [wording.status_text(status) for status in frame["status"]]
+    st.table(frame.rename(columns={"created_at": "when", "status": "status now"}).set_index("when"))
 
 
 st.title("Review")

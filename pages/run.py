@@ -11,14 +11,14 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pipeline import api, defaults, diffs, views
+from pipeline import api, defaults, diffs, views, wording
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.export import draft_markdown
 from pipeline.models import DraftFormat
 from pipeline.states import JobStatus
 from pipeline.transcript import timestamp
 from workbench import shell
-from workbench.common import clock, editor, flash, show_flash, when
+from workbench.common import editor, flash, local_times, show_flash, status_badge, status_changes, when, zone_name
 from workbench.draft_editor import draft_editor
 from workbench.shell import RUN_PAGE, RUNS_PAGE
 
@@ -66,16 +66,20 @@ def choose_job() -> None:
 def header(detail: dict) -> None:
     job = detail["job"]
     st.title(job["title"] or job["source"])
+    badges = st.container(horizontal=True)
+    with badges:
+        status_badge(job["status"], job["error_code"])
+        if detail["approved_by"]:
+            st.badge(f"Approved by {detail['approved_by']}", icon=":material/verified:", color="green")
     st.caption(
-        f"{job['job_id']} · {job['source_kind']}: {job['source']} · workspace {job['workspace']} · "
-        f"submitted {when(job['created_at'])}"
+        f"{job['source_kind']}: {job['source']} · workspace {job['workspace']} · submitted {when(job['created_at'])}"
+        f" · {job['job_id']}"
     )
     cost = sum(row["cost_usd"] for row in detail["usage"]) if detail["usage"] else None
-    columns = st.columns([3, 1, 1, 1])
-    columns[0].metric("Status", job["status"])
-    columns[1].metric("Length", clock(job["duration_s"]))
-    columns[2].metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—")
-    columns[3].metric("Cost", f"${cost:.4f}" if cost is not None else "—")
+    facts = st.container(horizontal=True, gap="large")  # one row, on a phone too
+    facts.metric("Length", wording.duration(job["duration_s"]), width="content")
+    facts.metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—", width="content")
+    facts.metric("Cost", f"${cost:.2f}" if cost is not None else "—", width="content")
     if job["status_reason"]:
         (st.error if job["error_code"] else st.caption)(job["status_reason"])
     source_details(job["metadata"])
@@ -101,35 +105,65 @@ def live_status(job_id: str, shown_status: str) -> None:
     now = views.job_status(job_id)
     if now["status"] != shown_status:
         st.rerun()
-    st.progress(now["progress"] or 0.0, text=f"{now['status']}: {now['now'] or 'waiting for a worker'}")
+    st.progress(now["progress"] or 0.0, text=f"{now['status_label']}: {now['now'] or 'waiting for a worker'}")
 
 
 def act(action, done: str, *args) -> None:
     try:
         status = action(*args, actor=editor())
     except ClipInsightError as exc:
-        st.error(str(exc))
-        return
-    flash(f"{done}; the job is now {status}.")
+        flash(str(exc), "error")
+    else:
+        flash(f"{done}; the job is now {wording.status_words(status).label.lower()}.")
+    st.session_state.pop("confirming", None)
     st.rerun()
 
 
-def actions(detail: dict) -> None:
-    job_id = detail["job"]["job_id"]
-    stage_column, rerun, cancel, retry = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-    stage = stage_column.selectbox(
-        "Step",
-        detail["stages"],
-        index=detail["stages"].index("insights"),
-        key="rerun_stage",
-        help="Re-running a step regenerates it and everything after it; what came before is reused.",
+def stage_words(stage: str) -> str:
+    return wording.step_words(stage).capitalize()
+
+
+@st.dialog("Re-run from a step", on_dismiss=lambda: st.session_state.pop("confirming", None))
+def confirm_rerun(job_id: str, stages: list[str]) -> None:
+    stage = st.selectbox(
+        "Start again at", stages, index=stages.index("insights"), format_func=stage_words, key="rerun_stage"
     )
-    if rerun.button("Re-run from this step", disabled=not detail["can_rerun"], key="rerun"):
-        act(api.rerun, f"Re-running from {stage}", job_id, stage)
-    if cancel.button("Cancel", disabled=not detail["can_cancel"], key="cancel"):
+    st.write(
+        "A new run makes this step and every step after it again; what came before is reused. "
+        "Drafts get new versions (the old ones stay in the history), and QA scores them again."
+    )
+    if st.button(f"Re-run from {stage_words(stage).lower()}", type="primary", key="rerun"):
+        act(api.rerun, f"Re-running from {stage_words(stage).lower()}", job_id, stage)
+
+
+@st.dialog("Cancel this job?", on_dismiss=lambda: st.session_state.pop("confirming", None))
+def confirm_cancel(job_id: str) -> None:
+    st.write("The job stops where it is. Nothing made so far is deleted; you can retry it later.")
+    if st.button("Cancel the job", type="primary", key="cancel"):
         act(api.cancel, "Cancelled", job_id)
-    if retry.button("Retry", disabled=not detail["can_retry"], key="retry"):
+
+
+def confirm(which: str) -> None:
+    st.session_state["confirming"] = which
+
+
+def actions(detail: dict) -> None:
+    """A job's actions sit in one menu; the ones that undo work ask first."""
+    job_id = detail["job"]["job_id"]
+    menu = st.popover("Actions", icon=":material/more_horiz:", key="actions")
+    menu.button(
+        "Re-run from a step…", disabled=not detail["can_rerun"], key="open_rerun", on_click=confirm, args=("rerun",)
+    )
+    menu.button(
+        "Cancel the job…", disabled=not detail["can_cancel"], key="open_cancel", on_click=confirm, args=("cancel",)
+    )
+    if menu.button("Retry from the failed step", disabled=not detail["can_retry"], key="retry"):
         act(api.retry, "Retrying from the failed step", job_id)
+    confirming = st.session_state.get("confirming")
+    if confirming == "rerun" and detail["can_rerun"]:
+        confirm_rerun(job_id, detail["stages"])
+    elif confirming == "cancel" and detail["can_cancel"]:
+        confirm_cancel(job_id)
     if detail["job"]["status"] == JobStatus.NEEDS_USER_INPUT.value:
         provide(job_id)
 
@@ -151,7 +185,7 @@ def provide(job_id: str) -> None:
     except ClipInsightError as exc:
         error_slot.error(str(exc))
         return
-    flash(f"Transcript {upload.name} provided; the job is now {status}.")
+    flash(f"Transcript {upload.name} provided; the job is now {wording.status_words(status).label.lower()}.")
     st.rerun()
 
 
@@ -165,7 +199,7 @@ def attempts_frame(attempts: list[dict]) -> pd.DataFrame:
     frame["end"] = frame["finished_at"].fillna(now)
     frame["run"] = frame["run_id"].str.rsplit(".", n=1).str[-1]
     frame["error"] = frame["error_code"].fillna("") + " " + frame["error_message"].fillna("")
-    return frame
+    return local_times(frame, "start", "end")
 
 
 def timeline(detail: dict) -> None:
@@ -183,18 +217,16 @@ def timeline(detail: dict) -> None:
         hover_data=["run", "attempt", "worker", "error"],
         category_orders={"step": [s for s in STEP_ORDER if s in set(frame["step"])]},
     )
-    figure.update_layout(height=80 + 32 * frame["step"].nunique(), margin={"t": 10, "b": 10}, xaxis_title="UTC")
+    figure.update_layout(
+        height=80 + 32 * frame["step"].nunique(), margin={"t": 10, "b": 10}, xaxis_title=f"time ({zone_name()})"
+    )
     st.plotly_chart(figure, key="timeline")
     failed = frame[frame["status"].isin(["failed", "lost"])]
     for row in failed.itertuples():
-        st.warning(f"{row.step} attempt {row.attempt} ({row.run}): {row.error.strip()}")
+        st.warning(f"{wording.step_words(row.step).capitalize()}, try {row.attempt} ({row.run}): {row.error.strip()}")
     logs(detail["logs"])
     st.subheader("Status changes")
-    st.dataframe(
-        pd.DataFrame(detail["audit"])[["changed_at", "from_status", "to_status", "move", "actor", "reason"]],
-        hide_index=True,
-        key="audit",
-    )
+    status_changes(detail["audit"], key="audit")
 
 
 def logs(lines: list[dict]) -> None:
@@ -210,7 +242,12 @@ def logs(lines: list[dict]) -> None:
     )
     shown = frame[frame["step"].isin(steps)] if steps else frame
     shown = shown[shown["level"].isin(levels)] if levels else shown
-    st.dataframe(shown, hide_index=True, key="log_table")
+    st.dataframe(
+        local_times(shown, "logged_at"),
+        hide_index=True,
+        key="log_table",
+        column_config={"logged_at": st.column_config.DatetimeColumn("When", format="MMM D, HH:mm:ss.SSS")},
+    )
 
 
 # --- Transcript --------------------------------------------------------------------------
@@ -297,7 +334,7 @@ def insights_tab(detail: dict) -> None:
 
 def history(fmt: str, versions: list[dict]) -> None:
     frame = pd.DataFrame(versions)[["version", "source", "author", "created_at", "note"]]
-    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+    frame["created_at"] = [when(moment) for moment in frame["created_at"]]
     st.table(frame.set_index("version"))  # a few rows: a plain table draws at once, no grid to load
     if len(versions) < 2:
         return

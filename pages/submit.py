@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline import api, views
+from pipeline import api, views, wording
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.models import TONES, DraftFormat, JobOptions
 from workbench import shell
@@ -20,7 +20,8 @@ MEDIA_TYPES = ["mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "ogg", "flac"]
 
 def submitted(result: api.Submission) -> None:
     if result.duplicate:
-        st.info(f"This is already running as job {result.job_id} ({result.status}); no new job was made.")
+        label = wording.status_words(result.status).label.lower()
+        st.info(f"This is already running as job {result.job_id} ({label}); no new job was made.")
     else:
         st.success(f"Submitted job {result.job_id}.")
     if not views.services()["workers"]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-from pipeline import defaults, export, qa, queue, steps
+from pipeline import defaults, export, qa, queue, steps, wording
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.plans import check_quota, estimate_minutes
@@ -60,21 +60,26 @@ __all__ = [
     "bundle_zip",
 ]
 
-#: The columns of the Runs table, in order.
+#: The columns of the Runs table, in order: codes and numbers, then their words (``status_text``,
+#: ``length``, ``took``) for the page to show.
 RUN_COLUMNS = [
     "job_id",
     "title",
     "status",
+    "status_text",
     "progress",
     "now",
     "source",
     "length_s",
+    "length",
     "took_s",
+    "took",
     "created_at",
     "qa_score",
     "workspace",
     "status_reason",
     "error_code",
+    "approved_by",
 ]
 #: Statuses a failed job can be retried from (a re-run from the failed step).
 RETRYABLE_STATUSES = RETRY_FROM  # the rule lives with the state machine; api.retry enforces it
@@ -152,6 +157,7 @@ def runs(
         row["progress"] = job_progress(row["status"], pending.get(run_id, []), live.get(run_id, {}))
         row["now"] = _doing(pending.get(run_id, []))
         row["length_s"] = row.pop("duration_s")
+        _put_words(row)
     return {
         "rows": pd.DataFrame(rows, columns=RUN_COLUMNS),
         "total": total,
@@ -159,6 +165,12 @@ def runs(
         "pages": pages,
         "counts": counts,
     }
+
+
+def _put_words(row: dict) -> None:
+    row["status_text"] = wording.status_text(row["status"], row["error_code"], row["approved_by"])
+    row["length"] = wording.duration(row["length_s"])
+    row["took"] = wording.duration(row["took_s"])
 
 
 def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -199,6 +211,7 @@ def job_status(job_id: str, settings: Settings | None = None) -> dict:
     live = _live_progress(settings, [run["run_id"]]).get(run["run_id"], {}) if run and pending else {}
     return {
         "status": job["status"],
+        "status_label": wording.status_words(job["status"], job["error_code"]).label,
         "status_reason": job["status_reason"],
         "progress": job_progress(job["status"], pending, live),
         "now": _doing(pending),
@@ -206,12 +219,12 @@ def job_status(job_id: str, settings: Settings | None = None) -> dict:
 
 
 def _doing(pending: list[dict]) -> str:
-    """What an active job waits for or runs right now, e.g. ``insights running (attempt 2)``."""
+    """What an active job waits for or runs right now, e.g. ``finding insights (try 2)``."""
     parts = []
     for attempt in pending:
-        label = "retry scheduled" if attempt["status"] == "scheduled" else attempt["status"]
-        again = f" (attempt {attempt['attempt']})" if attempt["attempt"] > 1 else ""
-        parts.append(f"{attempt['step']} {label}{again}")
+        again = f" (try {attempt['attempt']})" if attempt["attempt"] > 1 else ""
+        when = {"scheduled": ": retry scheduled", "queued": ": waiting for a worker"}.get(attempt["status"], "")
+        parts.append(f"{wording.step_words(attempt['step'])}{again}{when}")
     return ", ".join(parts)
 
 
@@ -245,6 +258,7 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
         "drafts": _drafts_by_format(versions),
         "audit": audit,
         "reviews": reviews,
+        "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
         "usage": usage,
         "progress": next(iter(live.values()), {}),
         "can_cancel": status.active,

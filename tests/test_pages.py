@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import api, views
+from pipeline import api, views, wording
 from pipeline.models import DraftFormat, JobOptions
 from pipeline.runner import run_queued
+from pipeline.states import JobStatus
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
@@ -203,7 +204,7 @@ def seed_jobs(count: int) -> list[str]:
 
 
 def table(at: AppTest):
-    return at.dataframe(key="runs_table").value
+    return at.dataframe(key="runs_table_0").value
 
 
 def test_runs_pages_through_jobs_newest_first():
@@ -216,37 +217,54 @@ def test_runs_pages_through_jobs_newest_first():
     assert list(table(at)["job_id"]) == ids[::-1][50:100]
 
 
-def test_runs_filters_by_status_and_text():
+def test_runs_filters_by_status_words_and_text():
     ids = seed_jobs(40)
     at = open_page("pages/runs.py")
-    at.multiselect(key="runs_status").set_value(["FAILED"]).run()
+    assert at.multiselect(key="runs_status").options[:3] == ["Queued", "Preparing", "Transcribing"]
+    at.multiselect(key="runs_status").set_value(["Failed"]).run()
     assert set(table(at)["job_id"]) == {ids[0], ids[10], ids[20], ids[30]}
     assert "Page 1 of 1 · 4 jobs" in texts(at, "caption")
     at.text_input(key="runs_text").input("talk 02").run()
     assert list(table(at)["job_id"]) == [ids[20]]
 
 
-def test_runs_shows_progress_and_cancels_a_running_job():
-    job_id = api.submit(
+def test_runs_speak_in_words_with_the_codes_in_tooltips(flagged):
+    seed_jobs(3)
+    api.approve(flagged, editor="Maya")
+    at = open_page("pages/runs.py")
+    shown = table(at)
+    statuses = dict(zip(shown["job_id"], shown["status_text"], strict=True))
+    assert statuses[flagged] == "⟳ Delivering · approved by Maya"  # approved: on its way to delivery
+    assert set(statuses.values()) - {statuses[flagged]} == {"✗ Failed", "◷ Queued"}
+    assert set(shown["length"]) == {"4:45", "—"}  # the interview as m:ss; the seeded jobs have no length yet
+    [counts] = [c for c in texts(at, "caption") if "Queued" in c]
+    assert "◷ Queued 2" in counts and "✗ Failed 1" in counts
+    codes = {s.value for s in JobStatus}
+    assert not any(code in counts for code in codes)
+    legend = wording.status_legend()  # the Status column's tooltip
+    assert "⚑ In review: REQUIRES_MANUAL_REVIEW" in legend and "✓ Done: ANALYTICS_LOGGED" in legend
+
+
+def test_a_click_on_a_row_opens_the_job(talk):
+    seed_jobs(2)
+    at = open_page("pages/runs.py")
+    assert list(table(at)["title"])[-1] == "Creator workflow talk"
+    at.session_state["runs_table_0"] = {"selection": {"rows": [], "columns": [], "cells": [[2, "title"]]}}
+    at.run()
+    assert texts(at, "title") == ["Creator workflow talk"]  # the job's own page
+    assert at.query_params["job"] == talk
+
+
+def test_runs_show_how_far_a_running_job_is_in_words():
+    api.submit(
         transcript=(SAMPLES / "creator-workflow-talk.srt").read_bytes(), transcript_name="creator-workflow-talk.srt"
-    ).job_id
+    )
     at = open_page("pages/runs.py")
     row = table(at).iloc[0]
-    assert row["status"] == "RECEIVED" and row["progress"] == 0.0 and row["now"] == "validate queued"
-    at.selectbox(key="runs_job").set_value(job_id).run()
-    at.button(key="runs_cancel").click().run()
-    assert status_of(job_id) == "FAILED"
-    assert table(at).iloc[0]["status"] == "FAILED"
-    assert not at.button(key="runs_retry").disabled
-
-
-def test_runs_retries_a_failed_job_from_the_failed_step():
-    [job_id] = seed_jobs(1)
-    at = open_page("pages/runs.py")
-    at.selectbox(key="runs_job").set_value(job_id).run()
-    at.button(key="runs_retry").click().run()
-    assert status_of(job_id) == "RECEIVED"
-    assert table(at).iloc[0]["now"] == "validate queued"
+    assert row["status_text"] == "◷ Queued" and row["progress"] == 0.0
+    assert row["now"] == "checking the source: waiting for a worker"
+    [bar] = [p.proto.text for p in at.get("progress") if "creator-workflow-talk.srt" in p.proto.text]
+    assert "Queued" in bar and "RECEIVED" not in bar
 
 
 # --- Run detail --------------------------------------------------------------------------
@@ -280,14 +298,13 @@ def test_run_detail_shows_what_the_source_said_about_itself(talk):
 def test_run_detail_shows_timeline_logs_and_status_changes(talk):
     at = open_page("pages/run.py", job=talk, tab="Timeline")
     assert texts(at, "title") == ["Creator workflow talk"]
-    assert at.metric[0].value == "ANALYTICS_LOGGED"
     assert len(at.get("plotly_chart")) == 1
     log = frame(at, "logged_at", "step")
     assert {"validate", "insights", "deliver"} <= set(log["step"])
     at.multiselect(key="log_steps").set_value(["deliver"]).run()
     assert set(frame(at, "logged_at", "step")["step"]) == {"deliver"}
     trail = frame(at, "changed_at", "to_status")
-    assert list(trail["to_status"])[-1] == "ANALYTICS_LOGGED"
+    assert list(trail["to_status"])[-1] == "✓ Done"
 
 
 def test_transcript_moment_search_and_downloads(talk):
@@ -384,12 +401,34 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(
     assert theirs.value == "Their careful edit."
 
 
-def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
+def badges(at: AppTest) -> list[tuple[str, str]]:
+    """(label, tooltip) of every badge on the page."""
+    return [(element.value, element.proto.help) for element in at.markdown if "-badge[" in element.value]
+
+
+def test_run_detail_speaks_in_words_and_names_the_approving_editor(flagged):
+    api.approve(flagged, editor="Maya")
+    run_queued()
+    at = open_page("pages/run.py", job=flagged, tab="Timeline")
+    shown = badges(at)
+    assert any("Done" in label and "ANALYTICS_LOGGED" in tip for label, tip in shown), shown
+    assert any("Approved by Maya" in label for label, _ in shown), shown
+    assert {m.label: m.value for m in at.metric}["Length"] == "4:45"
+    trail = frame(at, "changed_at", "to_status")
+    assert list(trail["to_status"])[-1] == "✓ Done"
+    assert not {s.value for s in JobStatus} & (set(trail["to_status"]) | set(trail["from_status"]))
+
+
+def test_rerun_sits_in_the_actions_menu_and_asks_first(talk):
     at = open_page("pages/run.py", job=talk, tab="Timeline")
+    assert not [b for b in at.button if b.key == "rerun"]  # nothing happens without a confirmation
+    at.button(key="open_rerun").click().run()
     at.selectbox(key="rerun_stage").set_value("drafts").run()
+    assert at.button(key="rerun").label == "Re-run from writing drafts"
+    assert status_of(talk) == "ANALYTICS_LOGGED"
     at.button(key="rerun").click().run()
     assert status_of(talk) == "INSIGHTS"
-    assert "Re-running from drafts; the job is now INSIGHTS." in texts(at, "success")
+    assert "Re-running from writing drafts; the job is now writing drafts." in texts(at, "success")
     run_queued()
     with get_store().session() as db:
         reran = db.rows("SELECT DISTINCT step FROM run_steps WHERE run_id = ?", [f"{talk}.r2"])
@@ -401,6 +440,22 @@ def test_rerun_from_a_step_starts_a_new_run_from_there(talk):
         "qa_review",
         "deliver",
     }
+
+
+def test_cancel_asks_first_then_retry_starts_again_from_the_failed_step():
+    job_id = api.submit(
+        transcript=(SAMPLES / "creator-workflow-talk.srt").read_bytes(), transcript_name="creator-workflow-talk.srt"
+    ).job_id
+    at = open_page("pages/run.py", job=job_id)
+    assert at.button(key="retry").disabled
+    at.button(key="open_cancel").click().run()
+    assert status_of(job_id) == "RECEIVED"
+    at.button(key="cancel").click().run()
+    assert status_of(job_id) == "FAILED"
+    assert "Cancelled; the job is now failed." in texts(at, "success")
+    assert any("Cancelled" in label for label, _ in badges(at))
+    at.button(key="retry").click().run()
+    assert status_of(job_id) == "RECEIVED"
 
 
 def waiting_for_a_transcript() -> str:
@@ -432,7 +487,7 @@ def test_a_job_waiting_for_a_transcript_takes_one_from_the_page():
     [submit] = [b for b in at.button if b.label == "Continue with this transcript"]
     submit.click().run()
     assert status_of(job_id) == "INGESTED"
-    assert "Transcript fixed.srt provided; the job is now INGESTED." in texts(at, "success")
+    assert "Transcript fixed.srt provided; the job is now transcribing." in texts(at, "success")
     with get_store().session() as db:
         queued = db.rows("SELECT step, run_id FROM run_steps WHERE job_id = ? AND status = 'queued'", [job_id])
     assert queued == [{"step": "transcribe", "run_id": f"{job_id}.r2"}]
@@ -484,7 +539,7 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
         flagged,
         "approved",
         "Maya",
-        "ANALYTICS_LOGGED",
+        "✓ Done",
     ]
 
 

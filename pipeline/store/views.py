@@ -66,7 +66,7 @@ class JobFilter:
 
 def jobs_page(db: Database, where: JobFilter, *, limit: int, offset: int) -> list[dict]:
     """Newest first. ``took_s`` is the time from submission to the last status change (or to now
-    while the job is active)."""
+    while the job is active); ``approved_by`` names the editor who approved the job's drafts."""
     clause, params = where.sql()
     terminal = [s.value for s in JobStatus if s.terminal]
     marks = ", ".join("?" for _ in terminal)
@@ -74,7 +74,9 @@ def jobs_page(db: Database, where: JobFilter, *, limit: int, offset: int) -> lis
         f"""SELECT j.job_id, j.title, j.source, j.source_kind, j.workspace, j.status, j.status_reason,
                    j.error_code, j.qa_score, j.duration_s, j.created_at, j.updated_at,
                    epoch(CASE WHEN j.status IN ({marks}) THEN j.updated_at ELSE ?::TIMESTAMP END - j.created_at)
-                       AS took_s
+                       AS took_s,
+                   (SELECT r.editor FROM reviews r WHERE r.job_id = j.job_id AND r.decision = 'approved'
+                    ORDER BY r.id DESC LIMIT 1) AS approved_by
             FROM jobs j {clause}
             ORDER BY j.created_at DESC, j.job_id DESC LIMIT ? OFFSET ?""",
         [*terminal, utcnow(), *params, limit, offset],
