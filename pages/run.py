@@ -21,6 +21,7 @@ from workbench import shell
 from workbench.common import editor, flash, local_times, show_flash, status_badge, status_changes, when, zone_name
 from workbench.draft_editor import draft_editor
 from workbench.shell import RUN_PAGE, RUNS_PAGE
+from workbench.text import literal, literal_frame
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
@@ -45,9 +46,13 @@ STATUS_COLORS = {
 }
 
 
-def moment_link(job_id: str, seconds: float, label: str) -> None:
-    """A link to the transcript at that moment (and to the video there, when it is on YouTube)."""
-    st.page_link(RUN_PAGE, label=label, query_params={"job": job_id, "tab": "Transcript", "t": str(int(seconds))})
+def moment_link(job_id: str, seconds: float, text: str) -> None:
+    """A link to the transcript at that moment; ``text`` (from outside) shows as written."""
+    st.page_link(
+        RUN_PAGE,
+        label=f"{timestamp(seconds)} — {literal(text)}",
+        query_params={"job": job_id, "tab": "Transcript", "t": str(int(seconds))},
+    )
 
 
 def choose_job() -> None:
@@ -65,15 +70,17 @@ def choose_job() -> None:
 
 def header(detail: dict) -> None:
     job = detail["job"]
-    st.title(job["title"] or job["source"])
+    st.title(literal(job["title"] or job["source"]))
     badges = st.container(horizontal=True)
     with badges:
         status_badge(job["status"], job["error_code"])
         if detail["approved_by"]:
             st.badge(f"Approved by {detail['approved_by']}", icon=":material/verified:", color="green")
     st.caption(
-        f"{job['source_kind']}: {job['source']} · workspace {job['workspace']} · submitted {when(job['created_at'])}"
-        f" · {job['job_id']}"
+        literal(
+            f"{job['source_kind']}: {job['source']} · workspace {job['workspace']} · "
+            f"submitted {when(job['created_at'])} · {job['job_id']}"
+        )
     )
     cost = sum(row["cost_usd"] for row in detail["usage"]) if detail["usage"] else None
     facts = st.container(horizontal=True, gap="large")  # one row, on a phone too
@@ -81,7 +88,7 @@ def header(detail: dict) -> None:
     facts.metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—", width="content")
     facts.metric("Cost", f"${cost:.2f}" if cost is not None else "—", width="content")
     if job["status_reason"]:
-        (st.error if job["error_code"] else st.caption)(job["status_reason"])
+        (st.error if job["error_code"] else st.caption)(literal(job["status_reason"]))
     source_details(job["metadata"])
 
 
@@ -91,12 +98,14 @@ def source_details(metadata: dict) -> None:
     if len(day) == 8 and day.isdigit():  # yt-dlp's YYYYMMDD
         day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     facts = [f"channel {metadata['channel']}" if metadata.get("channel") else "", f"uploaded {day}" if day else ""]
-    link = f"[Watch the source]({metadata['webpage_url']})" if metadata.get("webpage_url") else ""
-    line = " · ".join(part for part in [*facts, link] if part)
+    line = " · ".join(part for part in facts if part)
     if metadata.get("thumbnail_url"):
         st.image(metadata["thumbnail_url"], width=240)
     if line:
-        st.caption(line)
+        st.caption(literal(line))
+    url = metadata.get("webpage_url") or ""
+    if url.startswith(("https://", "http://")):
+        st.link_button("Watch the source", url, icon=":material/open_in_new:")
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
@@ -183,9 +192,9 @@ def provide(job_id: str) -> None:
     try:
         status = api.provide_transcript(job_id, upload.getvalue(), upload.name, actor=editor())
     except ClipInsightError as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
         return
-    flash(f"Transcript {upload.name} provided; the job is now {wording.status_words(status).label.lower()}.")
+    flash(f"Transcript {literal(upload.name)} provided; the job is now {wording.status_words(status).label.lower()}.")
     st.rerun()
 
 
@@ -223,7 +232,8 @@ def timeline(detail: dict) -> None:
     st.plotly_chart(figure, key="timeline")
     failed = frame[frame["status"].isin(["failed", "lost"])]
     for row in failed.itertuples():
-        st.warning(f"{wording.step_words(row.step).capitalize()}, try {row.attempt} ({row.run}): {row.error.strip()}")
+        step = wording.step_words(row.step).capitalize()
+        st.warning(f"{step}, try {row.attempt} ({row.run}): {literal(row.error.strip())}")
     logs(detail["logs"])
     st.subheader("Status changes")
     status_changes(detail["audit"], key="audit")
@@ -262,7 +272,7 @@ def moment(detail: dict, seconds: float) -> None:
     lines = []
     for i in range(max(index - 2, 0), min(index + 3, len(transcript.segments))):
         segment = transcript.segments[i]
-        text = f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text
+        text = literal(f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text)
         lines.append(f"**{timestamp(segment.start)} {text}**" if i == index else f"{timestamp(segment.start)} {text}")
     st.info("\n\n".join(lines), icon=":material/schedule:")
     video = views.source_link(job, transcript.segments[index].start)
@@ -295,7 +305,7 @@ def transcript_tab(detail: dict) -> None:
     rows = views.transcript_rows(transcript, query)
     st.caption(
         f"{len(rows)} of {len(transcript.segments)} segments · {transcript.word_count:,} words · "
-        f"from {transcript.source}"
+        f"from {literal(transcript.source)}"
     )
     st.dataframe(rows[["time", "speaker", "text"]], hide_index=True, key="transcript_table", height=480)
 
@@ -308,25 +318,26 @@ def insights_tab(detail: dict) -> None:
     if pack is None:
         st.info("No insight pack yet.")
         return
-    st.subheader(pack.title)
-    st.write(pack.summary)
+    st.subheader(literal(pack.title))
+    st.markdown(literal(pack.summary))
     st.markdown("#### Themes")
     for theme in pack.themes:
         st.markdown(
-            f"**{theme.title}** — {theme.summary}" + (f"  \n_{', '.join(theme.keywords)}_" if theme.keywords else "")
+            f"**{literal(theme.title)}** — {literal(theme.summary)}"
+            + (f"  \n_{literal(', '.join(theme.keywords))}_" if theme.keywords else "")
         )
     st.markdown("#### Quotes")
     for quote in pack.quotes:
         who = f"{quote.speaker}: " if quote.speaker else ""
-        moment_link(job_id, quote.start, f"{timestamp(quote.start)} — {who}“{quote.text}”")
+        moment_link(job_id, quote.start, f"{who}“{quote.text}”")
         video = views.source_link(detail["job"], quote.start)
         if video:
-            st.markdown(f"[Watch at {timestamp(quote.start)}]({video})")
+            st.link_button(f"Watch at {timestamp(quote.start)}", video, type="tertiary", icon=":material/play_arrow:")
     st.markdown("#### Outline")
     for item in pack.outline:
-        moment_link(job_id, item.start, f"{timestamp(item.start)} — {item.title}")
+        moment_link(job_id, item.start, item.title)
         if item.summary:
-            st.caption(item.summary)
+            st.caption(literal(item.summary))
 
 
 # --- Drafts ------------------------------------------------------------------------------
@@ -335,7 +346,9 @@ def insights_tab(detail: dict) -> None:
 def history(fmt: str, versions: list[dict]) -> None:
     frame = pd.DataFrame(versions)[["version", "source", "author", "created_at", "note"]]
     frame["created_at"] = [when(moment) for moment in frame["created_at"]]
-    st.table(frame.set_index("version"))  # a few rows: a plain table draws at once, no grid to load
+    st.table(
+        literal_frame(frame, "author", "note").set_index("version")
+    )  # a few rows: a plain table draws at once, no grid to load
     if len(versions) < 2:
         return
     numbers = [v["version"] for v in versions]
@@ -361,7 +374,8 @@ def drafts_tab(detail: dict) -> None:
             versions = detail["drafts"][fmt]
             latest = versions[-1]
             st.caption(
-                f"Version {latest['version']} · {latest['source']} by {latest['author']} · {when(latest['created_at'])}"
+                f"Version {latest['version']} · {latest['source']} by {literal(latest['author'])} · "
+                f"{when(latest['created_at'])}"
             )
             draft_editor(job_id, fmt, latest, where="run")
             st.markdown("##### Versions")
@@ -401,7 +415,7 @@ def review_details(review) -> None:
             pd.DataFrame([j.model_dump() for j in review.judge]), hide_index=True, key=f"judge_{review.format.value}"
         )
     for fix in review.fixes:
-        st.markdown(f"Auto-fix **{fix.check}**: {fix.description}")
+        st.markdown(f"Auto-fix **{fix.check}**: {literal(fix.description)}")
         st.code(
             diffs.unified(fix.before, fix.after, before_label="before", after_label="after") or "(no change)",
             language="diff",
@@ -413,13 +427,13 @@ def qa_tab(detail: dict) -> None:
     if report is None:
         st.info("QA has not run yet.")
         return
-    (st.warning if report.requires_review else st.success)(report.summary)
+    (st.warning if report.requires_review else st.success)(literal(report.summary))
     scores_chart(report)
     for review in report.drafts:
         verdict = "needs an editor" if review.requires_review else "passed"
         with st.expander(f"{review.format.label}: score {review.score}, {verdict}", expanded=review.requires_review):
             for flag in review.risk_flags:
-                st.error(flag)
+                st.error(literal(flag))
             review_details(review)
 
 
@@ -481,7 +495,7 @@ def page(job_id: str) -> None:
     try:
         detail = views.run_detail(job_id)
     except NotFound as exc:
-        st.error(str(exc))
+        st.error(literal(str(exc)))
         st.page_link(RUNS_PAGE, label="Go to Runs", icon=":material/list:")
         return
     header(detail)

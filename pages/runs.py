@@ -12,6 +12,7 @@ from pipeline import defaults, views, wording
 from workbench import shell
 from workbench.common import local_times, show_flash, workspace, zone_name
 from workbench.shell import RUN_PAGE
+from workbench.text import literal
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
@@ -81,7 +82,7 @@ def running(rows) -> None:
         label = wording.status_words(row.status).label
         st.progress(
             float(row.progress),
-            text=f"{row.title or row.source} · {label}" + (f" · {row.now}" if row.now else ""),
+            text=f"{literal(row.title or row.source)} · {label}" + (f" · {row.now}" if row.now else ""),
         )
 
 

@@ -11,6 +11,7 @@ from pipeline.models import TONES, DraftFormat, JobOptions
 from workbench import shell
 from workbench.common import editor, workspace
 from workbench.shell import RUN_PAGE
+from workbench.text import literal
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
@@ -64,7 +65,7 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
     try:
         found = views.estimate(*transcript, workspace=workspace())
     except InvalidInput as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
         return None
     cost = "unknown" if found["cost_usd"] is None else f"${found['cost_usd']:.2f}"
     columns = st.columns(3)
@@ -72,7 +73,7 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
     columns[1].metric("Left this month", f"{found['left_minutes']:.0f} min", help=f"{found['plan']['plan']} plan")
     columns[2].metric("Estimated cost", cost, help=found["cost_basis"])
     if found["problem"]:
-        error_slot.error(found["problem"])
+        error_slot.error(literal(found["problem"]))
     return found
 
 
@@ -109,7 +110,7 @@ def submit_source(kind: str, value, options: JobOptions, error_slot) -> None:
         source = views.as_link(value) if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
         submitted(api.submit(source, workspace=workspace(), options=options, actor=editor()))
     except ClipInsightError as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
 
 
 def submit_transcript(transcript, found: dict | None, options: JobOptions, error_slot) -> None:
@@ -127,7 +128,7 @@ def submit_transcript(transcript, found: dict | None, options: JobOptions, error
                 )
             )
         except ClipInsightError as exc:
-            error_slot.error(str(exc))
+            error_slot.error(literal(str(exc)))
 
 
 def form() -> None:
@@ -146,7 +147,7 @@ def form() -> None:
     try:
         options = views.build_options(**chosen)
     except InvalidInput as exc:
-        options_error.error(str(exc))
+        options_error.error(literal(str(exc)))
         return
     if transcript is not None or kind in KINDS[:2]:
         submit_transcript(transcript, found, options, error_slot)

@@ -46,7 +46,7 @@ __all__ = [
     "run_detail",
     "review",
     "recent_decisions",
-    "evidence_for",
+    "flag_evidence",
     "analytics",
     "estimate",
     "as_link",
@@ -366,7 +366,7 @@ def _review_item(db, job_id: str) -> dict:
             "format": fmt,
             "review": reviews[fmt],
             "latest": drafts[fmt],
-            "evidence": evidence_for(drafts[fmt]["draft"], reviews[fmt], transcript) if transcript else [],
+            "evidence": flag_evidence(drafts[fmt]["draft"], reviews[fmt], transcript),
         }
         for fmt in (f.value for f in DraftFormat)
         if fmt in drafts and fmt in reviews and reviews[fmt].requires_review
@@ -381,32 +381,81 @@ def _review_item(db, job_id: str) -> dict:
 
 
 _NUMBER_IN_REASON = re.compile(r"\$?\d[\d,.]*%?")
-MAX_EVIDENCE = 8
+_QUOTE_IN_DRAFT = re.compile(r'["\u201c]([^"\u201c\u201d\n]{20,})["\u201d]')
+#: A flag's evidence is a passage, not a list: at most this many transcript lines per flag.
+MAX_PASSAGE_LINES = 2
 
 
-def evidence_for(draft: Draft, review: DraftReview, transcript: Transcript) -> list[dict]:
-    """Transcript segments behind what QA flagged in a draft: where the flagged words (profanity,
-    instruction-like text, numbers) and the draft's quotes were said."""
-    phrases = [*qa.find_instructions(draft.text()), *qa.find_profanity(draft.text())]
-    for check in review.checks:
-        if not check.passed and check.severity == "risk":
-            phrases += [n.rstrip(".,") for n in _NUMBER_IN_REASON.findall(check.reason)]
-    phrases += [q for q in re.findall(r'["\u201c]([^"\u201c\u201d\n]{20,})["\u201d]', draft.text())]
-    found: dict[int, dict] = {}
-    for phrase in dict.fromkeys(p for p in phrases if p.strip()):
-        for index in _segments_saying(transcript, phrase):
-            found.setdefault(index, {"phrase": phrase})
-    return [
+def flag_evidence(draft: Draft, review: DraftReview, transcript: Transcript | None) -> list[dict]:
+    """What QA flagged in a draft, risks first, each with the transcript passage behind it: at
+    most two lines where the flagged words were said, with the character spans of those words.
+    A flag about the draft's form (length, repetition) or a number nobody said has no passage."""
+    failed = sorted(
+        (c for c in review.checks if not c.passed and c.severity != "info"), key=lambda c: c.severity != "risk"
+    )
+    entries = [
         {
-            "index": i,
-            "time": timestamp(transcript.segments[i].start),
-            "start_s": transcript.segments[i].start,
-            "speaker": transcript.segments[i].speaker or "",
-            "text": transcript.segments[i].text,
-            "matched": hit["phrase"],
+            "flag": check.reason,
+            "check": check.name,
+            "severity": check.severity,
+            "passage": _passage(transcript, _phrases_behind(check, draft)) if transcript else [],
         }
-        for i, hit in sorted(found.items())[:MAX_EVIDENCE]
+        for check in failed
     ]
+    reasons = {check.reason for check in failed}
+    entries += [  # the judge's risks are not rule checks and name no words
+        {"flag": flag, "check": "judge", "severity": "risk", "passage": []}
+        for flag in review.risk_flags
+        if flag not in reasons
+    ]
+    return entries
+
+
+def _phrases_behind(check, draft: Draft) -> list[str]:
+    """The words in the draft a failed check is about, to look for in the transcript."""
+    text = draft.text()
+    found = {
+        "leaked_instructions": lambda: qa.find_instructions(text),
+        "profanity": lambda: qa.find_profanity(text),
+        "unverifiable_numbers": lambda: [n.rstrip(".,") for n in _NUMBER_IN_REASON.findall(check.reason)],
+        "quotes_grounded": lambda: _QUOTE_IN_DRAFT.findall(text),
+    }.get(check.name, list)()
+    return list(dict.fromkeys(p for p in found if p.strip()))
+
+
+def _passage(transcript: Transcript, phrases: list[str]) -> list[dict]:
+    lines: list[int] = []
+    for phrase in phrases:
+        for index in _segments_saying(transcript, phrase):
+            if index not in lines and len(lines) < MAX_PASSAGE_LINES:
+                lines.append(index)
+    return [_passage_line(transcript, index, phrases) for index in sorted(lines)]
+
+
+def _passage_line(transcript: Transcript, index: int, phrases: list[str]) -> dict:
+    segment = transcript.segments[index]
+    return {
+        "index": index,
+        "time": timestamp(segment.start),
+        "start_s": segment.start,
+        "speaker": segment.speaker or "",
+        "text": segment.text,
+        "spans": [span for phrase in phrases for span in _spans_of(phrase, segment.text)],
+    }
+
+
+def _spans_of(phrase: str, text: str) -> list[tuple[int, int]]:
+    """Where the phrase is said in a line: a number as a whole word with its unit; words in any
+    case and spacing; a quote that runs on into the next line by its first five words."""
+    if re.fullmatch(r"[\d$,.%]+", phrase):
+        return [m.span() for m in re.finditer(r"(?<![\d.,])" + re.escape(phrase) + r"(?![\d])", text)]
+    words = [word.strip(".,;:!?\"'\u201c\u201d") for word in phrase.split()]
+    for tried in (words, words[:5]):
+        pattern = r"\W+".join(re.escape(word) for word in tried if word)
+        found = [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)] if pattern else []
+        if found:
+            return found
+    return []
 
 
 def _segments_saying(transcript: Transcript, phrase: str) -> list[int]:

@@ -10,6 +10,7 @@ from pipeline import api, diffs, views
 from pipeline.errors import ClipInsightError, Conflict
 from pipeline.models import Draft, DraftFormat
 from workbench.common import editor, flash, when
+from workbench.text import literal
 
 __all__ = ["draft_editor"]
 
@@ -21,7 +22,7 @@ def draft_editor(job_id: str, fmt: str, latest: dict, *, where: str) -> None:
     conflict = st.session_state.get(f"conflict:{job_id}:{fmt}")
     if latest["version"] > base["version"] and not conflict:
         st.info(
-            f"Version {latest['version']} was saved by {latest['author']} at {when(latest['created_at'])} "
+            f"Version {latest['version']} was saved by {literal(latest['author'])} at {when(latest['created_at'])} "
             f"after you opened version {base['version']}."
         )
         _load_latest_button(job_id, fmt, latest)
@@ -68,11 +69,11 @@ def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
         st.session_state[f"conflict:{job_id}:{fmt}"] = {"message": str(exc), "mine": fields}
         return
     except ClipInsightError as exc:
-        st.error(str(exc))
+        st.error(literal(str(exc)))
         return
     st.session_state[_base_key(job_id, fmt)] = {"version": version, "draft": _as_draft(fmt, fields)}
     st.session_state.pop(f"conflict:{job_id}:{fmt}", None)
-    flash(f"Saved the {DraftFormat(fmt).label} as version {version} (by {editor()}).")
+    flash(f"Saved the {DraftFormat(fmt).label} as version {version} (by {literal(editor())}).")
     st.rerun()
 
 
@@ -80,10 +81,10 @@ def _show_conflict(job_id: str, fmt: str, latest: dict) -> None:
     conflict = st.session_state.get(f"conflict:{job_id}:{fmt}")
     if not conflict:
         return
-    st.error(f"Not saved: {conflict['message']}")
+    st.error(f"Not saved: {literal(conflict['message'])}")
     mine = _as_draft(fmt, conflict["mine"])
     st.caption(
-        f"How your text differs from version {latest['version']} (saved by {latest['author']}); copy what "
+        f"How your text differs from version {latest['version']} (saved by {literal(latest['author'])}); copy what "
         "you need, load their version, and apply your changes to it:"
     )
     diff = diffs.draft_diff(latest["draft"], mine, old_label=f"version {latest['version']}", new_label="yours")
