@@ -478,18 +478,48 @@ def _segments_saying_start(transcript: Transcript, needle: str) -> list[int]:
 # --- Analytics ---------------------------------------------------------------------------
 
 
-def analytics(workspace: str | None = None, days: int = 30, settings: Settings | None = None) -> dict:
-    """Frames for the analytics charts, over the last ``days`` days."""
-    since = utcnow() - timedelta(days=days)
+def analytics(
+    workspace: str | None = None, days: int = 30, shift_minutes: int = 0, settings: Settings | None = None
+) -> dict:
+    """Frames for the analytics charts over the last ``days`` days, days and weeks counted in the
+    viewer's time (``shift_minutes`` ahead of UTC); minutes against the plan for this month.
+    ``workspace`` None means every workspace."""
+    now = utcnow()
+    since, month = now - timedelta(days=days), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with _store(settings).session() as db:
         frames = {
-            "runs_per_day": view_rows.runs_per_day(db, workspace, since),
+            "content_per_week": view_rows.content_per_week(db, workspace, since, shift_minutes),
+            "qa_scores": view_rows.qa_scores(db, workspace, since),
+            "plan_use": view_rows.plan_use_per_workspace(db, workspace, month),
+            "minutes_per_day": view_rows.minutes_per_day(db, workspace, month, shift_minutes) if workspace else None,
+            "failed_jobs": view_rows.failed_jobs(db, workspace, since),
+            "runs_per_day": view_rows.runs_per_day(db, workspace, since, shift_minutes),
             "step_durations": view_rows.step_durations(db, workspace, since),
             "failure_reasons": view_rows.failure_reasons(db, workspace, since),
             "usage": view_rows.usage_per_workspace(db, workspace, since),
-            "qa_scores": view_rows.qa_scores(db, workspace, since),
         }
-    return {**frames, "since": since, "days": days}
+    return {**_in_words(frames), "since": since, "month": month, "days": days}
+
+
+def _in_words(frames: dict) -> dict:
+    """Codes as words and numbers rounded for people (after the session: formatting only)."""
+    frames["failed_jobs"]["reason"] = [wording.reason_words(code) for code in frames["failed_jobs"]["error_code"]]
+    frames["failure_reasons"]["reason"] = [wording.reason_words(c) for c in frames["failure_reasons"]["error_code"]]
+    frames["failure_reasons"]["step"] = [wording.step_words(s) for s in frames["failure_reasons"]["step"]]
+    frames["step_durations"]["step"] = [wording.step_words(s) for s in frames["step_durations"]["step"]]
+    frames["step_durations"][["p50_s", "p95_s"]] = frames["step_durations"][["p50_s", "p95_s"]].round(1)
+    frames["usage"]["minutes"] = frames["usage"]["minutes"].round(1)
+    frames["plan_use"]["used_minutes"] = frames["plan_use"]["used_minutes"].round(1)
+    content = frames["content_per_week"]
+    content["format"] = [_format_label(fmt) for fmt in content["format"]]
+    return frames
+
+
+def _format_label(fmt: str) -> str:
+    try:
+        return DraftFormat(fmt).label
+    except ValueError:  # a format this version does not know yet
+        return fmt.replace("_", " ").capitalize()
 
 
 # --- Submit ------------------------------------------------------------------------------

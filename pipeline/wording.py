@@ -157,6 +157,9 @@ def step_words(step: str) -> str:
             name = DraftFormat(fmt).label
         except ValueError:
             name = fmt.replace("_", " ")
+        first, _, rest = name.partition(" ")
+        if first[1:].islower():  # "Blog post" reads "blog post" mid-sentence; "LinkedIn", "X" stay
+            name = f"{first.lower()} {rest}".strip()
         return f"writing the {name}"
     return _STEPS.get(step, step.replace("_", " "))
 

@@ -656,18 +656,36 @@ def test_review_queue_is_oldest_first(flagged):
 # --- Analytics ---------------------------------------------------------------------------
 
 
-def test_analytics_charts_the_runs(talk, flagged):
+def test_analytics_counts_content_per_week_approvals_and_edits(talk, flagged):
+    api.edit_draft(flagged, "linkedin", title="Checked", body="The 93% figure is the guest's own.", editor="Maya")
+    api.approve(flagged, editor="Maya")
+    run_queued()
+    seed_jobs(10)  # one of them failed
+    data = views.analytics("default", 30)
+    content = data["content_per_week"]
+    assert set(content["format"]) == {"Newsletter", "Blog post", "X thread", "LinkedIn post"}
+    assert (content["delivered"].sum(), content["approved"].sum(), content["edited"].sum()) == (8, 4, 1)
+    assert content.loc[content["edited"] == 1, "format"].tolist() == ["LinkedIn post"]
+    assert list(data["failed_jobs"]["reason"]) == ["The writing model failed"]
+    [plan] = data["plan_use"].to_dict("records")
+    assert (plan["workspace"], plan["monthly_minutes"]) == ("default", 600)
+    assert plan["used_minutes"] == pytest.approx(14.1 + 4.75, abs=0.3)  # rounded to a tenth
     at = open_page("pages/analytics.py")
-    assert len(at.get("plotly_chart")) == 4  # failure reasons: none yet
-    assert "No failed attempt in this period." in texts(at, "caption")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Drafts delivered"] == "8" and metrics["Approved by an editor"] == "4"
+    assert metrics["Edited before going out"] == "1"
+    assert len(at.get("plotly_chart")) == 3  # drafts per week, QA scores, the month's running total
+    at.session_state["analytics_tab"] = "Operations"
+    at.run()
+    assert "Why jobs failed" in texts(at, "subheader") and len(at.get("plotly_chart")) == 3
     usage = frame(at, "workspace", "minutes")
-    assert usage.iloc[0]["workspace"] == "default" and usage.iloc[0]["minutes"] == pytest.approx(14.1, abs=0.2)
+    assert usage.iloc[0]["workspace"] == "default" and usage.iloc[0]["minutes"] == pytest.approx(18.9, abs=0.3)
 
 
 def test_analytics_on_an_empty_workspace_says_so():
     at = open_page("pages/analytics.py")
     assert not at.get("plotly_chart")
-    assert "No job in this period." in texts(at, "caption")
+    assert "No draft went out in this period." in texts(at, "caption")
 
 
 # --- Views used by the pages -------------------------------------------------------------

@@ -30,6 +30,10 @@ __all__ = [
     "failure_reasons",
     "usage_per_workspace",
     "qa_scores",
+    "content_per_week",
+    "minutes_per_day",
+    "plan_use_per_workspace",
+    "failed_jobs",
     "cost_per_minute",
 ]
 
@@ -172,19 +176,20 @@ def _since(workspace: str | None, since: datetime, column: str) -> tuple[str, li
     return clause, params
 
 
-def runs_per_day(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
-    """Jobs submitted per day by how they ended (or that they have not yet)."""
+def runs_per_day(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Jobs submitted per day (the viewer's days: ``shift_minutes`` from UTC) by how they ended
+    (or that they have not yet)."""
     clause, params = _since(workspace, since, "j.created_at")
     failed, waiting = ", ".join(f"'{s}'" for s in _FAILED), ", ".join(f"'{s}'" for s in _WAITING)
     return db.frame(
-        f"""SELECT date_trunc('day', j.created_at)::DATE AS day,
+        f"""SELECT (j.created_at + to_minutes(?))::DATE AS day,
                    CASE WHEN j.status = 'ANALYTICS_LOGGED' THEN 'delivered'
                         WHEN j.status IN ({failed}) THEN 'failed'
                         WHEN j.status IN ({waiting}) THEN 'waiting for a person'
                         ELSE 'in progress' END AS outcome,
                    count(*) AS jobs
             FROM jobs j {clause} GROUP BY ALL ORDER BY day, outcome""",
-        params,
+        [shift_minutes, *params],
     )
 
 
@@ -234,6 +239,66 @@ def qa_scores(db: Database, workspace: str | None, since: datetime) -> pd.DataFr
                    EXISTS (SELECT 1 FROM status_changes c WHERE c.job_id = j.job_id
                            AND c.to_status = 'REQUIRES_MANUAL_REVIEW') AS flagged
             FROM jobs j {clause} AND j.qa_score IS NOT NULL""",
+        params,
+    )
+
+
+def content_per_week(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Drafts that went out per week (the viewer's weeks: ``shift_minutes`` from UTC) and format:
+    how many were delivered, how many of those an editor approved, and how many a person edited
+    before they went out."""
+    clause, params = _since(workspace, since, "c.changed_at")
+    return db.frame(
+        f"""WITH delivered AS (
+                SELECT c.job_id, max(c.changed_at) AS delivered_at
+                FROM status_changes c JOIN jobs j ON j.job_id = c.job_id
+                {clause} AND c.to_status = 'DELIVERED' GROUP BY c.job_id),
+            drafts AS (SELECT DISTINCT d.job_id, d.format FROM draft_versions d JOIN delivered USING (job_id)),
+            approved AS (SELECT DISTINCT job_id FROM reviews WHERE decision = 'approved'),
+            edited AS (
+                SELECT DISTINCT d.job_id, d.format FROM draft_versions d JOIN delivered x USING (job_id)
+                WHERE d.source = 'edit' AND d.created_at <= x.delivered_at)
+            SELECT date_trunc('week', x.delivered_at + to_minutes(?))::DATE AS week, d.format,
+                   count(*) AS delivered, count(a.job_id) AS approved, count(e.job_id) AS edited
+            FROM drafts d JOIN delivered x USING (job_id)
+            LEFT JOIN approved a USING (job_id) LEFT JOIN edited e USING (job_id, format)
+            GROUP BY ALL ORDER BY week, d.format""",
+        [*params, shift_minutes],
+    )
+
+
+def minutes_per_day(db: Database, workspace: str, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Plan minutes a workspace used per day since then (a job re-run counts once, on its
+    first day)."""
+    return db.frame(
+        """SELECT (first_at + to_minutes(?))::DATE AS day, sum(minutes) AS minutes FROM (
+               SELECT u.job_id, max(u.minutes) AS minutes, min(u.recorded_at) AS first_at FROM usage u
+               WHERE u.workspace = ? AND u.recorded_at >= ? GROUP BY u.job_id)
+           GROUP BY ALL ORDER BY day""",
+        [shift_minutes, workspace, since],
+    )
+
+
+def plan_use_per_workspace(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+    """Each workspace's plan, its monthly minutes and what it used since then."""
+    clause, params = ("WHERE w.name = ?", [workspace]) if workspace else ("", [])
+    return db.frame(
+        f"""SELECT w.name AS workspace, w.plan, p.monthly_minutes, coalesce(sum(u.minutes), 0) AS used_minutes
+            FROM workspaces w JOIN plans p ON p.name = w.plan
+            LEFT JOIN (SELECT workspace, job_id, max(minutes) AS minutes FROM usage
+                       WHERE recorded_at >= ? GROUP BY ALL) u ON u.workspace = w.name
+            {clause} GROUP BY ALL ORDER BY used_minutes DESC, w.name""",
+        [since, *params],
+    )
+
+
+def failed_jobs(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+    """Jobs that ended failed (not attempts a retry saved), by error code."""
+    clause, params = _since(workspace, since, "j.created_at")
+    failed = ", ".join(f"'{s}'" for s in _FAILED)
+    return db.frame(
+        f"""SELECT coalesce(j.error_code, 'UNKNOWN') AS error_code, count(*) AS jobs
+            FROM jobs j {clause} AND j.status IN ({failed}) GROUP BY ALL ORDER BY jobs DESC""",
         params,
     )
 
