@@ -36,19 +36,23 @@ def submitted(result: api.Submission) -> None:
 
 
 def sample_section() -> None:
-    st.markdown("**New here?** Run a bundled sample transcript: it works offline and takes a few seconds.")
-    found = views.samples()
+    st.markdown(
+        "**New here?** Run a bundled sample transcript: it works offline, takes a few seconds and does not "
+        "count against your plan."
+    )
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    name = left.selectbox("Sample", list(found), key="sample_name")
+    name = left.selectbox("Sample", list(views.samples()), key="sample_name")
     if right.button("Run the sample", type="primary", key="run_sample"):
-        data, filename = api.read_transcript_file(found[name])
-        submitted(api.submit(transcript=data, transcript_name=filename, workspace=workspace(), actor=editor()))
+        submitted(api.submit_sample(name, workspace=workspace(), actor=editor()))
 
 
 def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
     if kind == "Transcript file":
         upload = st.file_uploader(
-            "Transcript file (.srt, .vtt or .txt)", type=["srt", "vtt", "txt"], key="transcript_file"
+            "Transcript file (.srt, .vtt or .txt)",
+            type=["srt", "vtt", "txt"],
+            key="transcript_file",
+            max_upload_size=views.upload_limits()["transcript_mb"],
         )
         return (upload.getvalue(), upload.name) if upload else None
     text = st.text_area(
@@ -97,7 +101,9 @@ def source_input(kind: str) -> tuple[object, object]:
     if kind == "Video link":
         value = st.text_input("Video link", placeholder="https://www.youtube.com/watch?v=…", key="video_link")
     else:
-        upload = st.file_uploader("Video or audio file", type=MEDIA_TYPES, key="media_file")
+        upload = st.file_uploader(
+            "Video or audio file", type=MEDIA_TYPES, key="media_file", max_upload_size=views.upload_limits()["media_mb"]
+        )
         value = upload
     return value, st.empty()
 

@@ -29,6 +29,7 @@ from pipeline.transcript import parse_transcript
 __all__ = [
     "Submission",
     "submit",
+    "submit_sample",
     "status_report",
     "wait_for",
     "export_job",
@@ -101,6 +102,38 @@ def submit(
     settings: Settings | None = None,
 ) -> Submission:
     """Create a job (or return the active one for the same source and options)."""
+    return _submit(source, transcript, transcript_name, workspace, options, actor, settings)
+
+
+def submit_sample(
+    name: str,
+    *,
+    workspace: str = defaults.DEFAULT_WORKSPACE,
+    options: JobOptions | None = None,
+    actor: str = "creator",
+    settings: Settings | None = None,
+) -> Submission:
+    """Run one of the bundled sample transcripts (by file name). A sample run is free: the plan
+    neither checks nor counts it."""
+    from pipeline.datasets import SAMPLES_DIR
+
+    bundled = {path.name: path for path in SAMPLES_DIR.glob("*.srt")}
+    if name not in bundled:
+        raise InvalidInput(f"no bundled sample named {name!r} (samples: {', '.join(sorted(bundled))})")
+    data, filename = read_transcript_file(bundled[name])
+    return _submit(None, data, filename, workspace, options, actor, settings, plan_exempt="sample")
+
+
+def _submit(
+    source: str | None,
+    transcript: bytes | str | None,
+    transcript_name: str,
+    workspace: str,
+    options: JobOptions | None,
+    actor: str,
+    settings: Settings | None,
+    plan_exempt: str | None = None,
+) -> Submission:
     settings = settings or get_settings()
     options = options or JobOptions()
     if transcript is not None:
@@ -113,18 +146,19 @@ def submit(
         parsed, fingerprint = None, sources.fingerprint(kind, label)
     else:
         raise InvalidInput("give a source (a URL or a media file) or a transcript")
-    key = _digest(json.dumps([workspace, kind, fingerprint, options.model_dump(mode="json")]))
+    same = [workspace, kind, fingerprint, options.model_dump(mode="json")] + ([plan_exempt] if plan_exempt else [])
+    key = _digest(json.dumps(same))
     with _store(settings).session() as db:
         usage_rows.ensure_workspace(db, workspace)
         existing = job_rows.find_active_duplicate(db, workspace, key)
         if existing:
             job = job_rows.get_job(db, existing["job_id"])
             return Submission(job["job_id"], job["status"], duplicate=True, enqueued=True)
-        attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor)
+        attempts, job = _create(db, workspace, kind, label, options, key, parsed, actor, plan_exempt)
     return Submission(job["job_id"], job["status"], duplicate=False, enqueued=queue.try_enqueue(attempts, settings))
 
 
-def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor):
+def _create(db: Database, workspace, kind, label, options, key, parsed: Transcript | None, actor, plan_exempt):
     job = job_rows.create_job(
         db,
         workspace=workspace,
@@ -133,6 +167,7 @@ def _create(db: Database, workspace, kind, label, options, key, parsed: Transcri
         options=options.model_dump(mode="json"),
         dedupe_key=key,
         actor=actor,
+        plan_exempt=plan_exempt,
     )
     run = job_rows.create_run(db, job["job_id"], "validate", "submitted")
     if parsed is not None:

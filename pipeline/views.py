@@ -37,7 +37,6 @@ from pipeline.transcript import parse_transcript, timestamp
 __all__ = [
     "RUN_COLUMNS",
     "RETRYABLE_STATUSES",
-    "SAMPLES_DIR",
     "sidebar",
     "services",
     "runs",
@@ -52,6 +51,7 @@ __all__ = [
     "as_link",
     "build_options",
     "samples",
+    "upload_limits",
     "segment_at",
     "transcript_rows",
     "source_link",
@@ -83,7 +83,6 @@ RUN_COLUMNS = [
 ]
 #: Statuses a failed job can be retried from (a re-run from the failed step).
 RETRYABLE_STATUSES = RETRY_FROM  # the rule lives with the state machine; api.retry enforces it
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
 def _store(settings: Settings | None):
@@ -525,8 +524,17 @@ def _format_label(fmt: str) -> str:
 # --- Submit ------------------------------------------------------------------------------
 
 
+def upload_limits(settings: Settings | None = None) -> dict[str, int]:
+    """The largest file each uploader takes, in MB: media up to the configured cap
+    (CLIPINSIGHT_MAX_UPLOAD_MB), transcripts up to the transcript cap."""
+    settings = settings or get_settings()
+    return {"media_mb": settings.max_upload_mb, "transcript_mb": max(1, defaults.MAX_TRANSCRIPT_BYTES // 2**20)}
+
+
 def samples() -> dict[str, Path]:
     """The bundled sample transcripts, by file name; the first is the one to try first."""
+    from pipeline.datasets import SAMPLES_DIR
+
     found = sorted(SAMPLES_DIR.glob("*.srt"), key=lambda p: (p.name != "creator-workflow-talk.srt", p.name))
     return {path.name: path for path in found}
 

@@ -13,13 +13,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import api, views, wording
+from pipeline import api, defaults, views, wording
+from pipeline.errors import InvalidInput
 from pipeline.models import Draft, DraftFormat, DraftReview, JobOptions, QACheck
 from pipeline.runner import run_queued
+from pipeline.settings import reset_settings
 from pipeline.states import JobStatus
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
+from pipeline.supervisor import streamlit_command
 from pipeline.transcript import parse_transcript
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -107,13 +110,51 @@ def jobs_in_store() -> list[dict]:
         return db.rows("SELECT job_id, source, options FROM jobs ORDER BY created_at")
 
 
-def test_one_click_sample_submits_the_bundled_talk():
+def test_one_click_sample_submits_the_bundled_talk_and_costs_no_plan_minutes():
+    api.configure_workspace("default", plan="free")  # 60 min a month
+    for _ in range(4):
+        processed("creator-workflow-talk.srt")  # 4 x 14.1 min: 3.6 min left
     at = open_page("pages/submit.py")
+    assert "does not count against your plan" in " ".join(texts(at, "markdown"))
     at.button(key="run_sample").click().run()
-    [job] = jobs_in_store()
+    job = jobs_in_store()[-1]
     assert job["source"] == "creator-workflow-talk.srt"
     assert f"Submitted job {job['job_id']}." in texts(at, "success")
     assert "No worker is running" in texts(at, "warning")[0]
+    run_queued()
+    assert status_of(job["job_id"]) == "ANALYTICS_LOGGED"  # not checked against the plan
+    at.run()
+    assert "56 of 60 min used this month (free plan)" in [p.proto.text for p in at.sidebar.get("progress")]
+    assert status_of(processed("creator-workflow-talk.srt")) == "BLOCKED_ENTITLEMENT"  # the same talk, not a sample
+
+
+def test_only_a_bundled_sample_runs_free():
+    with pytest.raises(InvalidInput, match="no bundled sample named"):
+        api.submit_sample("../../etc/passwd")
+
+
+def test_the_uploaders_state_the_products_limits(monkeypatch):
+    at = open_page("pages/submit.py")
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == 5  # transcripts
+    at.radio(key="submit_kind").set_value("Video file").run()
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == 500  # CLIPINSIGHT_MAX_UPLOAD_MB's default
+    monkeypatch.setenv("CLIPINSIGHT_MAX_UPLOAD_MB", "800")
+    reset_settings()
+    at.run()
+    assert at.get("file_uploader")[0].proto.max_upload_size_mb == 800
+    command = streamlit_command(8501)
+    assert command[command.index("--server.maxUploadSize") + 1] == "800"
+
+
+def test_offline_a_video_link_is_answered_with_the_network(monkeypatch):
+    monkeypatch.setattr(defaults, "NETWORK_PROBE_HOSTS", ("offline-probe.invalid",))  # nothing resolves
+    at = open_page("pages/submit.py")
+    at.radio(key="submit_kind").set_value("Video link").run()
+    at.text_input(key="video_link").input("https://no-such-host.invalid/watch")
+    at.button(key="submit").click().run()
+    [error] = texts(at, "error")
+    assert "the network is unreachable" in error and "check the link" not in error
+    assert jobs_in_store() == []
 
 
 def test_uploaded_transcript_shows_its_estimate_and_submits_with_options():

@@ -248,7 +248,22 @@ def m002_experiments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_experiments]
+def m003_plan_exempt_jobs(con: duckdb.DuckDBPyConnection) -> None:
+    """Jobs that do not count against their workspace's plan, and why (a bundled sample run).
+    A table of its own rather than a column of ``jobs``, so inserts listing ``jobs`` columns by
+    position keep working."""
+    con.execute(
+        """
+        CREATE TABLE plan_exempt_jobs (
+            job_id VARCHAR PRIMARY KEY,
+            reason VARCHAR NOT NULL,           -- sample
+            created_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS = [m001_initial, m002_experiments, m003_plan_exempt_jobs]
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

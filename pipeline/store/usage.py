@@ -7,6 +7,7 @@ from pipeline.steps.base import PlanStatus, UsageRecord, WebhookResult, Workspac
 from pipeline.store import Database, utcnow
 
 __all__ = [
+    "COUNTS_AGAINST_PLAN",
     "get_workspace",
     "ensure_workspace",
     "configure_workspace",
@@ -17,6 +18,10 @@ __all__ = [
     "record_webhook",
     "webhook_delivery",
 ]
+
+
+#: A condition on ``job_id``: the job's usage counts against its plan (it is not exempt).
+COUNTS_AGAINST_PLAN = "job_id NOT IN (SELECT job_id FROM plan_exempt_jobs)"
 
 
 def get_workspace(db: Database, name: str) -> WorkspaceInfo:
@@ -65,10 +70,11 @@ def plan_status(db: Database, workspace: str, *, exclude_job: str | None = None)
     )
     if row is None:
         raise NotFound(f"no workspace named {workspace!r}")
-    used = db.scalar(  # a job re-run several times counts its minutes once
-        """SELECT coalesce(sum(minutes), 0) FROM (
+    used = db.scalar(  # a job re-run several times counts its minutes once; a sample run not at all
+        f"""SELECT coalesce(sum(minutes), 0) FROM (
                SELECT job_id, max(minutes) AS minutes FROM usage
                WHERE workspace = ? AND recorded_at >= date_trunc('month', ?::TIMESTAMP) AND job_id IS DISTINCT FROM ?
+                 AND {COUNTS_AGAINST_PLAN}
                GROUP BY job_id)""",
         [workspace, utcnow(), exclude_job],
     )

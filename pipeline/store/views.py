@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline.states import JobStatus
 from pipeline.store import Database, utcnow
+from pipeline.store.usage import COUNTS_AGAINST_PLAN
 
 __all__ = [
     "JobFilter",
@@ -269,24 +270,24 @@ def content_per_week(db: Database, workspace: str | None, since: datetime, shift
 
 def minutes_per_day(db: Database, workspace: str, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
     """Plan minutes a workspace used per day since then (a job re-run counts once, on its
-    first day)."""
+    first day; a sample run not at all)."""
     return db.frame(
-        """SELECT (first_at + to_minutes(?))::DATE AS day, sum(minutes) AS minutes FROM (
+        f"""SELECT (first_at + to_minutes(?))::DATE AS day, sum(minutes) AS minutes FROM (
                SELECT u.job_id, max(u.minutes) AS minutes, min(u.recorded_at) AS first_at FROM usage u
-               WHERE u.workspace = ? AND u.recorded_at >= ? GROUP BY u.job_id)
+               WHERE u.workspace = ? AND u.recorded_at >= ? AND u.{COUNTS_AGAINST_PLAN} GROUP BY u.job_id)
            GROUP BY ALL ORDER BY day""",
         [shift_minutes, workspace, since],
     )
 
 
 def plan_use_per_workspace(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
-    """Each workspace's plan, its monthly minutes and what it used since then."""
+    """Each workspace's plan, its monthly minutes and what counted against it since then."""
     clause, params = ("WHERE w.name = ?", [workspace]) if workspace else ("", [])
     return db.frame(
         f"""SELECT w.name AS workspace, w.plan, p.monthly_minutes, coalesce(sum(u.minutes), 0) AS used_minutes
             FROM workspaces w JOIN plans p ON p.name = w.plan
             LEFT JOIN (SELECT workspace, job_id, max(minutes) AS minutes FROM usage
-                       WHERE recorded_at >= ? GROUP BY ALL) u ON u.workspace = w.name
+                       WHERE recorded_at >= ? AND {COUNTS_AGAINST_PLAN} GROUP BY ALL) u ON u.workspace = w.name
             {clause} GROUP BY ALL ORDER BY used_minutes DESC, w.name""",
         [since, *params],
     )
