@@ -25,7 +25,6 @@ from workbench.text import literal, literal_frame
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
-TABS = ["Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads"]
 STEP_ORDER = [
     "validate",
     "ingest",
@@ -442,7 +441,7 @@ def qa_tab(detail: dict) -> None:
 
 def downloads_tab(detail: dict) -> None:
     job_id = detail["job"]["job_id"]
-    if detail["transcript"] is not None:
+    if detail["has_transcript"]:
         st.download_button(
             "Download the whole bundle (.zip)",
             data=lambda: views.bundle_zip(job_id),
@@ -480,34 +479,37 @@ def downloads_tab(detail: dict) -> None:
 
 # --- The page ----------------------------------------------------------------------------
 
-RENDER = [timeline, transcript_tab, insights_tab, drafts_tab, qa_tab, downloads_tab]
+RENDER = dict(
+    zip(views.RUN_TABS, [timeline, transcript_tab, insights_tab, drafts_tab, qa_tab, downloads_tab], strict=True)
+)
 
 
-def first_tab(detail: dict) -> str:
+def first_tab(head: dict) -> str:
     """What a person opens a run for: the drafts once there are drafts to read; how the run went
     while it runs or when it stopped short."""
-    status = JobStatus(detail["job"]["status"])
+    status = JobStatus(head["job"]["status"])
     done = status in (JobStatus.ANALYTICS_LOGGED, JobStatus.REQUIRES_MANUAL_REVIEW)
-    return "Drafts" if done and detail["drafts"] else "Timeline"
+    return "Drafts" if done and head["has_drafts"] else "Timeline"
 
 
 def page(job_id: str) -> None:
+    """The heading from a small read first; the open tab's data after it is on screen."""
     try:
-        detail = views.run_detail(job_id)
+        head = views.run_header(job_id)
     except NotFound as exc:
         st.error(literal(str(exc)))
         st.page_link(RUNS_PAGE, label="Go to Runs", icon=":material/list:")
         return
-    header(detail)
+    header(head)
     show_flash()
-    if JobStatus(detail["job"]["status"]).active:
-        live_status(job_id, detail["job"]["status"])
-    actions(detail)
-    tabs = st.tabs(TABS, key="tab", bind="query-params", default=first_tab(detail))
-    for tab, render in zip(tabs, RENDER, strict=True):
+    if JobStatus(head["job"]["status"]).active:
+        live_status(job_id, head["job"]["status"])
+    actions(head)
+    tabs = st.tabs(list(views.RUN_TABS), key="tab", bind="query-params", default=first_tab(head))
+    for tab, (name, render) in zip(tabs, RENDER.items(), strict=True):
         with tab:
-            if tab.open:
-                render(detail)
+            if tab.open:  # only the open tab is read and drawn
+                render({**head, **views.run_tab(job_id, name)})
 
 
 job = st.query_params.get("job")

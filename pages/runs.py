@@ -24,7 +24,7 @@ def columns() -> dict:
         "status_text": st.column_config.TextColumn("Status", width=150, help=wording.status_legend()),
         "qa_score": st.column_config.NumberColumn("QA", width=45, help="The lowest QA score of the job's drafts"),
         "title": st.column_config.TextColumn("Title", width=210),
-        "status_reason": st.column_config.TextColumn("Why", width=230),
+        "why": st.column_config.TextColumn("Why", width=230, help="What QA flagged, or why the job stopped"),
         "progress": st.column_config.ProgressColumn(
             "Progress", min_value=0.0, max_value=1.0, format="percent", width=80
         ),

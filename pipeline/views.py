@@ -42,7 +42,9 @@ __all__ = [
     "runs",
     "job_progress",
     "job_status",
-    "run_detail",
+    "RUN_TABS",
+    "run_header",
+    "run_tab",
     "review",
     "recent_decisions",
     "flag_evidence",
@@ -78,6 +80,7 @@ RUN_COLUMNS = [
     "qa_score",
     "workspace",
     "status_reason",
+    "why",
     "error_code",
     "approved_by",
 ]
@@ -168,8 +171,17 @@ def runs(
 
 def _put_words(row: dict) -> None:
     row["status_text"] = wording.status_text(row["status"], row["error_code"], row["approved_by"])
+    row["why"] = _why(row["status_reason"])
     row["length"] = wording.duration(row["length_s"])
     row["took"] = wording.duration(row["took_s"])
+
+
+def _why(reason: str | None) -> str | None:
+    """The part of a status reason a person looks for: what QA flagged, not how many drafts it
+    reviewed ('4 draft(s) reviewed, 0 auto-fix(es) applied; 1 need an editor: <this>')."""
+    if not reason:
+        return None
+    return reason.split("need an editor: ", 1)[-1]
 
 
 def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -230,41 +242,78 @@ def _doing(pending: list[dict]) -> str:
 # --- Run detail --------------------------------------------------------------------------
 
 
-def run_detail(job_id: str, settings: Settings | None = None) -> dict:
-    """Everything the run detail page shows about one job."""
+def run_header(job_id: str, settings: Settings | None = None) -> dict:
+    """What the top of a job's page shows (title, status, who approved it, cost) and what can be
+    done with it: a small read, so the heading is on screen before a tab's data is read."""
     with _store(settings).session() as db:
         job = job_rows.get_job(db, job_id)
         runs_ = job_rows.list_runs(db, job_id)
-        attempts = step_rows.attempts_for_job(db, job_id)
-        logs = artifact_rows.run_logs(db, job_id)
-        artifacts = artifact_rows.latest_artifacts(db, job_id)
-        versions = view_rows.draft_versions(db, job_id)
-        audit = job_rows.audit_trail(db, job_id)
         reviews = view_rows.reviews_for(db, job_id)
         usage = view_rows.usage_for(db, job_id)
-    by_kind = {a["kind"]: a for a in artifacts}
+        formats = view_rows.draft_formats(db, job_id)
     status = JobStatus(job["status"])
     live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
     return {
         "job": job,
         "runs": runs_,
-        "attempts": attempts,
-        "logs": logs,
-        "artifacts": artifacts,
-        "transcript": _model(by_kind.get("transcript") or by_kind.get("provided_transcript"), Transcript),
-        "insights": _model(by_kind.get("insights"), InsightPack),
-        "qa_report": _model(by_kind.get("qa_report"), QAReport),
-        "drafts": _drafts_by_format(versions),
-        "audit": audit,
         "reviews": reviews,
         "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
         "usage": usage,
+        "has_drafts": bool(formats),
         "progress": next(iter(live.values()), {}),
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
         "stages": list(steps.STAGES),
     }
+
+
+#: Run detail's tabs and what each reads (a tab is read only when it is open).
+RUN_TABS = ("Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads")
+
+
+def run_tab(job_id: str, tab: str, settings: Settings | None = None) -> dict:
+    """What one tab of a job's page shows, in one store session."""
+    with _store(settings).session() as db:
+        rows = _TAB_READS[tab](db, job_id)
+    return _tab_models(rows)
+
+
+def _transcript_row(db, job_id: str) -> dict | None:
+    return artifact_rows.load_artifact(db, job_id, "transcript") or artifact_rows.load_artifact(
+        db, job_id, "provided_transcript"
+    )
+
+
+_TAB_READS = {
+    "Timeline": lambda db, job_id: {
+        "attempts": step_rows.attempts_for_job(db, job_id),
+        "logs": artifact_rows.run_logs(db, job_id),
+        "audit": job_rows.audit_trail(db, job_id),
+    },
+    "Transcript": lambda db, job_id: {"transcript": _transcript_row(db, job_id)},
+    "Insights": lambda db, job_id: {"insights": artifact_rows.load_artifact(db, job_id, "insights")},
+    "Drafts": lambda db, job_id: {"versions": view_rows.draft_versions(db, job_id)},
+    "QA": lambda db, job_id: {"qa_report": artifact_rows.load_artifact(db, job_id, "qa_report")},
+    "Downloads": lambda db, job_id: {
+        "artifacts": artifact_rows.latest_artifacts(db, job_id),
+        "versions": view_rows.draft_versions(db, job_id),
+    },
+}
+
+
+def _tab_models(rows: dict) -> dict:
+    """Stored rows as the typed models the pages use (after the session: parsing only)."""
+    shown = dict(rows)
+    for key, model in (("transcript", Transcript), ("insights", InsightPack), ("qa_report", QAReport)):
+        if key in rows:
+            shown[key] = _model(rows[key], model)
+    if "versions" in rows:
+        shown["drafts"] = _drafts_by_format(shown.pop("versions"))
+    if "artifacts" in rows:
+        kinds = {a["kind"] for a in rows["artifacts"]}
+        shown["has_transcript"] = bool(kinds & {"transcript", "provided_transcript"})
+    return shown
 
 
 def _model(row: dict | None, model):

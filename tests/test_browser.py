@@ -58,8 +58,8 @@ def shoot(page, name: str) -> None:
 
 
 def go(page, link: str) -> None:
-    """Navigate inside the app (the sidebar), without loading the page again."""
-    page.get_by_test_id("stSidebar").get_by_role("link", name=link, exact=True).click()
+    """Navigate inside the app (its navigation), without loading the page again."""
+    page.get_by_role("link", name=re.compile(rf"\b{link}$")).click()
 
 
 def submitted_job(page) -> str:

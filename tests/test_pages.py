@@ -428,6 +428,7 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     at.session_state["editor"] = "Maya"
     edit(at, "linkedin", "Ten posts from one talk: here is how.\n\nRead the full guide.")
     assert "Saved the LinkedIn post as version 2 (by Maya)." in texts(at, "success")
+    assert at.text_input(key="editor").value == "Maya"  # the save reran the page; the sidebar kept the name
     with get_store().session() as db:
         history = artifact_rows.draft_history(db, talk, "linkedin")
     assert [(v["version"], v["source"], v["author"]) for v in history] == [

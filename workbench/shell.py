@@ -3,16 +3,18 @@ usage, services, editor name). The one place that decides which pages a person s
 
 Two ways into a page, one result:
 
-- ``app.py`` calls :func:`run_app`: the navigation, the sidebar, then the page.
+- ``app.py`` calls :func:`run_app`: the navigation, the page, then the sidebar's controls.
 - A page URL opened first after the server started (``/review`` from a bookmark) is run by
   Streamlit straight from ``pages/``, before ``app.py`` has ever declared the navigation. Every
   page therefore starts with :func:`enter`, which draws the shell unless ``app.py`` already did
   in this script run. Page URLs equal the file names in ``pages/`` so both ways resolve a URL
   to the same page (no "Page not found").
 
-The navigation is declared before anything slow (the sidebar reads the database), so the first
-thing a browser receives is the app's own page list. ``.streamlit/config.toml`` hides
-Streamlit's list of ``pages/`` files; the links drawn here are the navigation.
+The navigation goes across the top (on a phone, into the sidebar's drawer): Streamlit draws it
+from its first bundle, so it is on screen with the page's heading, while link widgets would wait
+for their own bundle. It is declared before anything slow, and the sidebar's controls (which read
+the database and Redis) are filled in after the page. ``.streamlit/config.toml`` hides
+Streamlit's list of ``pages/`` files.
 """
 
 from __future__ import annotations
@@ -58,25 +60,37 @@ _shell_drawn: ContextVar[bool] = ContextVar("shell_drawn", default=False)
 def _pages() -> list[st.Page]:
     # The URL of a page is its file name: the same URL Streamlit gives a file in pages/.
     return [
-        st.Page(e.path, title=e.title, icon=e.icon, url_path=e.path.removeprefix("pages/").removesuffix(".py"))
+        st.Page(
+            e.path,
+            title=e.title,
+            icon=e.icon,
+            url_path=e.path.removeprefix("pages/").removesuffix(".py"),
+            visibility="visible" if e.in_menu else "hidden",
+        )
         for e in ENTRIES
     ]
 
 
-def _draw() -> st.Page:
-    page = st.navigation(_pages(), position="hidden")
-    with st.sidebar:
-        _menu()
-        _controls()
-    return page
+def _draw() -> tuple[st.Page, object]:
+    """The navigation (across the top: part of Streamlit's first bundle, so it is on screen with
+    the first paint, and on a phone it needs no sidebar opened); returns the page and a sidebar
+    slot for the controls."""
+    page = st.navigation(_pages(), position="top")
+    st.sidebar.markdown("**ClipInsight**")
+    return page, st.sidebar.container()
 
 
 def run_app() -> None:
-    """``app.py``: the shell, then the page the URL names."""
+    """``app.py``: the navigation, the page the URL names, then the sidebar's controls. The
+    controls read the database and Redis; filled into their slot after the page, they do not
+    hold back the page's heading. (A page that reads the workspace before its selector exists
+    gets the one chosen last time, which the session keeps.)"""
     st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
-    page = _draw()
+    page, controls = _draw()
     with _drawn():
         page.run()
+    with controls:
+        _controls()
 
 
 def enter() -> None:
@@ -90,7 +104,9 @@ def enter() -> None:
     ctx = get_script_run_ctx()
     with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):
         st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
-        _draw()
+        _, controls = _draw()
+        with controls:
+            _controls()
 
 
 @contextmanager
@@ -105,24 +121,22 @@ def _drawn():
 # --- The sidebar -------------------------------------------------------------------------
 
 
-def _menu() -> None:
-    st.markdown("**ClipInsight**")
-    for entry in ENTRIES:
-        if entry.in_menu:
-            st.page_link(entry.path, label=entry.title, icon=entry.icon)
-    st.divider()
-
-
 def _controls() -> None:
     from pipeline import views  # after the navigation is out: the first paint needs no database
 
     info = views.sidebar(st.session_state.get("workspace"))
     st.session_state["workspace"] = info["workspace"]
-    st.selectbox("Workspace", info["workspaces"], key="workspace")
+    # Kept for the whole session even in a run that ends (st.rerun) before the sidebar is drawn.
+    st.selectbox("Workspace", info["workspaces"], key="workspace", persist_state="session")
     _plan_usage(info)
     _services()
     st.session_state.setdefault("editor", "editor")
-    st.text_input("Editor name", key="editor", help="Edits and review decisions are recorded under this name.")
+    st.text_input(
+        "Editor name",
+        key="editor",
+        help="Edits and review decisions are recorded under this name.",
+        persist_state="session",
+    )
 
 
 def _plan_usage(info: dict) -> None:

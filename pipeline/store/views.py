@@ -22,6 +22,7 @@ __all__ = [
     "current_runs",
     "pending_steps",
     "draft_versions",
+    "draft_formats",
     "reviews_for",
     "usage_for",
     "review_queue",
@@ -128,6 +129,11 @@ def pending_steps(db: Database, run_ids: list[str]) -> dict[str, list[dict]]:
 def draft_versions(db: Database, job_id: str) -> list[dict]:
     """Every version of every draft of a job, oldest first within a format."""
     return db.rows("SELECT * FROM draft_versions WHERE job_id = ? ORDER BY format, version", [job_id])
+
+
+def draft_formats(db: Database, job_id: str) -> list[str]:
+    """The formats a job has drafts of."""
+    return [row["format"] for row in db.rows("SELECT DISTINCT format FROM draft_versions WHERE job_id = ?", [job_id])]
 
 
 def reviews_for(db: Database, job_id: str) -> list[dict]:
