@@ -40,6 +40,13 @@ def legible(figure: go.Figure, height: int = 300) -> go.Figure:
     return figure
 
 
+def whole_numbers(figure: go.Figure, largest: float, axis: str = "y") -> None:
+    """A count axis with whole-number ticks at a round step (no '0, 1, 1, 2, 2')."""
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10**4, 10**5) if largest / s <= 6)
+    update = figure.update_yaxes if axis == "y" else figure.update_xaxes
+    update(tickformat=",d", dtick=step, rangemode="tozero", range=[0, max(largest * 1.15, step)])
+
+
 def chart(title: str, figure_or_empty, empty: str) -> None:
     st.subheader(title)
     if figure_or_empty is None:
@@ -73,7 +80,8 @@ def drafts_per_week(frame: pd.DataFrame):
     )
     figure.update_traces(textposition="inside", texttemplate="%{text:,d}")
     figure.update_xaxes(type="category", title="week starting")
-    figure.update_yaxes(tickformat=",d", title="drafts delivered", rangemode="tozero")
+    figure.update_yaxes(title="drafts delivered")
+    whole_numbers(figure, frame.groupby("week")["delivered"].sum().max())
     return legible(figure)
 
 
@@ -96,17 +104,20 @@ def by_format(frame: pd.DataFrame) -> None:
 
 
 def qa_distribution(scores: pd.DataFrame, threshold: int):
+    """Jobs per band of QA score, split by whether QA sent them to an editor (a low score or a
+    risk flag), with the threshold's band marked."""
     if scores.empty:
         return None
-    counts = [int(scores["qa_score"].between(low, high).sum()) for low, high, _ in QA_BINS]
     labels = [label for _, _, label in QA_BINS]
-    colors = ["#2e7d32" if low >= threshold else "#c62828" for low, _, _ in QA_BINS]
-    figure = go.Figure(go.Bar(x=labels, y=counts, marker_color=colors, text=counts, textposition="outside"))
-    figure.update_xaxes(type="category", title="QA score (lowest draft of each job)")
-    figure.update_yaxes(tickformat=",d", title="jobs", rangemode="tozero", range=[0, max(counts) * 1.2 + 1])
-    figure.add_annotation(
-        text=f"red: below {threshold}, sent to an editor", showarrow=False, xref="paper", yref="paper", x=0, y=1.1
-    )
+    figure = go.Figure()
+    for flagged, name, color in ((False, "passed", "#2e7d32"), (True, "sent to an editor", "#ef6c00")):
+        chosen = scores[scores["flagged"] == flagged]["qa_score"]
+        counts = [int(chosen.between(low, high).sum()) for low, high, _ in QA_BINS]
+        figure.add_bar(x=labels, y=counts, name=name, marker_color=color, text=[c or "" for c in counts])
+    figure.update_layout(barmode="stack")
+    figure.update_traces(textposition="inside")
+    figure.update_xaxes(type="category", title=f"QA score (lowest draft of each job; threshold {threshold})")
+    whole_numbers(figure, max(int(scores["qa_score"].between(lo, hi).sum()) for lo, hi, _ in QA_BINS))
     return legible(figure)
 
 
@@ -164,7 +175,8 @@ def runs_per_day(frame: pd.DataFrame):
     frame = frame.assign(day=day_labels(frame["day"]))
     figure = px.bar(frame, x="day", y="jobs", color="outcome", color_discrete_map=OUTCOME_COLORS)
     figure.update_xaxes(type="category", title=None)
-    figure.update_yaxes(tickformat=",d", title="jobs submitted", rangemode="tozero")
+    figure.update_yaxes(title="jobs submitted")
+    whole_numbers(figure, frame.groupby("day")["jobs"].sum().max())
     return legible(figure)
 
 
@@ -173,7 +185,8 @@ def failed_jobs(frame: pd.DataFrame):
         return None
     figure = px.bar(frame, x="jobs", y="reason", orientation="h", text="jobs", color_discrete_sequence=["#c62828"])
     figure.update_traces(texttemplate="%{text:,d}", textposition="outside")
-    figure.update_xaxes(tickformat=",d", title="jobs", rangemode="tozero")
+    figure.update_xaxes(title="jobs")
+    whole_numbers(figure, frame["jobs"].max(), axis="x")
     figure.update_yaxes(title=None, autorange="reversed")
     return legible(figure, height=120 + 36 * len(frame))
 
@@ -182,7 +195,8 @@ def failed_attempts(frame: pd.DataFrame):
     if frame.empty:
         return None
     figure = px.bar(frame, x="attempts", y="reason", color="step", orientation="h")
-    figure.update_xaxes(tickformat=",d", title="failed attempts (retried or not)", rangemode="tozero")
+    figure.update_xaxes(title="failed attempts (retried or not)")
+    whole_numbers(figure, frame.groupby("reason")["attempts"].sum().max(), axis="x")
     figure.update_yaxes(title=None)
     return legible(figure, height=140 + 36 * frame["reason"].nunique())
 

@@ -130,6 +130,13 @@ def item_section(item: dict) -> None:
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
+def wait_for_work() -> None:
+    """While nothing waits, the page shows a job as soon as QA sends one."""
+    if views.review_waiting(workspace()):
+        st.rerun()
+
+
+@st.fragment(run_every=defaults.UI_REFRESH_S)
 def recent_decisions() -> None:
     """Decisions with the job's status now, so an approval can be seen reaching delivery."""
     recent = views.recent_decisions(workspace())
@@ -154,7 +161,7 @@ if data["queue"]:
     st.caption(f"{count} job{' waits' if count == 1 else 's wait'} for an editor, the longest-waiting first.")
     queue_table(data["queue"])
     labels = {
-        row["job_id"]: f"{row['job_id']} · {row['title'] or row['source']} · waiting since {when(row['waiting_since'])}"
+        row["job_id"]: f"{row['title'] or row['source']} · waiting since {when(row['waiting_since'])} · {row['job_id']}"
         for row in data["queue"]
     }
     st.session_state["review_job"] = data["item"]["job"]["job_id"]
@@ -162,4 +169,5 @@ if data["queue"]:
     item_section(data["item"])
 else:
     st.success("Nothing waits for review.")
+    wait_for_work()
 recent_decisions()

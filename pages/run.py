@@ -20,7 +20,7 @@ from pipeline.transcript import timestamp
 from workbench import shell
 from workbench.common import editor, flash, local_times, show_flash, status_badge, status_changes, when, zone_name
 from workbench.draft_editor import draft_editor
-from workbench.shell import RUN_PAGE, RUNS_PAGE
+from workbench.shell import REVIEW_PAGE, RUN_PAGE, RUNS_PAGE
 from workbench.text import literal, literal_frame
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
@@ -86,8 +86,10 @@ def header(detail: dict) -> None:
     facts.metric("Length", wording.duration(job["duration_s"]), width="content")
     facts.metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—", width="content")
     facts.metric("Cost", f"${cost:.2f}" if cost is not None else "—", width="content")
-    if job["status_reason"]:
-        (st.error if job["error_code"] else st.caption)(literal(job["status_reason"]))
+    if detail["why"]:
+        (st.error if job["error_code"] else st.caption)(literal(detail["why"]))
+    if job["status"] == JobStatus.REQUIRES_MANUAL_REVIEW.value:
+        st.page_link(REVIEW_PAGE, label="Review the flagged drafts", icon=":material/rate_review:")
     source_details(job["metadata"])
 
 
@@ -226,7 +228,10 @@ def timeline(detail: dict) -> None:
         category_orders={"step": [s for s in STEP_ORDER if s in set(frame["step"])]},
     )
     figure.update_layout(
-        height=80 + 32 * frame["step"].nunique(), margin={"t": 10, "b": 10}, xaxis_title=f"time ({zone_name()})"
+        height=110 + 32 * frame["step"].nunique(),
+        margin={"t": 40, "b": 10},
+        xaxis_title=f"time ({zone_name()})",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},  # room on a phone
     )
     st.plotly_chart(figure, key="timeline")
     failed = frame[frame["status"].isin(["failed", "lost"])]
@@ -327,11 +332,14 @@ def insights_tab(detail: dict) -> None:
         )
     st.markdown("#### Quotes")
     for quote in pack.quotes:
-        who = f"{quote.speaker}: " if quote.speaker else ""
-        moment_link(job_id, quote.start, f"{who}“{quote.text}”")
-        video = views.source_link(detail["job"], quote.start)
-        if video:
-            st.link_button(f"Watch at {timestamp(quote.start)}", video, type="tertiary", icon=":material/play_arrow:")
+        who = f" — {literal(quote.speaker)}" if quote.speaker else ""
+        st.markdown(f"“{literal(quote.text)}”{who}")  # the whole quote, wrapped, on a phone too
+        links = st.container(horizontal=True, gap="small")
+        with links:
+            moment_link(job_id, quote.start, "in the transcript")
+            video = views.source_link(detail["job"], quote.start)
+            if video:
+                st.link_button("Watch", video, type="tertiary", icon=":material/play_arrow:")
     st.markdown("#### Outline")
     for item in pack.outline:
         moment_link(job_id, item.start, item.title)
@@ -396,7 +404,12 @@ def scores_chart(report) -> None:
             textposition="outside",
         )
     )
-    figure.add_hline(y=report.threshold, line_dash="dash", annotation_text=f"threshold {report.threshold}")
+    figure.add_hline(
+        y=report.threshold,
+        line_dash="dash",
+        annotation_text=f"threshold {report.threshold}",
+        annotation_position="bottom left",  # clear of the score labels above the bars
+    )
     figure.update_layout(height=300, yaxis_range=[0, 105], margin={"t": 20, "b": 10}, yaxis_title="score")
     st.plotly_chart(figure, key="qa_scores")
 

@@ -46,6 +46,7 @@ __all__ = [
     "run_header",
     "run_tab",
     "review",
+    "review_waiting",
     "recent_decisions",
     "flag_evidence",
     "analytics",
@@ -255,6 +256,7 @@ def run_header(job_id: str, settings: Settings | None = None) -> dict:
     live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
     return {
         "job": job,
+        "why": _why(job["status_reason"]),
         "runs": runs_,
         "reviews": reviews,
         "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
@@ -395,6 +397,12 @@ def review(workspace: str | None = None, selected: str | None = None, settings: 
         chosen = chosen or (waiting[0]["job_id"] if waiting else None)
         item = _review_item(db, chosen) if chosen else None
     return {"queue": waiting, "item": item}
+
+
+def review_waiting(workspace: str | None = None, settings: Settings | None = None) -> int:
+    """How many jobs wait for an editor (the small read a waiting Review page repeats)."""
+    with _store(settings).session() as db:
+        return len(view_rows.review_queue(db, workspace))
 
 
 def recent_decisions(workspace: str | None = None, settings: Settings | None = None) -> list[dict]:

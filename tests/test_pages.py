@@ -370,12 +370,17 @@ def test_transcript_moment_search_and_downloads(talk):
     assert any(c.startswith(f"{len(shown)} of 145 segments") for c in texts(at, "caption"))
 
 
-def test_quotes_link_to_their_moment_in_the_transcript(talk):
+def test_quotes_are_shown_whole_and_link_to_their_moment_in_the_transcript(talk):
     at = open_page("pages/run.py", job=talk, tab="Insights")
-    links = [link for link in at.get("page_link") if "“" in link.proto.label]
-    assert links
-    first = links[0].proto
-    assert "tab=Transcript" in first.query_string and f"job={talk}" in first.query_string and "t=" in first.query_string
+    quotes = [text for text in texts(at, "markdown") if text.startswith("“")]
+    assert quotes and quotes[0].startswith("“One good recording is not one piece of content")
+    links = [link.proto for link in at.get("page_link") if link.proto.label.endswith("in the transcript")]
+    assert len(links) >= len(quotes)
+    first = links[0]
+    assert first.label == "0:45 — in the transcript"
+    assert (
+        "tab=Transcript" in first.query_string and f"job={talk}" in first.query_string and "t=45" in first.query_string
+    )
 
 
 HOSTILE_LINE = "I'm a solo creator: [Claim your refund](https://evil.example/phish) and object.__setattr__ tricks."

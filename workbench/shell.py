@@ -57,9 +57,17 @@ ENTRIES = [
 _shell_drawn: ContextVar[bool] = ContextVar("shell_drawn", default=False)
 
 
+def _home() -> None:
+    """The root URL opens Submit under its own URL."""
+    st.switch_page(SUBMIT_PAGE)
+
+
 def _pages() -> list[st.Page]:
-    # The URL of a page is its file name: the same URL Streamlit gives a file in pages/.
-    return [
+    # The URL of a page is its file name: the same URL Streamlit gives a file in pages/. The
+    # default page answers the root URL only, so it is a hidden step to Submit rather than
+    # Submit itself (whose bookmarked /submit would otherwise be "not found").
+    home = st.Page(_home, title="ClipInsight", url_path="home", default=True, visibility="hidden")
+    return [home] + [
         st.Page(
             e.path,
             title=e.title,
