@@ -34,13 +34,13 @@ system-deps:
 
 ## ruff, and the import contracts in pyproject.toml (layers, no import loops, who imports what)
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench app.py pages
-	$(BIN)/ruff format --check pipeline tests bench app.py pages
+	$(BIN)/ruff check pipeline tests bench app.py pages workbench
+	$(BIN)/ruff format --check pipeline tests bench app.py pages workbench
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format pipeline tests bench app.py pages
-	$(BIN)/ruff check --fix pipeline tests bench app.py pages
+	$(BIN)/ruff format pipeline tests bench app.py pages workbench
+	$(BIN)/ruff check --fix pipeline tests bench app.py pages workbench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

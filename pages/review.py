@@ -4,16 +4,26 @@ draft beside the transcript lines behind the flags, inline edits, and the decisi
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
-from pages.common import RUN_PAGE, draft_editor, editor, flash, show_flash, when, workspace
-from pipeline import api, defaults, views
+from pipeline import api, defaults, views, wording
 from pipeline.errors import ClipInsightError
+from workbench import shell
+from workbench.common import editor, flash, local_times, show_flash, status_changes, when, workspace, zone_name
+from workbench.draft_editor import draft_editor
+from workbench.shell import RUN_PAGE
+from workbench.text import highlighted, literal, literal_frame
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 
 def queue_table(waiting: list[dict]) -> None:
-    frame = pd.DataFrame(waiting, columns=["job_id", "title", "qa_score", "waiting_since", "source"])
+    frame = local_times(
+        pd.DataFrame(waiting, columns=["title", "qa_score", "waiting_since", "source", "job_id"]), "waiting_since"
+    )
     st.dataframe(
         frame,
         hide_index=True,
@@ -22,42 +32,54 @@ def queue_table(waiting: list[dict]) -> None:
             "job_id": "Job",
             "title": "Title",
             "qa_score": "QA score",
-            "waiting_since": st.column_config.DatetimeColumn("Waiting since (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "waiting_since": st.column_config.DatetimeColumn(
+                "Waiting since", format="MMM D, HH:mm", help=f"In your time zone ({zone_name()})"
+            ),
             "source": "Source",
         },
     )
 
 
-def evidence(job_id: str, found: list[dict]) -> None:
-    st.markdown("**Transcript evidence**")
-    if not found:
-        st.caption("No transcript line matches what QA flagged.")
-    for line in found:
-        who = f"{line['speaker']}: " if line["speaker"] else ""
-        st.markdown(f"**{line['time']}** {who}{line['text']}")
-        st.page_link(
-            RUN_PAGE,
-            label=f"In the transcript at {line['time']}"
-            + (f" (“{line['matched']}”)" if len(line["matched"]) <= 24 else ""),
-            query_params={"job": job_id, "tab": "Transcript", "t": str(int(line["start_s"]))},
-            icon=":material/schedule:",
-        )
+def passage(job_id: str, lines: list[dict]) -> None:
+    """The transcript lines behind a flag, as text, with the flagged words marked."""
+    shown = "".join(
+        f'<p style="margin:0 0 0.25rem 0"><strong>{line["time"]}</strong> '
+        + (f"{html.escape(line['speaker'])}: " if line["speaker"] else "")
+        + highlighted(line["text"], line["spans"])
+        + "</p>"
+        for line in lines
+    )
+    st.html(f'<div class="evidence">{shown}</div>')
+    first = lines[0]
+    st.page_link(
+        RUN_PAGE,
+        label=f"Open the transcript at {first['time']}",
+        query_params={"job": job_id, "tab": "Transcript", "t": str(int(first["start_s"]))},
+        icon=":material/schedule:",
+    )
+
+
+def flag_card(job_id: str, entry: dict) -> None:
+    with st.container(border=True):
+        (st.error if entry["severity"] == "risk" else st.warning)(literal(entry["flag"]))
+        if entry["passage"]:
+            passage(job_id, entry["passage"])
+        elif entry["check"] in ("unverifiable_numbers", "quotes_grounded"):
+            st.caption("The transcript never says this.")
+        else:
+            st.caption("About the draft itself: no transcript passage is behind it.")
 
 
 def flagged_draft(job_id: str, item: dict) -> None:
     review = item["review"]
-    label = views.format_label(item["format"])
-    st.subheader(f"{label}: score {review.score}")
-    for flag in review.risk_flags:
-        st.error(flag)
-    for check in review.checks:
-        if not check.passed and check.severity != "risk":
-            st.warning(f"{check.name}: {check.reason}")
-    left, right = st.columns([3, 2])
-    with left:
+    st.subheader(f"{views.format_label(item['format'])} · QA score {review.score}")
+    flags, editing = st.columns([2, 3])  # what was flagged first: also on a phone, where columns stack
+    with flags:
+        st.markdown("**What QA flagged, and where it was said**")
+        for entry in item["evidence"]:
+            flag_card(job_id, entry)
+    with editing:
         draft_editor(job_id, item["format"], item["latest"], where="review")
-    with right:
-        evidence(job_id, item["evidence"])
 
 
 def decide(job_id: str) -> None:
@@ -81,35 +103,40 @@ def run(action, job_id: str, done: str, **kwargs) -> None:
     try:
         status = action(job_id, editor=editor(), **kwargs)
     except ClipInsightError as exc:
-        st.error(str(exc))
+        st.error(literal(str(exc)))
         return
     st.session_state.pop("review_job", None)
-    flash(f"{done} {job_id} as {editor()}; the job is now {status}.")
+    flash(f"{done} {job_id} as {literal(editor())}; the job is now {wording.status_words(status).label.lower()}.")
     st.rerun()
 
 
 def audit(item: dict) -> None:
     with st.expander("Audit trail of this job"):
-        st.dataframe(
-            pd.DataFrame(item["audit"])[["changed_at", "from_status", "to_status", "move", "actor", "reason"]],
-            hide_index=True,
-            key="review_audit",
-        )
+        status_changes(item["audit"], key="review_audit")
 
 
 def item_section(item: dict) -> None:
     job = item["job"]
-    st.header(job["title"] or job["job_id"])
-    st.caption(f"{job['job_id']} · {job['source']} · submitted {when(job['created_at'])}")
+    st.header(literal(job["title"] or job["job_id"]))
+    st.caption(literal(f"{job['source']} · submitted {when(job['created_at'])} · {job['job_id']}"))
     st.page_link(RUN_PAGE, label="Open the run", query_params={"job": job["job_id"]}, icon=":material/open_in_new:")
-    for flag in item["report"].transcript_flags if item["report"] else []:
-        st.error(f"Transcript: {flag}")
+    if item["transcript_evidence"]:
+        st.markdown("**What QA found in the transcript**")
+        for entry in item["transcript_evidence"]:
+            flag_card(job["job_id"], entry)
     if not item["flagged"]:
         st.warning("No draft repeats what QA found; read the drafts on the run page before approving.")
     for flagged in item["flagged"]:
         flagged_draft(job["job_id"], flagged)
     decide(job["job_id"])
     audit(item)
+
+
+@st.fragment(run_every=defaults.UI_REFRESH_S)
+def wait_for_work() -> None:
+    """While nothing waits, the page shows a job as soon as QA sends one."""
+    if views.review_waiting(workspace()):
+        st.rerun()
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
@@ -121,18 +148,23 @@ def recent_decisions() -> None:
         st.caption("No decision yet.")
         return
     frame = pd.DataFrame(recent)[["created_at", "job_id", "title", "decision", "editor", "reason", "status"]]
-    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    st.table(frame.rename(columns={"created_at": "when (UTC)", "status": "status now"}).set_index("when (UTC)"))
+    frame["created_at"] = [when(moment) for moment in frame["created_at"]]
+    frame["status"] = [wording.status_text(status) for status in frame["status"]]
+    shown = literal_frame(frame, "title", "editor", "reason").rename(
+        columns={"created_at": "when", "status": "status now"}
+    )
+    st.table(shown.set_index("when"))
 
 
 st.title("Review")
 show_flash()
 data = views.review(workspace(), st.session_state.get("review_job"))
 if data["queue"]:
-    st.caption(f"{len(data['queue'])} job(s) wait for an editor, the longest-waiting first.")
+    count = len(data["queue"])
+    st.caption(f"{count} job{' waits' if count == 1 else 's wait'} for an editor, the longest-waiting first.")
     queue_table(data["queue"])
     labels = {
-        row["job_id"]: f"{row['job_id']} · {row['title'] or row['source']} · waiting since {when(row['waiting_since'])}"
+        row["job_id"]: f"{row['title'] or row['source']} · waiting since {when(row['waiting_since'])} · {row['job_id']}"
         for row in data["queue"]
     }
     st.session_state["review_job"] = data["item"]["job"]["job_id"]
@@ -140,4 +172,5 @@ if data["queue"]:
     item_section(data["item"])
 else:
     st.success("Nothing waits for review.")
+    wait_for_work()
 recent_decisions()

@@ -1,28 +1,38 @@
-"""Runs: every job, newest first, filtered by status and text, a page at a time. The table
-refreshes itself while the page is open; running jobs show how far they are."""
+"""Runs: every job, newest first, filtered by status and text, a page at a time. A click on a
+row opens the job. The table refreshes itself while the page is open; running jobs show how far
+they are. What a job can do (cancel, retry, re-run) is on its own page."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, show_flash, workspace
-from pipeline import api, defaults, views
-from pipeline.errors import ClipInsightError
-from pipeline.stages import JobStatus
+from pipeline import defaults, views, wording
+from workbench import shell
+from workbench.common import local_times, show_flash, workspace, zone_name
+from workbench.shell import RUN_PAGE
+from workbench.text import literal
 
-COLUMNS = {
-    "job_id": st.column_config.TextColumn("Job"),
-    "title": st.column_config.TextColumn("Title"),
-    "status": st.column_config.TextColumn("Status"),
-    "progress": st.column_config.ProgressColumn("Progress", min_value=0.0, max_value=1.0, format="percent"),
-    "source": st.column_config.TextColumn("Source"),
-    "length_s": st.column_config.NumberColumn("Length (s)", format="%.0f"),
-    "took_s": st.column_config.NumberColumn("Took (s)", format="%.1f"),
-    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "qa_score": st.column_config.NumberColumn("QA score"),
-    "now": st.column_config.TextColumn("Running now"),
-    "status_reason": st.column_config.TextColumn("Why"),
-}
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
+
+
+def columns() -> dict:
+    """The table's columns, in order: what a creator looks for first (status, QA score, title)
+    leads, so it all shows without scrolling on a laptop and the first three on a phone."""
+    return {
+        "status_text": st.column_config.TextColumn("Status", width=150, help=wording.status_legend()),
+        "qa_score": st.column_config.NumberColumn("QA", width=45, help="The lowest QA score of the job's drafts"),
+        "title": st.column_config.TextColumn("Title", width=210),
+        "why": st.column_config.TextColumn("Why", width=230, help="What QA flagged, or why the job stopped"),
+        "progress": st.column_config.ProgressColumn(
+            "Progress", min_value=0.0, max_value=1.0, format="percent", width=80
+        ),
+        "length": st.column_config.TextColumn("Length", width=60),
+        "created_at": st.column_config.DatetimeColumn(
+            "Submitted", format="MMM D, HH:mm", width=100, help=f"In your time zone ({zone_name()})"
+        ),
+    }
 
 
 def first_page() -> None:
@@ -31,19 +41,11 @@ def first_page() -> None:
 
 def filters() -> tuple[list[str], str]:
     left, right = st.columns([2, 1])
-    statuses = left.multiselect(
-        "Status", [s.value for s in JobStatus], key="runs_status", on_change=first_page, placeholder="All statuses"
+    labels = left.multiselect(
+        "Status", wording.status_labels(), key="runs_status", on_change=first_page, placeholder="All statuses"
     )
-    text = right.text_input("Search", placeholder="id, title or source", key="runs_text", on_change=first_page)
-    return statuses, text
-
-
-def remember_selection() -> None:
-    """A row picked in the table becomes the job the actions below act on."""
-    rows = st.session_state["runs_table"].selection.rows
-    visible = st.session_state.get("runs_visible", [])
-    if rows and rows[0] < len(visible):
-        st.session_state["runs_job"] = visible[rows[0]]
+    text = right.text_input("Search", placeholder="title, link, file or job id", key="runs_text", on_change=first_page)
+    return wording.statuses_labelled(labels), text
 
 
 def go_to(page: int) -> None:
@@ -51,10 +53,12 @@ def go_to(page: int) -> None:
 
 
 def pager(data: dict) -> None:
-    newer, where, older = st.columns([1, 3, 1])
-    newer.button("← Newer", disabled=data["page"] == 0, key="runs_newer", on_click=go_to, args=(data["page"] - 1,))
-    where.caption(f"Page {data['page'] + 1} of {data['pages']} · {data['total']:,} jobs")
-    older.button(
+    row = st.container(horizontal=True, vertical_alignment="center")  # stays one row on a phone
+    row.button("← Newer", disabled=data["page"] == 0, key="runs_newer", on_click=go_to, args=(data["page"] - 1,))
+    row.caption(
+        f"Page {data['page'] + 1} of {data['pages']} · {data['total']:,} job{'s' if data['total'] != 1 else ''}"
+    )
+    row.button(
         "Older →",
         disabled=data["page"] >= data["pages"] - 1,
         key="runs_older",
@@ -63,93 +67,64 @@ def pager(data: dict) -> None:
     )
 
 
-def act(action, job_id: str, done: str) -> None:
-    """Run before the table is drawn again (a button callback), so the table shows the result."""
-    try:
-        status = action(job_id, actor=editor())
-    except ClipInsightError as exc:
-        st.session_state["runs_error"] = str(exc)
-        return
-    st.session_state.pop("runs_error", None)
-    st.toast(f"{done} {job_id}: now {status}")
-
-
-def chosen_line(row) -> None:
-    """The picked job's status, drawn afresh on every refresh (an option label is not)."""
-    reason = f": {row.status_reason}" if isinstance(row.status_reason, str) and row.status_reason else ""
-    st.markdown(f"**{row.job_id}** ({row.title or row.source}) is **{row.status}**{reason[:300]}")
-
-
-def actions(rows) -> None:
-    by_id = {row.job_id: row for row in rows.itertuples()}
-    chosen = st.session_state.get("runs_job")
-    options = list(by_id) + ([chosen] if chosen and chosen not in by_id else [])
-    pick, open_, cancel, retry = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
-    job_id = pick.selectbox(
-        "Job",
-        options,
-        index=None,
-        format_func=lambda job: f"{job} · {by_id[job].source}" if job in by_id else job,
-        key="runs_job",
-        placeholder="Pick a row in the table, or choose here",
-    )
-    row = by_id.get(job_id)
-    status = JobStatus(row.status) if row else None
-    if open_.button("Open run", disabled=job_id is None, key="runs_open"):
-        st.switch_page(RUN_PAGE, query_params={"job": job_id})
-    cancel.button(
-        "Cancel",
-        disabled=status is None or status.terminal,
-        key="runs_cancel",
-        on_click=act,
-        args=(api.cancel, job_id, "Cancelled"),
-    )
-    retry.button(
-        "Retry",
-        disabled=status not in views.RETRYABLE_STATUSES,
-        key="runs_retry",
-        on_click=act,
-        args=(api.retry, job_id, "Retrying"),
-    )
-    if row:
-        chosen_line(row)
+def counts_line(counts: dict[str, int]) -> str:
+    by_label: Counter[str] = Counter()
+    for status, n in counts.items():
+        words = wording.status_words(status)
+        by_label[f"{words.symbol} {words.label}"] += n
+    return " · ".join(f"{label} {n:,}" for label, n in by_label.most_common())
 
 
 def running(rows) -> None:
     """A progress bar per job on this page that is still on its way."""
     active = rows[rows["progress"].notna() & (rows["progress"] < 1.0)]
     for row in active.itertuples():
+        label = wording.status_words(row.status).label
         st.progress(
             float(row.progress),
-            text=f"{row.job_id} · {row.title or row.source} · {row.status}" + (f" · {row.now}" if row.now else ""),
+            text=f"{literal(row.title or row.source)} · {label}" + (f" · {row.now}" if row.now else ""),
         )
+
+
+def table_key() -> str:
+    """A fresh table after each open, so coming back to Runs does not open the same job again."""
+    return f"runs_table_{st.session_state.get('runs_opened', 0)}"
+
+
+def open_clicked(event, rows) -> None:
+    """A click on any cell of a row (or on its checkbox) opens that job."""
+    picked = [*event.selection.rows, *(row for row, _ in event.selection.cells)] if event else []
+    if picked and picked[0] < len(rows):
+        st.session_state["runs_opened"] = st.session_state.get("runs_opened", 0) + 1
+        st.switch_page(RUN_PAGE, query_params={"job": rows.iloc[picked[0]]["job_id"]})
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def jobs(statuses: list[str], text: str) -> None:
     data = views.runs(workspace(), statuses, text, page=st.session_state.get("runs_page", 0))
     st.session_state["runs_page"] = data["page"]
-    counts = " · ".join(f"{status} {n:,}" for status, n in sorted(data["counts"].items()))
-    st.caption(counts or "No jobs yet: submit one on the Submit page.")
+    st.caption(counts_line(data["counts"]) or "No jobs yet: submit one on the Submit page.")
     rows = data["rows"]
-    st.session_state["runs_visible"] = list(rows["job_id"])
+    rows["title"] = rows["title"].fillna(rows["source"])
     running(rows)
-    st.dataframe(
-        rows,
-        key="runs_table",
-        on_select=remember_selection,
-        selection_mode="single-row",
+    shown = local_times(rows, "created_at")
+    shown.loc[shown["progress"] >= 1.0, "progress"] = None  # a bar only while a job is on its way
+    event = st.dataframe(
+        shown,
+        key=table_key(),
+        on_select="rerun",
+        selection_mode=["single-row", "single-cell"],
         hide_index=True,
-        column_config=COLUMNS,
-        column_order=list(COLUMNS),
+        column_config=columns(),
+        column_order=list(columns()),
         width="stretch",
+        placeholder="—",
     )
+    open_clicked(event, rows)
     pager(data)
-    if "runs_error" in st.session_state:
-        st.error(st.session_state["runs_error"])
-    actions(rows)
 
 
 st.title("Runs")
 show_flash()
+st.caption("Click a job to open it.")
 jobs(*filters())

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, workspace
-from pipeline import api, defaults, views
+from pipeline import api, views, wording
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.options import TONES, JobOptions
+from workbench import shell
+from workbench.common import editor, workspace
+from workbench.shell import RUN_PAGE
+from workbench.text import literal
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 KINDS = ["Transcript file", "Pasted transcript", "Video link", "Video file"]
 MEDIA_TYPES = ["mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "ogg", "flac"]
@@ -16,7 +21,8 @@ MEDIA_TYPES = ["mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "ogg", "flac"]
 
 def submitted(result: api.Submission) -> None:
     if result.duplicate:
-        st.info(f"This is already running as job {result.job_id} ({result.status}); no new job was made.")
+        label = wording.status_words(result.status).label.lower()
+        st.info(f"This is already running as job {result.job_id} ({label}); no new job was made.")
     else:
         st.success(f"Submitted job {result.job_id}.")
     if not views.services()["workers"]:
@@ -30,13 +36,14 @@ def submitted(result: api.Submission) -> None:
 
 
 def sample_section() -> None:
-    st.markdown("**New here?** Run a bundled sample transcript: it works offline and takes a few seconds.")
-    found = views.samples()
+    st.markdown(
+        "**New here?** Run a bundled sample transcript: it works offline, takes a few seconds and does not "
+        "count against your plan."
+    )
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    name = left.selectbox("Sample", list(found), key="sample_name")
+    name = left.selectbox("Sample", list(views.samples()), key="sample_name")
     if right.button("Run the sample", type="primary", key="run_sample"):
-        data, filename = api.read_transcript_file(found[name])
-        submitted(api.submit(transcript=data, transcript_name=filename, workspace=workspace(), actor=editor()))
+        submitted(api.submit_sample(name, workspace=workspace(), actor=editor()))
 
 
 def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
@@ -45,14 +52,14 @@ def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
             "Transcript file (.srt, .vtt or .txt)",
             type=["srt", "vtt", "txt"],
             key="transcript_file",
-            max_upload_size=defaults.MAX_TRANSCRIPT_MB,  # pipeline checks again
+            max_upload_size=views.upload_limits()["transcript_mb"],
         )
         return (upload.getvalue(), upload.name) if upload else None
     text = st.text_area(
         "Transcript",
         height=200,
         key="transcript_text",
-        max_chars=defaults.MAX_TRANSCRIPT_BYTES,
+        max_chars=views.upload_limits()["transcript_mb"] * 2**20,
         placeholder="Paste SRT, WebVTT or plain text; [m:ss] at the start of a line sets its time",
     )
     return (text, "pasted.txt") if text.strip() else None
@@ -63,7 +70,7 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
     try:
         found = views.estimate(*transcript, workspace=workspace())
     except InvalidInput as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
         return None
     cost = "unknown" if found["cost_usd"] is None else f"${found['cost_usd']:.2f}"
     columns = st.columns(3)
@@ -71,17 +78,17 @@ def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | Non
     columns[1].metric("Left this month", f"{found['left_minutes']:.0f} min", help=f"{found['plan']['plan']} plan")
     columns[2].metric("Estimated cost", cost, help=found["cost_basis"])
     if found["note"]:
-        st.info(found["note"])
+        st.info(literal(found["note"]))
     if found["problem"]:
-        error_slot.error(found["problem"])
+        error_slot.error(literal(found["problem"]))
     return found
 
 
 def options_section() -> tuple[dict, object]:
     choices = {choice["name"]: choice["label"] for choice in views.format_choices()}
-    defaults = [choice["name"] for choice in views.format_choices() if choice["default"]]
+    chosen = [choice["name"] for choice in views.format_choices() if choice["default"]]
     drafts, tone_column, cta_column = st.columns([3, 1, 2])
-    formats = drafts.multiselect("Drafts", list(choices), default=defaults, format_func=choices.get, key="formats")
+    formats = drafts.multiselect("Drafts", list(choices), default=chosen, format_func=choices.get, key="formats")
     tone = tone_column.selectbox("Tone", TONES, key="tone")
     cta = cta_column.text_input("Call-to-action link", placeholder="https://…", key="cta")
     whose, speaker_column = st.columns([1, 2])
@@ -103,7 +110,9 @@ def source_input(kind: str) -> tuple[object, object]:
     if kind == "Video link":
         value = st.text_input("Video link", placeholder="https://www.youtube.com/watch?v=…", key="video_link")
     else:
-        upload = st.file_uploader("Video or audio file", type=MEDIA_TYPES, key="media_file")
+        upload = st.file_uploader(
+            "Video or audio file", type=MEDIA_TYPES, key="media_file", max_upload_size=views.upload_limits()["media_mb"]
+        )
         value = upload
     return value, st.empty()
 
@@ -116,7 +125,7 @@ def submit_source(kind: str, value, options: JobOptions, error_slot) -> None:
         source = views.as_link(value) if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
         submitted(api.submit(source, workspace=workspace(), options=options, actor=editor()))
     except ClipInsightError as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
 
 
 def submit_transcript(transcript, found: dict | None, options: JobOptions, error_slot) -> None:
@@ -134,7 +143,7 @@ def submit_transcript(transcript, found: dict | None, options: JobOptions, error
                 )
             )
         except ClipInsightError as exc:
-            error_slot.error(str(exc))
+            error_slot.error(literal(str(exc)))
 
 
 def form() -> None:
@@ -153,7 +162,7 @@ def form() -> None:
     try:
         options = views.build_options(**chosen)
     except InvalidInput as exc:
-        options_error.error(str(exc))
+        options_error.error(literal(str(exc)))
         return
     if transcript is not None or kind in KINDS[:2]:
         submit_transcript(transcript, found, options, error_slot)

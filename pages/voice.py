@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import editor, flash, show_flash, workspace
 from pipeline import api
 from pipeline.errors import ClipInsightError
 from pipeline.models import HASHTAG_POLICIES, VoiceProfile
+from workbench import shell
+from workbench.common import editor, flash, show_flash, workspace
+
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
 POLICY_LABELS = {"none": "No hashtags", "from_talk": "From the talk's own words", "fixed": "Always these"}
 

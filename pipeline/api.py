@@ -36,6 +36,7 @@ __all__ = [
     "Submission",
     "job_options",
     "submit",
+    "submit_sample",
     "status_report",
     "wait_for",
     "export_job",
@@ -120,6 +121,38 @@ def submit(
 ) -> Submission:
     """Create a job (or return the active one for the same source and options). A transcript
     whose length the workspace's plan cannot take is refused here, before a job exists."""
+    return _submit(source, transcript, transcript_name, workspace, options, actor, settings)
+
+
+def submit_sample(
+    name: str,
+    *,
+    workspace: str = defaults.DEFAULT_WORKSPACE,
+    options: JobOptions | None = None,
+    actor: str = "creator",
+    settings: Settings | None = None,
+) -> Submission:
+    """Run one of the bundled sample transcripts (by file name). A sample run is free: the plan
+    neither checks nor counts it."""
+    from pipeline.datasets import SAMPLES_DIR
+
+    bundled = {path.name: path for path in SAMPLES_DIR.glob("*.srt")}
+    if name not in bundled:
+        raise InvalidInput(f"no bundled sample named {name!r} (samples: {', '.join(sorted(bundled))})")
+    data, filename = read_transcript_file(bundled[name])
+    return _submit(None, data, filename, workspace, options, actor, settings, plan_exempt="sample")
+
+
+def _submit(
+    source: str | None,
+    transcript: bytes | str | None,
+    transcript_name: str,
+    workspace: str,
+    options: JobOptions | None,
+    actor: str,
+    settings: Settings | None,
+    plan_exempt: str | None = None,
+) -> Submission:
     settings = settings or get_settings()
     options = options or JobOptions()
     if transcript is not None:
@@ -130,7 +163,7 @@ def submit(
         parsed, fingerprint = None, sources.fingerprint(kind, label)
     else:
         raise InvalidInput("give a source (a URL or a media file) or a transcript")
-    key = _digest(json.dumps([workspace, kind, fingerprint, options.model_dump(mode="json")]))
+    same = [workspace, kind, fingerprint, options.model_dump(mode="json")] + ([plan_exempt] if plan_exempt else [])
     note = parsed.encoding_note if parsed else None
     created = _store(settings).run(
         _submit_job,
@@ -138,10 +171,11 @@ def submit(
         kind=kind,
         label=label,
         options=options.model_dump(mode="json"),
-        key=key,
+        key=_digest(json.dumps(same)),
         transcript=parsed.model_dump_json() if parsed is not None else None,
         duration_s=parsed.duration if parsed is not None else None,
         actor=actor,
+        plan_exempt=plan_exempt,
     )
     job, attempts = created["job"], created["attempts"]
     if created["duplicate"]:
@@ -152,23 +186,42 @@ def submit(
 
 @transaction
 def _submit_job(
-    db: Database, *, workspace, kind, label, options: dict, key, transcript: str | None, duration_s, actor
+    db: Database,
+    *,
+    workspace,
+    kind,
+    label,
+    options: dict,
+    key,
+    transcript: str | None,
+    duration_s,
+    actor,
+    plan_exempt: str | None = None,
 ) -> dict:
     """The active job for the same source and options, or a new one with its first stage queued
-    (a transcript the plan cannot take is refused: nothing is created)."""
+    (a transcript the plan cannot take is refused: nothing is created). Its minutes are held in
+    this transaction, so concurrent submissions cannot overshoot the plan; a sample run is free."""
     usage_rows.ensure_workspace(db, workspace)
     existing = job_rows.find_active_duplicate(db, workspace, key)
     if existing:
         return {"job": job_rows.get_job(db, existing["job_id"]), "duplicate": True, "attempts": []}
-    if duration_s is not None:
+    counted = duration_s is not None and not plan_exempt
+    if counted:
         try:
             check_quota(usage_rows.plan_status(db, workspace), duration_s)
         except StepError as exc:
             raise QuotaExceeded(exc.message) from None
     job = job_rows.create_job(
-        db, workspace=workspace, source_kind=kind, source=label, options=options, dedupe_key=key, actor=actor
+        db,
+        workspace=workspace,
+        source_kind=kind,
+        source=label,
+        options=options,
+        dedupe_key=key,
+        actor=actor,
+        plan_exempt=plan_exempt,
     )
-    if duration_s is not None:  # held in this transaction: concurrent submissions cannot overshoot the plan
+    if counted:
         usage_rows.reserve_minutes(db, workspace, job["job_id"], estimate_minutes(duration_s))
     first = load_pipeline(get_settings().pipeline).first().name
     run = job_rows.create_run(db, job["job_id"], first, "submitted")

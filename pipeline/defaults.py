@@ -142,6 +142,9 @@ ASR_PARALLEL_CHUNKS = 4
 MIN_ASR_CONFIDENCE = 0.35
 #: A transcript covering less than this share of the media's duration is sent back to the creator.
 MIN_TRANSCRIPT_COVERAGE = 0.5
+#: Names that always exist. When a link's host does not resolve and none of these does either,
+#: the machine is offline: the creator is told the network is unreachable, not that the link is wrong.
+NETWORK_PROBE_HOSTS = ("www.youtube.com", "example.com")
 #: Seconds yt-dlp waits on one network read before giving up.
 DOWNLOAD_SOCKET_TIMEOUT_S = 30.0
 #: Tries of one download call (metadata, or the media itself) and the time they may take in all;

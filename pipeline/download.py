@@ -311,6 +311,11 @@ _ERRORS: list[tuple[str, ErrorCode, str]] = [
     ),
     (r"timed out|timeout", ErrorCode.TIMEOUT, "the video site took too long to answer; the download will be retried"),
     (
+        r"network is unreachable",  # no name resolves from this machine (urlguard.NetworkUnreachable)
+        ErrorCode.NETWORK_ERROR,
+        "the network is unreachable from this machine (not the link); the download will be retried",
+    ),
+    (
         r"http error 5\d\d|connection|network|name resolution|unreachable|reset by peer|transport|unable to download",
         ErrorCode.NETWORK_ERROR,
         "the video site could not be reached; the download will be retried",

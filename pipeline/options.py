@@ -99,3 +99,4 @@ class JobInfo(BaseModel):
     title: str | None = None
     duration_s: float | None = None
     metadata: dict = {}
+    plan_exempt: bool = False  # a bundled sample run: the plan does not cover or count it

@@ -77,7 +77,7 @@ class Supervisor:
         self.children = [keeper] + [Child(f"worker-{i + 1}", worker) for i in range(workers)]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
         if ui:
-            self.children.append(Child("ui", streamlit_command(port)))
+            self.children.append(Child("ui", streamlit_command(port, settings=self.settings)))
         self.stop_event = threading.Event()
         self.claims = ExitStack()
 
@@ -160,8 +160,10 @@ class Supervisor:
                 child.process.wait()
 
 
-def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py") -> list[str]:
-    """How the UI is started (headless, no usage statistics)."""
+def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py", settings: Settings | None = None) -> list[str]:
+    """How the UI is started: headless, no usage statistics, and the product's upload cap as
+    Streamlit's (so the uploader states the limit the product enforces)."""
+    settings = settings or get_settings()
     return [
         sys.executable,
         "-m",
@@ -172,6 +174,8 @@ def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py") -> list
         "true",
         "--server.port",
         str(port),
+        "--server.maxUploadSize",
+        str(settings.max_upload_mb),
         "--browser.gatherUsageStats",
         "false",
     ]

@@ -19,12 +19,14 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.errors import InvalidInput
+from pipeline import defaults
+from pipeline.errors import ClipInsightError, InvalidInput
 
 __all__ = [
     "UnsafeURL",
     "PrivateAddress",
     "UnsafeAddress",
+    "NetworkUnreachable",
     "check_url",
     "check_host",
     "check_address",
@@ -75,6 +77,17 @@ class UnsafeAddress(OSError):
     def __init__(self, message: str, *, private: bool = False):
         super().__init__(message)
         self.private = private
+
+
+class NetworkUnreachable(ClipInsightError, ConnectionError):
+    """No name resolves from this machine: the network is away, not the link wrong. A
+    ConnectionError, so a step that meets it is retried (NETWORK_ERROR)."""
+
+    def __init__(self, host: str):
+        super().__init__(
+            f"the network is unreachable: {host!r} and every other site fail to look up from this machine; "
+            "check its internet connection and try again"
+        )
 
 
 def check_url(url: str, *, allow_private: bool = False, exempt: frozenset[tuple[str, int]] = frozenset()) -> str:
@@ -148,8 +161,8 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        if exc.errno == socket.EAI_AGAIN:  # the resolver is unreachable: try again later
-            raise ConnectionError(f"could not look up {host!r} right now: {exc.strerror}") from None
+        if exc.errno == socket.EAI_AGAIN or not _names_resolve():  # offline, not a wrong link
+            raise NetworkUnreachable(host) from None
         raise UnsafeURL(f"the host {host!r} could not be found; check the link") from None
     except UnicodeError:
         raise UnsafeURL(f"the host name {host!r} is not valid") from None
@@ -157,6 +170,18 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise UnsafeURL(f"the host {host!r} has no address")
     return addresses
+
+
+def _names_resolve() -> bool:
+    """Whether any of the names that always exist resolves: when none does, a name that fails
+    tells nothing about the link."""
+    for name in defaults.NETWORK_PROBE_HOSTS:
+        try:
+            socket.getaddrinfo(name, 443, 0, socket.SOCK_STREAM)
+            return True
+        except (socket.gaierror, UnicodeError):
+            continue
+    return False
 
 
 def check_address(address: IPAddress | str, host: str = "") -> None:

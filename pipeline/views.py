@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-from pipeline import api, defaults, formats, qa, queue
+from pipeline import api, defaults, formats, qa, queue, wording
 from pipeline import export as export_module
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftReview, InsightPack, QAReport, Transcript
@@ -40,47 +40,56 @@ from pipeline.transcript import timestamp
 __all__ = [
     "RUN_COLUMNS",
     "RETRYABLE_STATUSES",
-    "SAMPLES_DIR",
     "sidebar",
     "services",
     "runs",
     "job_progress",
     "job_status",
-    "run_detail",
+    "RUN_TABS",
+    "run_header",
+    "run_tab",
     "review",
+    "review_waiting",
     "recent_decisions",
-    "evidence_for",
+    "flag_evidence",
     "analytics",
     "estimate",
     "as_link",
     "build_options",
     "samples",
+    "upload_limits",
     "segment_at",
     "transcript_rows",
     "source_link",
     "editor_text",
     "draft_fields",
-    "format_choices",
+    "bundle_zip",
     "format_label",
     "draft_downloads",
-    "bundle_zip",
+    "format_choices",
 ]
 
-#: The columns of the Runs table, in order.
+#: The columns of the Runs table, in order: codes and numbers, then their words (``status_text``,
+#: ``length``, ``took``) for the page to show.
 RUN_COLUMNS = [
     "job_id",
     "title",
     "status",
+    "status_text",
     "progress",
     "now",
     "source",
     "length_s",
+    "length",
     "took_s",
+    "took",
     "created_at",
     "qa_score",
     "workspace",
     "status_reason",
+    "why",
     "error_code",
+    "approved_by",
 ]
 #: Statuses a failed job can be retried from (a re-run from the failed step).
 RETRYABLE_STATUSES = FAILED  # the rule lives with the pipeline table; api.retry enforces it
@@ -154,6 +163,7 @@ def runs(
         row["progress"] = job_progress(row["status"], pending.get(run_id, []), live.get(run_id, {}))
         row["now"] = _doing(pending.get(run_id, []))
         row["length_s"] = row.pop("duration_s")
+        _put_words(row)
     return {
         "rows": pd.DataFrame(rows, columns=RUN_COLUMNS),
         "total": total,
@@ -176,6 +186,21 @@ def _runs_rows(db, workspace: str | None, statuses: list[str], text: str, page: 
     pending = view_rows.pending_steps(db, list(run_ids.values()))
     return {"counts": counts, "total": total, "page": page, "pages": pages, "rows": rows, "run_ids": run_ids,
             "pending": pending}  # fmt: skip
+
+
+def _put_words(row: dict) -> None:
+    row["status_text"] = wording.status_text(row["status"], row["error_code"], row["approved_by"])
+    row["why"] = _why(row["status_reason"])
+    row["length"] = wording.duration(row["length_s"])
+    row["took"] = wording.duration(row["took_s"])
+
+
+def _why(reason: str | None) -> str | None:
+    """The part of a status reason a person looks for: what QA flagged, not how many drafts it
+    reviewed ('4 draft(s) reviewed, 0 auto-fix(es) applied; 1 need an editor: <this>')."""
+    if not reason:
+        return None
+    return reason.split("need an editor: ", 1)[-1]
 
 
 def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
@@ -212,6 +237,7 @@ def job_status(job_id: str, settings: Settings | None = None) -> dict:
     live = _live_progress(settings, [run["run_id"]]).get(run["run_id"], {}) if run and pending else {}
     return {
         "status": job["status"],
+        "status_label": wording.status_words(job["status"], job["error_code"]).label,
         "status_reason": job["status_reason"],
         "progress": job_progress(job["status"], pending, live),
         "now": _doing(pending),
@@ -227,40 +253,33 @@ def _job_status_rows(db, job_id: str) -> tuple[dict, dict | None, list[dict]]:
 
 
 def _doing(pending: list[dict]) -> str:
-    """What an active job waits for or runs right now, e.g. ``insights running (attempt 2)``."""
+    """What an active job waits for or runs right now, e.g. ``finding insights (try 2)``."""
     parts = []
     for attempt in pending:
-        label = "retry scheduled" if attempt["status"] == "scheduled" else attempt["status"]
-        again = f" (attempt {attempt['attempt']})" if attempt["attempt"] > 1 else ""
-        parts.append(f"{attempt['step']} {label}{again}")
+        again = f" (try {attempt['attempt']})" if attempt["attempt"] > 1 else ""
+        when = {"scheduled": ": retry scheduled", "queued": ": waiting for a worker"}.get(attempt["status"], "")
+        parts.append(f"{wording.step_words(attempt['step'])}{again}{when}")
     return ", ".join(parts)
 
 
 # --- Run detail --------------------------------------------------------------------------
 
 
-def run_detail(job_id: str, settings: Settings | None = None) -> dict:
-    """Everything the run detail page shows about one job."""
-    found = _store(settings).run(_run_detail_rows, job_id)
-    job, runs_, attempts, logs = found["job"], found["runs"], found["attempts"], found["logs"]
-    artifacts, versions, audit = found["artifacts"], found["versions"], found["audit"]
-    reviews, usage = found["reviews"], found["usage"]
-    by_kind = {a["kind"]: a for a in artifacts}
+def run_header(job_id: str, settings: Settings | None = None) -> dict:
+    """What the top of a job's page shows (title, status, who approved it, cost) and what can be
+    done with it: a small read, so the heading is on screen before a tab's data is read."""
+    found = _store(settings).run(_run_header_rows, job_id)
+    job, runs_, reviews, usage = found["job"], found["runs"], found["reviews"], found["usage"]
     status = JobStatus(job["status"])
     live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
     return {
         "job": job,
+        "why": _why(job["status_reason"]),
         "runs": runs_,
-        "attempts": attempts,
-        "logs": logs,
-        "artifacts": artifacts,
-        "transcript": _model(by_kind.get("transcript") or by_kind.get("provided_transcript"), Transcript),
-        "insights": _model(by_kind.get("insights"), InsightPack),
-        "qa_report": _model(by_kind.get("qa_report"), QAReport),
-        "drafts": _drafts_by_format(versions),
-        "audit": audit,
         "reviews": reviews,
+        "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
         "usage": usage,
+        "has_drafts": bool(found["formats"]),
         "progress": next(iter(live.values()), {}),
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
@@ -270,17 +289,13 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
 
 
 @transaction(writes=False)
-def _run_detail_rows(db, job_id: str) -> dict:
+def _run_header_rows(db, job_id: str) -> dict:
     return {
         "job": job_rows.get_job(db, job_id),
         "runs": job_rows.list_runs(db, job_id),
-        "attempts": step_rows.attempts_for_job(db, job_id),
-        "logs": artifact_rows.run_logs(db, job_id),
-        "artifacts": artifact_rows.latest_artifacts(db, job_id),
-        "versions": view_rows.draft_versions(db, job_id),
-        "audit": job_rows.audit_trail(db, job_id),
         "reviews": view_rows.reviews_for(db, job_id),
         "usage": view_rows.usage_for(db, job_id),
+        "formats": view_rows.draft_formats(db, job_id),
     }
 
 
@@ -295,6 +310,57 @@ def _shape(options: JobOptions) -> dict:
     }
 
 
+#: Run detail's tabs and what each reads (a tab is read only when it is open).
+RUN_TABS = ("Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads")
+
+
+def run_tab(job_id: str, tab: str, settings: Settings | None = None) -> dict:
+    """What one tab of a job's page shows, in one store transaction."""
+    return _tab_models(_store(settings).run(_run_tab_rows, job_id, tab))
+
+
+@transaction(writes=False)
+def _run_tab_rows(db, job_id: str, tab: str) -> dict:
+    return _TAB_READS[tab](db, job_id)
+
+
+def _transcript_row(db, job_id: str) -> dict | None:
+    return artifact_rows.load_artifact(db, job_id, "transcript") or artifact_rows.load_artifact(
+        db, job_id, "provided_transcript"
+    )
+
+
+_TAB_READS = {
+    "Timeline": lambda db, job_id: {
+        "attempts": step_rows.attempts_for_job(db, job_id),
+        "logs": artifact_rows.run_logs(db, job_id),
+        "audit": job_rows.audit_trail(db, job_id),
+    },
+    "Transcript": lambda db, job_id: {"transcript": _transcript_row(db, job_id)},
+    "Insights": lambda db, job_id: {"insights": artifact_rows.load_artifact(db, job_id, "insights")},
+    "Drafts": lambda db, job_id: {"versions": view_rows.draft_versions(db, job_id)},
+    "QA": lambda db, job_id: {"qa_report": artifact_rows.load_artifact(db, job_id, "qa_report")},
+    "Downloads": lambda db, job_id: {
+        "artifacts": artifact_rows.latest_artifacts(db, job_id),
+        "versions": view_rows.draft_versions(db, job_id),
+    },
+}
+
+
+def _tab_models(rows: dict) -> dict:
+    """Stored rows as the typed models the pages use (after the session: parsing only)."""
+    shown = dict(rows)
+    for key, model in (("transcript", Transcript), ("insights", InsightPack), ("qa_report", QAReport)):
+        if key in rows:
+            shown[key] = _model(rows[key], model)
+    if "versions" in rows:
+        shown["drafts"] = _drafts_by_format(shown.pop("versions"))
+    if "artifacts" in rows:
+        kinds = {a["kind"] for a in rows["artifacts"]}
+        shown["has_transcript"] = bool(kinds & {"transcript", "provided_transcript"})
+    return shown
+
+
 def _model(row: dict | None, model):
     return model.model_validate_json(row["content"]) if row else None
 
@@ -306,7 +372,7 @@ def _drafts_by_format(versions: list[dict]) -> dict[str, list[dict]]:
         row["posts"] = json.loads(row["posts"]) if row["posts"] else []
         row["draft"] = Draft(format=row["format"], title=row["title"], body=row["body"], posts=row["posts"])
         grouped.setdefault(row["format"], []).append(row)
-    return {name: grouped[name] for name in formats.in_order(grouped)}
+    return {fmt: grouped[fmt] for fmt in formats.in_order(grouped)}
 
 
 def segment_at(transcript: Transcript, seconds: float) -> int | None:
@@ -355,6 +421,11 @@ def draft_fields(fmt: str, title: str, text: str) -> dict:
     return formats.get(fmt).from_editor(title, text)
 
 
+def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
+    """The whole export bundle of a job as a zip file."""
+    return export_module.bundle_zip(api.bundle_files_for(job_id, settings))
+
+
 def format_label(name: str) -> str:
     return formats.label(name)
 
@@ -374,11 +445,6 @@ def format_choices() -> list[dict]:
         {"name": s.name, "label": s.label, "default": s.default, "limits": s.limits_text, "hint": s.editor_hint()}
         for s in formats.specs()
     ]
-
-
-def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
-    """The whole export bundle of a job as a zip file."""
-    return export_module.bundle_zip(api.bundle_files_for(job_id, settings))
 
 
 # --- Review ------------------------------------------------------------------------------
@@ -409,6 +475,11 @@ def _review_rows(db, workspace: str | None, selected: str | None) -> dict:
     return {"queue": waiting, "item": item}
 
 
+def review_waiting(workspace: str | None = None, settings: Settings | None = None) -> int:
+    """How many jobs wait for an editor (the small read a waiting Review page repeats)."""
+    return len(_store(settings).run(view_rows.review_queue, workspace))
+
+
 def recent_decisions(workspace: str | None = None, settings: Settings | None = None) -> list[dict]:
     """The latest review decisions, each with its job's status now."""
     return _store(settings).run(view_rows.recent_reviews, workspace)
@@ -424,41 +495,113 @@ def _review_item(found: dict) -> dict:
             "format": fmt,
             "review": reviews[fmt],
             "latest": drafts[fmt],
-            "evidence": evidence_for(drafts[fmt]["draft"], reviews[fmt], transcript) if transcript else [],
+            "evidence": flag_evidence(drafts[fmt]["draft"], reviews[fmt], transcript),
         }
         for fmt in formats.names()
         if fmt in drafts and fmt in reviews and reviews[fmt].requires_review
     ]
-    return {"job": job, "report": report, "flagged": flagged, "audit": found["audit"], "reviews": found["reviews"]}
+    return {
+        "job": job,
+        "report": report,
+        "transcript_evidence": transcript_evidence(transcript) if report and report.transcript_flags else [],
+        "flagged": flagged,
+        "audit": found["audit"],
+        "reviews": found["reviews"],
+    }
+
+
+def transcript_evidence(transcript: Transcript | None) -> list[dict]:
+    """What QA found planted in the transcript, each flag with its line and the words marked
+    (the first :data:`qa.MAX_TRANSCRIPT_FLAGS`, like the report)."""
+    if transcript is None:
+        return []
+    return [
+        {
+            "flag": f'Transcript: {kind} at {timestamp(transcript.segments[index].start)}: "{words[:60]}"',
+            "check": "transcript",
+            "severity": "risk",
+            "passage": [_passage_line(transcript, index, [words])],
+        }
+        for kind, index, words in qa.transcript_findings(transcript)[: qa.MAX_TRANSCRIPT_FLAGS]
+    ]
 
 
 _NUMBER_IN_REASON = re.compile(r"\$?\d[\d,.]*%?")
-MAX_EVIDENCE = 8
+_QUOTE_IN_DRAFT = re.compile(r'["\u201c]([^"\u201c\u201d\n]{20,})["\u201d]')
+#: A flag's evidence is a passage, not a list: at most this many transcript lines per flag.
+MAX_PASSAGE_LINES = 2
 
 
-def evidence_for(draft: Draft, review: DraftReview, transcript: Transcript) -> list[dict]:
-    """Transcript segments behind what QA flagged in a draft: where the flagged words (profanity,
-    instruction-like text, numbers) and the draft's quotes were said."""
-    phrases = [*qa.find_instructions(draft.text()), *qa.find_profanity(draft.text())]
-    for check in review.checks:
-        if not check.passed and check.severity == "risk":
-            phrases += [n.rstrip(".,") for n in _NUMBER_IN_REASON.findall(check.reason)]
-    phrases += [q for q in re.findall(r'["\u201c]([^"\u201c\u201d\n]{20,})["\u201d]', draft.text())]
-    found: dict[int, dict] = {}
-    for phrase in dict.fromkeys(p for p in phrases if p.strip()):
-        for index in _segments_saying(transcript, phrase):
-            found.setdefault(index, {"phrase": phrase})
-    return [
+def flag_evidence(draft: Draft, review: DraftReview, transcript: Transcript | None) -> list[dict]:
+    """What QA flagged in a draft, risks first, each with the transcript passage behind it: at
+    most two lines where the flagged words were said, with the character spans of those words.
+    A flag about the draft's form (length, repetition) or a number nobody said has no passage."""
+    failed = sorted(
+        (c for c in review.checks if not c.passed and c.severity != "info"), key=lambda c: c.severity != "risk"
+    )
+    entries = [
         {
-            "index": i,
-            "time": timestamp(transcript.segments[i].start),
-            "start_s": transcript.segments[i].start,
-            "speaker": transcript.segments[i].speaker or "",
-            "text": transcript.segments[i].text,
-            "matched": hit["phrase"],
+            "flag": check.reason,
+            "check": check.name,
+            "severity": check.severity,
+            "passage": _passage(transcript, _phrases_behind(check, draft)) if transcript else [],
         }
-        for i, hit in sorted(found.items())[:MAX_EVIDENCE]
+        for check in failed
     ]
+    reasons = {check.reason for check in failed}
+    entries += [  # the judge's risks are not rule checks and name no words
+        {"flag": flag, "check": "judge", "severity": "risk", "passage": []}
+        for flag in review.risk_flags
+        if flag not in reasons
+    ]
+    return entries
+
+
+def _phrases_behind(check, draft: Draft) -> list[str]:
+    """The words in the draft a failed check is about, to look for in the transcript."""
+    text = draft.text()
+    found = {
+        "leaked_instructions": lambda: qa.find_instructions(text),
+        "profanity": lambda: qa.find_profanity(text),
+        "unverifiable_numbers": lambda: [n.rstrip(".,") for n in _NUMBER_IN_REASON.findall(check.reason)],
+        "quotes_grounded": lambda: _QUOTE_IN_DRAFT.findall(text),
+    }.get(check.name, list)()
+    return list(dict.fromkeys(p for p in found if p.strip()))
+
+
+def _passage(transcript: Transcript, phrases: list[str]) -> list[dict]:
+    lines: list[int] = []
+    for phrase in phrases:
+        for index in _segments_saying(transcript, phrase):
+            if index not in lines and len(lines) < MAX_PASSAGE_LINES:
+                lines.append(index)
+    return [_passage_line(transcript, index, phrases) for index in sorted(lines)]
+
+
+def _passage_line(transcript: Transcript, index: int, phrases: list[str]) -> dict:
+    segment = transcript.segments[index]
+    return {
+        "index": index,
+        "time": timestamp(segment.start),
+        "start_s": segment.start,
+        "speaker": segment.speaker or "",
+        "text": segment.text,
+        "spans": [span for phrase in phrases for span in _spans_of(phrase, segment.text)],
+    }
+
+
+def _spans_of(phrase: str, text: str) -> list[tuple[int, int]]:
+    """Where the phrase is said in a line: a number as a whole word with its unit; words in any
+    case and spacing; a quote that runs on into the next line by its first five words."""
+    if re.fullmatch(r"[\d$,.%]+", phrase):
+        return [m.span() for m in re.finditer(r"(?<![\d.,])" + re.escape(phrase) + r"(?![\d])", text)]
+    words = [word.strip(".,;:!?\"'\u201c\u201d") for word in phrase.split()]
+    for tried in (words, words[:5]):
+        pattern = r"\W+".join(re.escape(word) for word in tried if word)
+        found = [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)] if pattern else []
+        if found:
+            return found
+    return []
 
 
 def _segments_saying(transcript: Transcript, phrase: str) -> list[int]:
@@ -481,25 +624,62 @@ def _segments_saying_start(transcript: Transcript, needle: str) -> list[int]:
 # --- Analytics ---------------------------------------------------------------------------
 
 
-def analytics(workspace: str | None = None, days: int = 30, settings: Settings | None = None) -> dict:
-    """Frames for the analytics charts, over the last ``days`` days."""
-    since = utcnow() - timedelta(days=days)
-    frames = _store(settings).run(_analytics_frames, workspace, since)
-    return {**frames, "since": since, "days": days}
+def analytics(
+    workspace: str | None = None, days: int = 30, shift_minutes: int = 0, settings: Settings | None = None
+) -> dict:
+    """Frames for the analytics charts over the last ``days`` days, days and weeks counted in the
+    viewer's time (``shift_minutes`` ahead of UTC); minutes against the plan for this month.
+    ``workspace`` None means every workspace."""
+    now = utcnow()
+    since, month = now - timedelta(days=days), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    frames = _store(settings).run(_analytics_frames, workspace, since, month, shift_minutes)
+    return {**_in_words(frames), "since": since, "month": month, "days": days}
 
 
 @transaction(writes=False)
-def _analytics_frames(db, workspace: str | None, since) -> dict:
+def _analytics_frames(db, workspace: str | None, since, month, shift_minutes: int) -> dict:
     return {
-        "runs_per_day": view_rows.runs_per_day(db, workspace, since),
+        "content_per_week": view_rows.content_per_week(db, workspace, since, shift_minutes),
+        "qa_scores": view_rows.qa_scores(db, workspace, since),
+        "plan_use": view_rows.plan_use_per_workspace(db, workspace, month),
+        "minutes_per_day": view_rows.minutes_per_day(db, workspace, month, shift_minutes) if workspace else None,
+        "failed_jobs": view_rows.failed_jobs(db, workspace, since),
+        "runs_per_day": view_rows.runs_per_day(db, workspace, since, shift_minutes),
         "step_durations": view_rows.step_durations(db, workspace, since),
         "failure_reasons": view_rows.failure_reasons(db, workspace, since),
         "usage": view_rows.usage_per_workspace(db, workspace, since),
-        "qa_scores": view_rows.qa_scores(db, workspace, since),
     }
 
 
+def _in_words(frames: dict) -> dict:
+    """Codes as words and numbers rounded for people (after the session: formatting only)."""
+    frames["failed_jobs"]["reason"] = [wording.reason_words(code) for code in frames["failed_jobs"]["error_code"]]
+    frames["failure_reasons"]["reason"] = [wording.reason_words(c) for c in frames["failure_reasons"]["error_code"]]
+    frames["failure_reasons"]["step"] = [wording.step_words(s) for s in frames["failure_reasons"]["step"]]
+    frames["step_durations"]["step"] = [wording.step_words(s) for s in frames["step_durations"]["step"]]
+    frames["step_durations"][["p50_s", "p95_s"]] = frames["step_durations"][["p50_s", "p95_s"]].round(1)
+    frames["usage"]["minutes"] = frames["usage"]["minutes"].round(1)
+    frames["plan_use"]["used_minutes"] = frames["plan_use"]["used_minutes"].round(1)
+    content = frames["content_per_week"]
+    content["format"] = [_format_label(fmt) for fmt in content["format"]]
+    return frames
+
+
+def _format_label(fmt: str) -> str:
+    try:
+        return formats.label(fmt)
+    except ValueError:  # a format this version does not know (any more)
+        return fmt.replace("_", " ").capitalize()
+
+
 # --- Submit ------------------------------------------------------------------------------
+
+
+def upload_limits(settings: Settings | None = None) -> dict[str, int]:
+    """The largest file each uploader takes, in MB: media up to the configured cap
+    (CLIPINSIGHT_MAX_UPLOAD_MB), transcripts up to the transcript cap."""
+    settings = settings or get_settings()
+    return {"media_mb": settings.max_upload_mb, "transcript_mb": max(1, defaults.MAX_TRANSCRIPT_BYTES // 2**20)}
 
 
 def samples() -> dict[str, Path]:
@@ -544,17 +724,17 @@ def estimate(
         problem = None
     except StepError as exc:
         problem = exc.message
-    offline = settings.offline
+    offline = not settings.uses_gemini
     return {
         "minutes": minutes,
         "words": parsed.word_count,
         "segments": len(parsed.segments),
+        "note": parsed.encoding_note,
         "left_minutes": max(plan.monthly_minutes - plan.used_minutes, 0.0),
         "plan": plan.model_dump(),
         "cost_usd": 0.0 if offline else (minutes * per_minute if per_minute is not None else None),
         "cost_basis": _cost_basis(offline, per_minute),
         "problem": problem,
-        "note": parsed.encoding_note,
     }
 
 

@@ -7,9 +7,10 @@ import socket
 
 import pytest
 
-from pipeline import sources
-from pipeline.errors import InvalidInput
-from pipeline.urlguard import ConnectionGuard, UnsafeAddress, UnsafeURL, check_url, is_public
+from pipeline import defaults, sources
+from pipeline.download import Downloader
+from pipeline.errors import ErrorCode, InvalidInput, StepError
+from pipeline.urlguard import ConnectionGuard, NetworkUnreachable, UnsafeAddress, UnsafeURL, check_url, is_public
 from tests.support.media_server import MediaServer
 
 #: Links that must never be fetched. ``{port}`` is a local server that counts requests, so a
@@ -139,3 +140,40 @@ def test_the_connection_guard_connects_to_allowed_addresses(counting_server):
     finally:
         conn.close()
     assert isinstance(conn, socket.socket)
+
+
+# --- Offline: the network is blamed, not the link -------------------------------------------
+
+
+def names_resolve(monkeypatch) -> None:
+    """Probe names that resolve anywhere (from /etc/hosts): the network answers."""
+    monkeypatch.setattr(defaults, "NETWORK_PROBE_HOSTS", ("localhost",))
+
+
+def nothing_resolves(monkeypatch) -> None:
+    """Probe names that resolve nowhere (RFC 2606 .invalid), as when the machine is offline."""
+    monkeypatch.setattr(defaults, "NETWORK_PROBE_HOSTS", ("offline-probe.invalid",))
+
+
+def test_an_unknown_host_is_the_links_fault_while_names_resolve(monkeypatch):
+    names_resolve(monkeypatch)
+    with pytest.raises(UnsafeURL, match="could not be found; check the link"):
+        check_url("https://no-such-host.invalid/talk.mp4")
+
+
+def test_offline_a_link_is_answered_with_the_network_not_the_link(monkeypatch, settings):
+    nothing_resolves(monkeypatch)
+    with pytest.raises(NetworkUnreachable) as offline:
+        sources.classify("https://no-such-host.invalid/talk.mp4", settings)
+    assert "the network is unreachable" in str(offline.value) and "check the link" not in str(offline.value)
+    assert not isinstance(offline.value, InvalidInput)  # not the creator's mistake
+    assert isinstance(offline.value, ConnectionError)  # a step that meets it is retried as NETWORK_ERROR
+
+
+def test_offline_a_download_fails_as_a_network_error(monkeypatch, tmp_path):
+    nothing_resolves(monkeypatch)
+    downloader = Downloader(tmp_path / "media", ConnectionGuard())
+    with pytest.raises(StepError) as failed:
+        downloader.metadata("https://no-such-host.invalid/talk.mp4")
+    assert failed.value.code is ErrorCode.NETWORK_ERROR
+    assert "network is unreachable" in failed.value.message and "check the link" not in failed.value.message

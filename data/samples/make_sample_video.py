@@ -29,19 +29,64 @@ def speak(text_path: Path, wav_path: Path) -> None:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         sys.exit("espeak-ng is not installed (apt-get install espeak-ng)")
-    subprocess.run([espeak, "-v", VOICE, "-s", str(WORDS_PER_MINUTE), "-g", str(WORD_GAP_10MS), "-f",
-                    str(text_path), "-w", str(wav_path)], check=True)
+    subprocess.run(
+        [
+            espeak,
+            "-v",
+            VOICE,
+            "-s",
+            str(WORDS_PER_MINUTE),
+            "-g",
+            str(WORD_GAP_10MS),
+            "-f",
+            str(text_path),
+            "-w",
+            str(wav_path),
+        ],
+        check=True,
+    )
 
 
 def encode(wav_path: Path, out_path: Path) -> None:
     """A 320x180 test picture at 10 fps with 48 kb/s mono AAC: small, but a real video."""
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10",
-                    "-i", str(wav_path), "-t", f"{_seconds(wav_path):.2f}",
-                    "-c:v", "libx264", "-preset", "veryslow", "-crf", "38", "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-b:a", "48k", "-ac", "1", "-ar", "22050",
-                    "-movflags", "+faststart", str(out_path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=10",
+            "-i",
+            str(wav_path),
+            "-t",
+            f"{_seconds(wav_path):.2f}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryslow",
+            "-crf",
+            "38",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-ac",
+            "1",
+            "-ar",
+            "22050",
+            "-movflags",
+            "+faststart",
+            str(out_path),
+        ],
+        check=True,
+    )
 
 
 def _seconds(wav_path: Path) -> float:

@@ -32,10 +32,12 @@ __all__ = [
     "run_checks",
     "rule_score",
     "transcript_flags",
+    "transcript_findings",
     "recheck",
     "Context",
     "BANNED_PHRASES",
     "SEVERITY_PENALTY",
+    "MAX_TRANSCRIPT_FLAGS",
     "normalize_text",
     "number_posts",
     "strip_numbering",
@@ -187,18 +189,29 @@ def recheck(
     return build_report(ordered, report.threshold, report.transcript_flags)
 
 
-def transcript_flags(transcript: Transcript) -> list[str]:
-    """Lines of the transcript an editor must see before anything is published: instructions
-    aimed at an AI, fake system lines, markup and links (with their times)."""
-    flags = []
-    for segment in transcript.segments:
+def transcript_findings(transcript: Transcript) -> list[tuple[str, int, str]]:
+    """Lines of the transcript an editor must see before anything is published, as (kind,
+    segment index, the words found): instructions aimed at an AI, fake system lines, markup and
+    links."""
+    findings = []
+    for index, segment in enumerate(transcript.segments):
         said = f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text
         found = find_instructions(said) or ([segment.speaker] if fake_speaker(segment.speaker) else [])
         kind = "an instruction-like line" if found else None
         if not found and (found := find_markup(segment.text) or find_links(segment.text)):
             kind = "markup or a link"
         if kind:
-            flags.append(f'{kind} at {timestamp(segment.start)}: "{found[0][:60]}"')
+            findings.append((kind, index, found[0]))
+    return findings
+
+
+def transcript_flags(transcript: Transcript) -> list[str]:
+    """The :func:`transcript_findings` as the report says them (with their times), at most
+    :data:`MAX_TRANSCRIPT_FLAGS` and a count of the rest."""
+    flags = [
+        f'{kind} at {timestamp(transcript.segments[index].start)}: "{words[:60]}"'
+        for kind, index, words in transcript_findings(transcript)
+    ]
     if len(flags) > MAX_TRANSCRIPT_FLAGS:
         flags = [*flags[:MAX_TRANSCRIPT_FLAGS], f"and {len(flags) - MAX_TRANSCRIPT_FLAGS} more"]
     return flags

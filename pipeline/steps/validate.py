@@ -37,7 +37,7 @@ def run(ctx: StepContext, inputs: Inputs) -> Outputs:
         report = _validate_transcript(inputs.provided_transcript)
     else:
         report = _validate_source(ctx, job)
-    if report.duration_s:
+    if report.duration_s and not job.plan_exempt:
         check_quota(inputs.plan, report.duration_s)
     ctx.info(f"{job.source_kind} accepted" + (f", {report.duration_s / 60:.1f} min" if report.duration_s else ""))
     minutes = estimate_minutes(report.duration_s) if report.duration_s else None

@@ -19,7 +19,17 @@ from pipeline.store import voices as voice_rows
 
 __all__ = ["load_inputs", "SOURCES"]
 
-_JOB_FIELDS = ("job_id", "workspace", "source_kind", "source", "options", "title", "duration_s", "metadata")
+_JOB_FIELDS = (
+    "job_id",
+    "workspace",
+    "source_kind",
+    "source",
+    "options",
+    "title",
+    "duration_s",
+    "metadata",
+    "plan_exempt",
+)
 
 
 def _job(db: Database, job: dict, kind: str | None, context: dict):

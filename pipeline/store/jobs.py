@@ -32,8 +32,17 @@ def new_id(prefix: str) -> str:
 
 
 def create_job(
-    db: Database, *, workspace: str, source_kind: str, source: str, options: dict, dedupe_key: str, actor: str
+    db: Database,
+    *,
+    workspace: str,
+    source_kind: str,
+    source: str,
+    options: dict,
+    dedupe_key: str,
+    actor: str,
+    plan_exempt: str | None = None,
 ) -> dict:
+    """A new job; ``plan_exempt`` names why it does not count against the plan (``sample``)."""
     now = utcnow()
     job_id = new_id("job")
     db.execute(
@@ -42,6 +51,8 @@ def create_job(
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [job_id, workspace, source_kind, source, dumps(options), dedupe_key, JobStatus.RECEIVED.value, now, now],
     )
+    if plan_exempt:
+        db.execute("INSERT INTO plan_exempt_jobs VALUES (?, ?, ?)", [job_id, plan_exempt, now])
     _audit(db, job_id, None, None, JobStatus.RECEIVED, Move.STEP, "submitted", actor)
     return get_job(db, job_id)
 
@@ -58,7 +69,11 @@ def find_active_duplicate(db: Database, workspace: str, dedupe_key: str) -> dict
 
 @transaction(writes=False)
 def get_job(db: Database, job_id: str) -> dict:
-    job = db.row("SELECT * FROM jobs WHERE job_id = ?", [job_id])
+    job = db.row(
+        """SELECT j.*, EXISTS (SELECT 1 FROM plan_exempt_jobs x WHERE x.job_id = j.job_id) AS plan_exempt
+           FROM jobs j WHERE j.job_id = ?""",
+        [job_id],
+    )
     if job is None:
         raise NotFound(f"no job with id {job_id}")
     job["options"] = json.loads(job["options"])

@@ -177,9 +177,10 @@ def fail(
 def _reserve(db: Database, attempt: dict, minutes: float | None) -> StepError | None:
     """Hold the plan minutes a step learned the job needs, checked against what the workspace
     has left at this moment (other jobs may have taken minutes since the step read the plan)."""
-    if not minutes:
+    job = job_rows.get_job(db, attempt["job_id"])
+    if not minutes or job.get("plan_exempt"):
         return None
-    workspace = job_rows.get_job(db, attempt["job_id"])["workspace"]
+    workspace = job["workspace"]
     try:
         check_quota(usage_rows.plan_status(db, workspace, exclude_job=attempt["job_id"]), minutes * 60)
     except StepError as refused:

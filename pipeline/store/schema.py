@@ -309,6 +309,21 @@ def m006_quota_reservations(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m007_plan_exempt_jobs(con: duckdb.DuckDBPyConnection) -> None:
+    """Jobs that do not count against their workspace's plan, and why (a bundled sample run).
+    A table of its own rather than a column of ``jobs``, so inserts listing ``jobs`` columns by
+    position keep working."""
+    con.execute(
+        """
+        CREATE TABLE plan_exempt_jobs (
+            job_id VARCHAR PRIMARY KEY,
+            reason VARCHAR NOT NULL,           -- sample
+            created_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS = [
     m001_initial,
     m002_experiments,
@@ -316,6 +331,7 @@ MIGRATIONS = [
     m004_store_requests,
     m005_voice_profiles,
     m006_quota_reservations,
+    m007_plan_exempt_jobs,
 ]
 
 

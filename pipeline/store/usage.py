@@ -9,6 +9,7 @@ from pipeline.plans import PlanStatus
 from pipeline.store import Database, utcnow
 
 __all__ = [
+    "COUNTS_AGAINST_PLAN",
     "get_workspace",
     "ensure_workspace",
     "configure_workspace",
@@ -22,6 +23,10 @@ __all__ = [
     "record_webhook",
     "webhook_delivery",
 ]
+
+
+#: A condition on ``job_id``: the job's usage counts against its plan (it is not exempt).
+COUNTS_AGAINST_PLAN = "job_id NOT IN (SELECT job_id FROM plan_exempt_jobs)"
 
 
 def get_workspace(db: Database, name: str) -> WorkspaceInfo:
@@ -76,13 +81,13 @@ def plan_status(db: Database, workspace: str, *, exclude_job: str | None = None)
     if row is None:
         raise NotFound(f"no workspace named {workspace!r}")
     used = db.scalar(  # a job counts once: its largest usage row (re-runs) or what it holds reserved
-        """SELECT coalesce(sum(minutes), 0) FROM (
+        f"""SELECT coalesce(sum(minutes), 0) FROM (
                SELECT job_id, max(minutes) AS minutes FROM (
                    SELECT job_id, minutes FROM usage
                    WHERE workspace = ? AND recorded_at >= date_trunc('month', ?::TIMESTAMP)
                    UNION ALL
                    SELECT job_id, minutes FROM quota_reservations WHERE workspace = ?)
-               WHERE job_id IS DISTINCT FROM ? GROUP BY job_id)""",
+               WHERE job_id IS DISTINCT FROM ? AND {COUNTS_AGAINST_PLAN} GROUP BY job_id)""",
         [workspace, utcnow(), workspace, exclude_job],
     )
     return PlanStatus(**row, used_minutes=float(used))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipeline.stages import DONE, FAILED, TERMINAL, WAITING, JobStatus, statuses
 from pipeline.store.base import Database, transaction, utcnow
+from pipeline.store.usage import COUNTS_AGAINST_PLAN
 
 __all__ = [
     "JobFilter",
@@ -21,6 +22,7 @@ __all__ = [
     "current_runs",
     "pending_steps",
     "draft_versions",
+    "draft_formats",
     "reviews_for",
     "usage_for",
     "review_queue",
@@ -30,6 +32,10 @@ __all__ = [
     "failure_reasons",
     "usage_per_workspace",
     "qa_scores",
+    "content_per_week",
+    "minutes_per_day",
+    "plan_use_per_workspace",
+    "failed_jobs",
     "cost_per_minute",
 ]
 
@@ -71,7 +77,7 @@ class JobFilter:
 
 def jobs_page(db: Database, where: JobFilter, *, limit: int, offset: int) -> list[dict]:
     """Newest first. ``took_s`` is the time from submission to the last status change (or to now
-    while the job is active)."""
+    while the job is active); ``approved_by`` names the editor who approved the job's drafts."""
     clause, params = where.sql()
     terminal = statuses(TERMINAL)
     marks = _marks(terminal)
@@ -79,7 +85,9 @@ def jobs_page(db: Database, where: JobFilter, *, limit: int, offset: int) -> lis
         f"""SELECT j.job_id, j.title, j.source, j.source_kind, j.workspace, j.status, j.status_reason,
                    j.error_code, j.qa_score, j.duration_s, j.created_at, j.updated_at,
                    epoch(CASE WHEN j.status IN ({marks}) THEN j.updated_at ELSE ?::TIMESTAMP END - j.created_at)
-                       AS took_s
+                       AS took_s,
+                   (SELECT r.editor FROM reviews r WHERE r.job_id = j.job_id AND r.decision = 'approved'
+                    ORDER BY r.id DESC LIMIT 1) AS approved_by
             FROM jobs j {clause}
             ORDER BY j.created_at DESC, j.job_id DESC LIMIT ? OFFSET ?""",
         [*terminal, utcnow(), *params, limit, offset],
@@ -127,6 +135,11 @@ def draft_versions(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM draft_versions WHERE job_id = ? ORDER BY format, version", [job_id])
 
 
+def draft_formats(db: Database, job_id: str) -> list[str]:
+    """The formats a job has drafts of."""
+    return [row["format"] for row in db.rows("SELECT DISTINCT format FROM draft_versions WHERE job_id = ?", [job_id])]
+
+
 def reviews_for(db: Database, job_id: str) -> list[dict]:
     return db.rows("SELECT * FROM reviews WHERE job_id = ? ORDER BY id", [job_id])
 
@@ -138,6 +151,7 @@ def usage_for(db: Database, job_id: str) -> list[dict]:
 # --- Review ------------------------------------------------------------------------------
 
 
+@transaction(writes=False)
 def review_queue(db: Database, workspace: str | None = None) -> list[dict]:
     """Jobs waiting for an editor, the longest-waiting first (by when they entered review)."""
     clause, params = ("AND j.workspace = ?", [workspace]) if workspace else ("", [])
@@ -175,19 +189,20 @@ def _since(workspace: str | None, since: datetime, column: str) -> tuple[str, li
     return clause, params
 
 
-def runs_per_day(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
-    """Jobs submitted per day by how they ended (or that they have not yet)."""
+def runs_per_day(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Jobs submitted per day (the viewer's days: ``shift_minutes`` from UTC) by how they ended
+    (or that they have not yet)."""
     clause, params = _since(workspace, since, "j.created_at")
     failed, waiting = statuses(FAILED), statuses(WAITING)
     return db.frame(
-        f"""SELECT date_trunc('day', j.created_at)::DATE AS day,
+        f"""SELECT (j.created_at + to_minutes(?))::DATE AS day,
                    CASE WHEN j.status = ? THEN 'delivered'
                         WHEN j.status IN ({_marks(failed)}) THEN 'failed'
                         WHEN j.status IN ({_marks(waiting)}) THEN 'waiting for a person'
                         ELSE 'in progress' END AS outcome,
                    count(*) AS jobs
             FROM jobs j {clause} GROUP BY ALL ORDER BY day, outcome""",
-        [DONE.value, *failed, *waiting, *params],
+        [shift_minutes, DONE.value, *failed, *waiting, *params],
     )
 
 
@@ -238,6 +253,67 @@ def qa_scores(db: Database, workspace: str | None, since: datetime) -> pd.DataFr
                            AND c.to_status = ?) AS flagged
             FROM jobs j {clause} AND j.qa_score IS NOT NULL""",
         [_IN_REVIEW, *params],
+    )
+
+
+def content_per_week(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Drafts that went out per week (the viewer's weeks: ``shift_minutes`` from UTC) and format:
+    how many were delivered, how many of those an editor approved, and how many a person edited
+    before they went out."""
+    clause, params = _since(workspace, since, "c.changed_at")
+    delivered = JobStatus.DELIVERED.value
+    return db.frame(
+        f"""WITH delivered AS (
+                SELECT c.job_id, max(c.changed_at) AS delivered_at
+                FROM status_changes c JOIN jobs j ON j.job_id = c.job_id
+                {clause} AND c.to_status = ? GROUP BY c.job_id),
+            drafts AS (SELECT DISTINCT d.job_id, d.format FROM draft_versions d JOIN delivered USING (job_id)),
+            approved AS (SELECT DISTINCT job_id FROM reviews WHERE decision = 'approved'),
+            edited AS (
+                SELECT DISTINCT d.job_id, d.format FROM draft_versions d JOIN delivered x USING (job_id)
+                WHERE d.source = 'edit' AND d.created_at <= x.delivered_at)
+            SELECT date_trunc('week', x.delivered_at + to_minutes(?))::DATE AS week, d.format,
+                   count(*) AS delivered, count(a.job_id) AS approved, count(e.job_id) AS edited
+            FROM drafts d JOIN delivered x USING (job_id)
+            LEFT JOIN approved a USING (job_id) LEFT JOIN edited e USING (job_id, format)
+            GROUP BY ALL ORDER BY week, d.format""",
+        [*params, delivered, shift_minutes],
+    )
+
+
+def minutes_per_day(db: Database, workspace: str, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+    """Plan minutes a workspace used per day since then (a job re-run counts once, on its
+    first day; a sample run not at all)."""
+    return db.frame(
+        f"""SELECT (first_at + to_minutes(?))::DATE AS day, sum(minutes) AS minutes FROM (
+               SELECT u.job_id, max(u.minutes) AS minutes, min(u.recorded_at) AS first_at FROM usage u
+               WHERE u.workspace = ? AND u.recorded_at >= ? AND u.{COUNTS_AGAINST_PLAN} GROUP BY u.job_id)
+           GROUP BY ALL ORDER BY day""",
+        [shift_minutes, workspace, since],
+    )
+
+
+def plan_use_per_workspace(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+    """Each workspace's plan, its monthly minutes and what counted against it since then."""
+    clause, params = ("WHERE w.name = ?", [workspace]) if workspace else ("", [])
+    return db.frame(
+        f"""SELECT w.name AS workspace, w.plan, p.monthly_minutes, coalesce(sum(u.minutes), 0) AS used_minutes
+            FROM workspaces w JOIN plans p ON p.name = w.plan
+            LEFT JOIN (SELECT workspace, job_id, max(minutes) AS minutes FROM usage
+                       WHERE recorded_at >= ? AND {COUNTS_AGAINST_PLAN} GROUP BY ALL) u ON u.workspace = w.name
+            {clause} GROUP BY ALL ORDER BY used_minutes DESC, w.name""",
+        [since, *params],
+    )
+
+
+def failed_jobs(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+    """Jobs that ended failed (not attempts a retry saved), by error code."""
+    clause, params = _since(workspace, since, "j.created_at")
+    failed = statuses(FAILED)
+    return db.frame(
+        f"""SELECT coalesce(j.error_code, 'UNKNOWN') AS error_code, count(*) AS jobs
+            FROM jobs j {clause} AND j.status IN ({_marks(failed)}) GROUP BY ALL ORDER BY jobs DESC""",
+        [*params, *failed],
     )
 
 

@@ -5,7 +5,7 @@ provenance says which)."""
 from __future__ import annotations
 
 from pipeline.models import VoiceProfile
-from pipeline.store import Database, utcnow
+from pipeline.store import Database, transaction, utcnow
 
 __all__ = ["latest_profile", "save_profile", "profile_history", "pin_profile", "pinned_profile", "job_pins"]
 
@@ -16,6 +16,7 @@ def _profile(row: dict | None) -> VoiceProfile | None:
     return VoiceProfile.model_validate_json(row["profile"]).model_copy(update={"version": row["version"]})
 
 
+@transaction(writes=False)
 def latest_profile(db: Database, workspace: str) -> VoiceProfile | None:
     row = db.row(
         "SELECT version, profile FROM voice_profiles WHERE workspace = ? ORDER BY version DESC LIMIT 1", [workspace]
@@ -33,6 +34,7 @@ def save_profile(db: Database, workspace: str, profile: VoiceProfile, *, by: str
     return version
 
 
+@transaction(writes=False)
 def profile_history(db: Database, workspace: str) -> list[dict]:
     return db.rows(
         "SELECT version, saved_by, note, saved_at FROM voice_profiles WHERE workspace = ? ORDER BY version", [workspace]
@@ -51,6 +53,7 @@ def pin_profile(db: Database, run_id: str, workspace: str) -> VoiceProfile | Non
     return _at_version(db, pinned["workspace"], pinned["version"])
 
 
+@transaction(writes=False)
 def pinned_profile(db: Database, run_id: str) -> VoiceProfile | None:
     """The profile a run was pinned to, without pinning one."""
     pinned = db.row("SELECT workspace, version FROM run_voices WHERE run_id = ?", [run_id])
@@ -66,6 +69,7 @@ def _at_version(db: Database, workspace: str, version: int) -> VoiceProfile | No
     return _profile(row)
 
 
+@transaction(writes=False)
 def job_pins(db: Database, job_id: str) -> dict[str, int]:
     """run id -> the voice profile version each run of a job was pinned to."""
     rows = db.rows(

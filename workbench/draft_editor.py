@@ -1,69 +1,18 @@
-"""Pieces the pages share: who is editing, which workspace, messages that survive a rerun,
-formatting, and the draft editor (used on Run detail and on Review)."""
+"""The draft editor (Run detail and Review): edit a draft and save it as a new version. The
+editor keeps the version it was opened at; saving over a newer version someone else saved shows
+a conflict instead of overwriting it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import streamlit as st
 
-from pipeline import api, defaults, diffs, views
+from pipeline import api, diffs, views
 from pipeline.errors import ClipInsightError, Conflict
 from pipeline.models import Draft
+from workbench.common import editor, flash, when
+from workbench.text import literal
 
-__all__ = [
-    "RUN_PAGE",
-    "RUNS_PAGE",
-    "REVIEW_PAGE",
-    "SUBMIT_PAGE",
-    "editor",
-    "workspace",
-    "flash",
-    "show_flash",
-    "when",
-    "clock",
-    "draft_editor",
-]
-
-SUBMIT_PAGE = "pages/submit.py"
-RUNS_PAGE = "pages/runs.py"
-RUN_PAGE = "pages/run_detail.py"
-REVIEW_PAGE = "pages/review.py"
-
-
-def editor() -> str:
-    """The name edits and review decisions are recorded under (set in the sidebar)."""
-    return str(st.session_state.get("editor") or "").strip() or "editor"
-
-
-def workspace() -> str:
-    return st.session_state.get("workspace") or defaults.DEFAULT_WORKSPACE
-
-
-def flash(message: str, kind: str = "success") -> None:
-    """A message shown once, on the next run (an action usually reruns the page)."""
-    st.session_state["flash"] = (kind, message)
-
-
-def show_flash() -> None:
-    kind, message = st.session_state.pop("flash", (None, None))
-    if message:
-        getattr(st, kind)(message)
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-# --- The draft editor --------------------------------------------------------------------
+__all__ = ["draft_editor"]
 
 
 def draft_editor(job_id: str, fmt: str, latest: dict, *, where: str) -> None:
@@ -73,7 +22,7 @@ def draft_editor(job_id: str, fmt: str, latest: dict, *, where: str) -> None:
     conflict = st.session_state.get(f"conflict:{job_id}:{fmt}")
     if latest["version"] > base["version"] and not conflict:
         st.info(
-            f"Version {latest['version']} was saved by {latest['author']} at {when(latest['created_at'])} "
+            f"Version {latest['version']} was saved by {literal(latest['author'])} at {when(latest['created_at'])} "
             f"after you opened version {base['version']}."
         )
         _load_latest_button(job_id, fmt, latest)
@@ -120,11 +69,11 @@ def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
         st.session_state[f"conflict:{job_id}:{fmt}"] = {"message": str(exc), "mine": fields}
         return
     except ClipInsightError as exc:
-        st.error(str(exc))
+        st.error(literal(str(exc)))
         return
     st.session_state[_base_key(job_id, fmt)] = {"version": version, "draft": _as_draft(fmt, fields)}
     st.session_state.pop(f"conflict:{job_id}:{fmt}", None)
-    flash(f"Saved the {views.format_label(fmt)} as version {version} (by {editor()}).")
+    flash(f"Saved the {views.format_label(fmt)} as version {version} (by {literal(editor())}).")
     st.rerun()
 
 
@@ -132,10 +81,10 @@ def _show_conflict(job_id: str, fmt: str, latest: dict) -> None:
     conflict = st.session_state.get(f"conflict:{job_id}:{fmt}")
     if not conflict:
         return
-    st.error(f"Not saved: {conflict['message']}")
+    st.error(f"Not saved: {literal(conflict['message'])}")
     mine = _as_draft(fmt, conflict["mine"])
     st.caption(
-        f"How your text differs from version {latest['version']} (saved by {latest['author']}); copy what "
+        f"How your text differs from version {latest['version']} (saved by {literal(latest['author'])}); copy what "
         "you need, load their version, and apply your changes to it:"
     )
     diff = diffs.draft_diff(latest["draft"], mine, old_label=f"version {latest['version']}", new_label="yours")

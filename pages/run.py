@@ -11,13 +11,18 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import RUNS_PAGE, clock, draft_editor, editor, flash, show_flash, when
-from pipeline import api, defaults, diffs, views
+from pipeline import api, defaults, diffs, views, wording
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.stages import JobStatus
 from pipeline.transcript import timestamp
+from workbench import shell
+from workbench.common import editor, flash, local_times, show_flash, status_badge, status_changes, when, zone_name
+from workbench.draft_editor import draft_editor
+from workbench.shell import REVIEW_PAGE, RUN_PAGE, RUNS_PAGE
+from workbench.text import literal, literal_frame
 
-TABS = ["Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads"]
+shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
+
 STATUS_COLORS = {
     "done": "#2e7d32",
     "running": "#1565c0",
@@ -29,10 +34,12 @@ STATUS_COLORS = {
 }
 
 
-def moment_link(job_id: str, seconds: float, label: str) -> None:
-    """A link to the transcript at that moment (and to the video there, when it is on YouTube)."""
+def moment_link(job_id: str, seconds: float, text: str) -> None:
+    """A link to the transcript at that moment; ``text`` (from outside) shows as written."""
     st.page_link(
-        "pages/run_detail.py", label=label, query_params={"job": job_id, "tab": "Transcript", "t": f"{seconds:.3f}"}
+        RUN_PAGE,
+        label=f"{timestamp(seconds)} — {literal(text)}",
+        query_params={"job": job_id, "tab": "Transcript", "t": f"{seconds:.3f}"},
     )
 
 
@@ -51,19 +58,27 @@ def choose_job() -> None:
 
 def header(detail: dict) -> None:
     job = detail["job"]
-    st.title(job["title"] or job["source"])
+    st.title(literal(job["title"] or job["source"]))
+    badges = st.container(horizontal=True)
+    with badges:
+        status_badge(job["status"], job["error_code"])
+        if detail["approved_by"]:
+            st.badge(f"Approved by {detail['approved_by']}", icon=":material/verified:", color="green")
     st.caption(
-        f"{job['job_id']} · {job['source_kind']}: {job['source']} · workspace {job['workspace']} · "
-        f"submitted {when(job['created_at'])}"
+        literal(
+            f"{job['source_kind']}: {job['source']} · workspace {job['workspace']} · "
+            f"submitted {when(job['created_at'])} · {job['job_id']}"
+        )
     )
     cost = sum(row["cost_usd"] for row in detail["usage"]) if detail["usage"] else None
-    columns = st.columns([3, 1, 1, 1])
-    columns[0].metric("Status", job["status"])
-    columns[1].metric("Length", clock(job["duration_s"]))
-    columns[2].metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—")
-    columns[3].metric("Cost", f"${cost:.4f}" if cost is not None else "—")
-    if job["status_reason"]:
-        (st.error if job["error_code"] else st.caption)(job["status_reason"])
+    facts = st.container(horizontal=True, gap="large")  # one row, on a phone too
+    facts.metric("Length", wording.duration(job["duration_s"]), width="content")
+    facts.metric("QA score", job["qa_score"] if job["qa_score"] is not None else "—", width="content")
+    facts.metric("Cost", f"${cost:.2f}" if cost is not None else "—", width="content")
+    if detail["why"]:
+        (st.error if job["error_code"] else st.caption)(literal(detail["why"]))
+    if job["status"] == JobStatus.REQUIRES_MANUAL_REVIEW.value:
+        st.page_link(REVIEW_PAGE, label="Review the flagged drafts", icon=":material/rate_review:")
     source_details(job["metadata"])
 
 
@@ -73,12 +88,14 @@ def source_details(metadata: dict) -> None:
     if len(day) == 8 and day.isdigit():  # yt-dlp's YYYYMMDD
         day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     facts = [f"channel {metadata['channel']}" if metadata.get("channel") else "", f"uploaded {day}" if day else ""]
-    link = f"[Watch the source]({metadata['webpage_url']})" if metadata.get("webpage_url") else ""
-    line = " · ".join(part for part in [*facts, link] if part)
+    line = " · ".join(part for part in facts if part)
     if metadata.get("thumbnail_url"):
         st.image(metadata["thumbnail_url"], width=240)
     if line:
-        st.caption(line)
+        st.caption(literal(line))
+    url = metadata.get("webpage_url") or ""
+    if url.startswith(("https://", "http://")):
+        st.link_button("Watch the source", url, icon=":material/open_in_new:")
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
@@ -87,35 +104,65 @@ def live_status(job_id: str, shown_status: str) -> None:
     now = views.job_status(job_id)
     if now["status"] != shown_status:
         st.rerun()
-    st.progress(now["progress"] or 0.0, text=f"{now['status']}: {now['now'] or 'waiting for a worker'}")
+    st.progress(now["progress"] or 0.0, text=f"{now['status_label']}: {now['now'] or 'waiting for a worker'}")
 
 
 def act(action, done: str, *args) -> None:
     try:
         status = action(*args, actor=editor())
     except ClipInsightError as exc:
-        st.error(str(exc))
-        return
-    flash(f"{done}; the job is now {status}.")
+        flash(str(exc), "error")
+    else:
+        flash(f"{done}; the job is now {wording.status_words(status).label.lower()}.")
+    st.session_state.pop("confirming", None)
     st.rerun()
 
 
-def actions(detail: dict) -> None:
-    job_id = detail["job"]["job_id"]
-    stage_column, rerun, cancel, retry = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-    stage = stage_column.selectbox(
-        "Step",
-        detail["stages"],
-        index=detail["stages"].index(detail["rerun_default"]),
-        key="rerun_stage",
-        help="Re-running a step regenerates it and everything after it; what came before is reused.",
+def stage_words(stage: str) -> str:
+    return wording.step_words(stage).capitalize()
+
+
+@st.dialog("Re-run from a step", on_dismiss=lambda: st.session_state.pop("confirming", None))
+def confirm_rerun(job_id: str, stages: list[str], default: str) -> None:
+    stage = st.selectbox(
+        "Start again at", stages, index=stages.index(default), format_func=stage_words, key="rerun_stage"
     )
-    if rerun.button("Re-run from this step", disabled=not detail["can_rerun"], key="rerun"):
-        act(api.rerun, f"Re-running from {stage}", job_id, stage)
-    if cancel.button("Cancel", disabled=not detail["can_cancel"], key="cancel"):
+    st.write(
+        "A new run makes this step and every step after it again; what came before is reused. "
+        "Drafts get new versions (the old ones stay in the history), and QA scores them again."
+    )
+    if st.button(f"Re-run from {stage_words(stage).lower()}", type="primary", key="rerun"):
+        act(api.rerun, f"Re-running from {stage_words(stage).lower()}", job_id, stage)
+
+
+@st.dialog("Cancel this job?", on_dismiss=lambda: st.session_state.pop("confirming", None))
+def confirm_cancel(job_id: str) -> None:
+    st.write("The job stops where it is. Nothing made so far is deleted; you can retry it later.")
+    if st.button("Cancel the job", type="primary", key="cancel"):
         act(api.cancel, "Cancelled", job_id)
-    if retry.button("Retry", disabled=not detail["can_retry"], key="retry"):
+
+
+def confirm(which: str) -> None:
+    st.session_state["confirming"] = which
+
+
+def actions(detail: dict) -> None:
+    """A job's actions sit in one menu; the ones that undo work ask first."""
+    job_id = detail["job"]["job_id"]
+    menu = st.popover("Actions", icon=":material/more_horiz:", key="actions")
+    menu.button(
+        "Re-run from a step…", disabled=not detail["can_rerun"], key="open_rerun", on_click=confirm, args=("rerun",)
+    )
+    menu.button(
+        "Cancel the job…", disabled=not detail["can_cancel"], key="open_cancel", on_click=confirm, args=("cancel",)
+    )
+    if menu.button("Retry from the failed step", disabled=not detail["can_retry"], key="retry"):
         act(api.retry, "Retrying from the failed step", job_id)
+    confirming = st.session_state.get("confirming")
+    if confirming == "rerun" and detail["can_rerun"]:
+        confirm_rerun(job_id, detail["stages"], detail["rerun_default"])
+    elif confirming == "cancel" and detail["can_cancel"]:
+        confirm_cancel(job_id)
     if detail["job"]["status"] == JobStatus.NEEDS_USER_INPUT.value:
         provide(job_id)
 
@@ -124,10 +171,7 @@ def provide(job_id: str) -> None:
     """The job waits for a transcript it could not make well enough itself."""
     with st.form("provide"):
         upload = st.file_uploader(
-            "Provide the transcript (.srt, .vtt or .txt)",
-            type=["srt", "vtt", "txt"],
-            key="provide_file",
-            max_upload_size=defaults.MAX_TRANSCRIPT_MB,
+            "Provide the transcript (.srt, .vtt or .txt)", type=["srt", "vtt", "txt"], key="provide_file"
         )
         error_slot = st.empty()
         if not st.form_submit_button("Continue with this transcript", type="primary"):
@@ -138,9 +182,9 @@ def provide(job_id: str) -> None:
     try:
         status = api.provide_transcript(job_id, upload.getvalue(), upload.name, actor=editor())
     except ClipInsightError as exc:
-        error_slot.error(str(exc))
+        error_slot.error(literal(str(exc)))
         return
-    flash(f"Transcript {upload.name} provided; the job is now {status}.")
+    flash(f"Transcript {literal(upload.name)} provided; the job is now {wording.status_words(status).label.lower()}.")
     st.rerun()
 
 
@@ -154,7 +198,7 @@ def attempts_frame(attempts: list[dict]) -> pd.DataFrame:
     frame["end"] = frame["finished_at"].fillna(now)
     frame["run"] = frame["run_id"].str.rsplit(".", n=1).str[-1]
     frame["error"] = frame["error_code"].fillna("") + " " + frame["error_message"].fillna("")
-    return frame
+    return local_times(frame, "start", "end")
 
 
 def timeline(detail: dict) -> None:
@@ -172,18 +216,20 @@ def timeline(detail: dict) -> None:
         hover_data=["run", "attempt", "worker", "error"],
         category_orders={"step": [s for s in detail["step_order"] if s in set(frame["step"])]},
     )
-    figure.update_layout(height=80 + 32 * frame["step"].nunique(), margin={"t": 10, "b": 10}, xaxis_title="UTC")
+    figure.update_layout(
+        height=110 + 32 * frame["step"].nunique(),
+        margin={"t": 40, "b": 10},
+        xaxis_title=f"time ({zone_name()})",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},  # room on a phone
+    )
     st.plotly_chart(figure, key="timeline")
     failed = frame[frame["status"].isin(["failed", "lost"])]
     for row in failed.itertuples():
-        st.warning(f"{row.step} attempt {row.attempt} ({row.run}): {row.error.strip()}")
+        step = wording.step_words(row.step).capitalize()
+        st.warning(f"{step}, try {row.attempt} ({row.run}): {literal(row.error.strip())}")
     logs(detail["logs"])
     st.subheader("Status changes")
-    st.dataframe(
-        pd.DataFrame(detail["audit"])[["changed_at", "from_status", "to_status", "move", "actor", "reason"]],
-        hide_index=True,
-        key="audit",
-    )
+    status_changes(detail["audit"], key="audit")
 
 
 def logs(lines: list[dict]) -> None:
@@ -199,7 +245,12 @@ def logs(lines: list[dict]) -> None:
     )
     shown = frame[frame["step"].isin(steps)] if steps else frame
     shown = shown[shown["level"].isin(levels)] if levels else shown
-    st.dataframe(shown, hide_index=True, key="log_table")
+    st.dataframe(
+        local_times(shown, "logged_at"),
+        hide_index=True,
+        key="log_table",
+        column_config={"logged_at": st.column_config.DatetimeColumn("When", format="MMM D, HH:mm:ss.SSS")},
+    )
 
 
 # --- Transcript --------------------------------------------------------------------------
@@ -214,7 +265,7 @@ def moment(detail: dict, seconds: float) -> None:
     lines = []
     for i in range(max(index - 2, 0), min(index + 3, len(transcript.segments))):
         segment = transcript.segments[i]
-        text = f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text
+        text = literal(f"{segment.speaker}: {segment.text}" if segment.speaker else segment.text)
         lines.append(f"**{timestamp(segment.start)} {text}**" if i == index else f"{timestamp(segment.start)} {text}")
     st.info("\n\n".join(lines), icon=":material/schedule:")
     video = views.source_link(job, transcript.segments[index].start)
@@ -247,7 +298,7 @@ def transcript_tab(detail: dict) -> None:
     rows = views.transcript_rows(transcript, query)
     st.caption(
         f"{len(rows)} of {len(transcript.segments)} segments · {transcript.word_count:,} words · "
-        f"from {transcript.source}"
+        f"from {literal(transcript.source)}"
     )
     st.dataframe(rows[["time", "speaker", "text"]], hide_index=True, key="transcript_table", height=480)
 
@@ -260,25 +311,29 @@ def insights_tab(detail: dict) -> None:
     if pack is None:
         st.info("No insight pack yet.")
         return
-    st.subheader(pack.title)
-    st.write(pack.summary)
+    st.subheader(literal(pack.title))
+    st.markdown(literal(pack.summary))
     st.markdown("#### Themes")
     for theme in pack.themes:
         st.markdown(
-            f"**{theme.title}** — {theme.summary}" + (f"  \n_{', '.join(theme.keywords)}_" if theme.keywords else "")
+            f"**{literal(theme.title)}** — {literal(theme.summary)}"
+            + (f"  \n_{literal(', '.join(theme.keywords))}_" if theme.keywords else "")
         )
     st.markdown("#### Quotes")
     for quote in pack.quotes:
-        who = f"{quote.speaker}: " if quote.speaker else ""
-        moment_link(job_id, quote.start, f"{timestamp(quote.start)} — {who}“{quote.text}”")
-        video = views.source_link(detail["job"], quote.start)
-        if video:
-            st.markdown(f"[Watch at {timestamp(quote.start)}]({video})")
+        who = f" — {literal(quote.speaker)}" if quote.speaker else ""
+        st.markdown(f"“{literal(quote.text)}”{who}")  # the whole quote, wrapped, on a phone too
+        links = st.container(horizontal=True, gap="small")
+        with links:
+            moment_link(job_id, quote.start, "in the transcript")
+            video = views.source_link(detail["job"], quote.start)
+            if video:
+                st.link_button("Watch", video, type="tertiary", icon=":material/play_arrow:")
     st.markdown("#### Outline")
     for item in pack.outline:
-        moment_link(job_id, item.start, f"{timestamp(item.start)} — {item.title}")
+        moment_link(job_id, item.start, item.title)
         if item.summary:
-            st.caption(item.summary)
+            st.caption(literal(item.summary))
 
 
 # --- Drafts ------------------------------------------------------------------------------
@@ -286,8 +341,10 @@ def insights_tab(detail: dict) -> None:
 
 def history(fmt: str, versions: list[dict]) -> None:
     frame = pd.DataFrame(versions)[["version", "source", "author", "created_at", "note"]]
-    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC")
-    st.table(frame.set_index("version"))  # a few rows: a plain table draws at once, no grid to load
+    frame["created_at"] = [when(moment) for moment in frame["created_at"]]
+    st.table(
+        literal_frame(frame, "author", "note").set_index("version")
+    )  # a few rows: a plain table draws at once, no grid to load
     if len(versions) < 2:
         return
     numbers = [v["version"] for v in versions]
@@ -313,7 +370,8 @@ def drafts_tab(detail: dict) -> None:
             versions = detail["drafts"][fmt]
             latest = versions[-1]
             st.caption(
-                f"Version {latest['version']} · {latest['source']} by {latest['author']} · {when(latest['created_at'])}"
+                f"Version {latest['version']} · {latest['source']} by {literal(latest['author'])} · "
+                f"{when(latest['created_at'])}"
             )
             draft_editor(job_id, fmt, latest, where="run")
             st.markdown("##### Versions")
@@ -335,7 +393,12 @@ def scores_chart(report) -> None:
             textposition="outside",
         )
     )
-    figure.add_hline(y=report.threshold, line_dash="dash", annotation_text=f"threshold {report.threshold}")
+    figure.add_hline(
+        y=report.threshold,
+        line_dash="dash",
+        annotation_text=f"threshold {report.threshold}",
+        annotation_position="bottom left",  # clear of the score labels above the bars
+    )
     figure.update_layout(height=300, yaxis_range=[0, 105], margin={"t": 20, "b": 10}, yaxis_title="score")
     st.plotly_chart(figure, key="qa_scores")
 
@@ -353,7 +416,7 @@ def review_details(review) -> None:
             pd.DataFrame([j.model_dump() for j in review.judge]), hide_index=True, key=f"judge_{review.format}"
         )
     for fix in review.fixes:
-        st.markdown(f"Auto-fix **{fix.check}**: {fix.description}")
+        st.markdown(f"Auto-fix **{fix.check}**: {literal(fix.description)}")
         st.code(
             diffs.unified(fix.before, fix.after, before_label="before", after_label="after") or "(no change)",
             language="diff",
@@ -365,17 +428,16 @@ def qa_tab(detail: dict) -> None:
     if report is None:
         st.info("QA has not run yet.")
         return
-    (st.warning if report.requires_review else st.success)(report.summary)
+    (st.warning if report.requires_review else st.success)(literal(report.summary))
     for flag in report.transcript_flags:
-        st.error(f"Transcript: {flag}")
+        st.error(literal(f"Transcript: {flag}"))
     scores_chart(report)
     for review in report.drafts:
         verdict = "needs an editor" if review.requires_review else "passed"
-        with st.expander(
-            f"{views.format_label(review.format)}: score {review.score}, {verdict}", expanded=review.requires_review
-        ):
+        label = views.format_label(review.format)
+        with st.expander(f"{label}: score {review.score}, {verdict}", expanded=review.requires_review):
             for flag in review.risk_flags:
-                st.error(flag)
+                st.error(literal(flag))
             review_details(review)
 
 
@@ -384,7 +446,7 @@ def qa_tab(detail: dict) -> None:
 
 def downloads_tab(detail: dict) -> None:
     job_id = detail["job"]["job_id"]
-    if detail["transcript"] is not None:
+    if detail["has_transcript"]:
         st.download_button(
             "Download the whole bundle (.zip)",
             data=lambda: views.bundle_zip(job_id),
@@ -423,34 +485,37 @@ def downloads_tab(detail: dict) -> None:
 
 # --- The page ----------------------------------------------------------------------------
 
-RENDER = [timeline, transcript_tab, insights_tab, drafts_tab, qa_tab, downloads_tab]
+RENDER = dict(
+    zip(views.RUN_TABS, [timeline, transcript_tab, insights_tab, drafts_tab, qa_tab, downloads_tab], strict=True)
+)
 
 
-def first_tab(detail: dict) -> str:
+def first_tab(head: dict) -> str:
     """What a person opens a run for: the drafts once there are drafts to read; how the run went
     while it runs or when it stopped short."""
-    status = JobStatus(detail["job"]["status"])
+    status = JobStatus(head["job"]["status"])
     done = status in (JobStatus.ANALYTICS_LOGGED, JobStatus.REQUIRES_MANUAL_REVIEW)
-    return "Drafts" if done and detail["drafts"] else "Timeline"
+    return "Drafts" if done and head["has_drafts"] else "Timeline"
 
 
 def page(job_id: str) -> None:
+    """The heading from a small read first; the open tab's data after it is on screen."""
     try:
-        detail = views.run_detail(job_id)
+        head = views.run_header(job_id)
     except NotFound as exc:
-        st.error(str(exc))
+        st.error(literal(str(exc)))
         st.page_link(RUNS_PAGE, label="Go to Runs", icon=":material/list:")
         return
-    header(detail)
+    header(head)
     show_flash()
-    if JobStatus(detail["job"]["status"]).active:
-        live_status(job_id, detail["job"]["status"])
-    actions(detail)
-    tabs = st.tabs(TABS, key="tab", bind="query-params", default=first_tab(detail))
-    for tab, render in zip(tabs, RENDER, strict=True):
+    if JobStatus(head["job"]["status"]).active:
+        live_status(job_id, head["job"]["status"])
+    actions(head)
+    tabs = st.tabs(list(views.RUN_TABS), key="tab", bind="query-params", default=first_tab(head))
+    for tab, (name, render) in zip(tabs, RENDER.items(), strict=True):
         with tab:
-            if tab.open:
-                render(detail)
+            if tab.open:  # only the open tab is read and drawn
+                render({**head, **views.run_tab(job_id, name)})
 
 
 job = st.query_params.get("job")

@@ -1,0 +1,94 @@
+"""Pieces the pages share: who is editing, which workspace, messages that survive a rerun, and
+times in the viewer's time zone (the browser's; UTC when it has not said)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from pipeline import defaults, wording
+
+__all__ = [
+    "editor",
+    "workspace",
+    "flash",
+    "show_flash",
+    "zone",
+    "zone_name",
+    "when",
+    "local_times",
+    "status_badge",
+    "status_changes",
+]
+
+
+def editor() -> str:
+    """The name edits and review decisions are recorded under (set in the sidebar)."""
+    return str(st.session_state.get("editor") or "").strip() or "editor"
+
+
+def workspace() -> str:
+    return st.session_state.get("workspace") or defaults.DEFAULT_WORKSPACE
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message shown once, on the next run (an action usually reruns the page)."""
+    st.session_state["flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    kind, message = st.session_state.pop("flash", (None, None))
+    if message:
+        getattr(st, kind)(message)
+
+
+def zone() -> ZoneInfo:
+    """The viewer's time zone, as the browser reports it."""
+    return wording.viewer_zone(st.context.timezone)
+
+
+def zone_name() -> str:
+    return zone().key
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in the viewer's time zone, e.g. ``Mar 14, 2026 14:05``."""
+    return wording.local_time(moment, zone())
+
+
+def local_times(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The frame with these UTC columns moved to the viewer's time zone (for tables and charts)."""
+    moved = frame.copy()
+    for column in columns:
+        moved[column] = pd.to_datetime(moved[column]).dt.tz_localize("UTC").dt.tz_convert(zone().key)
+    return moved
+
+
+def status_badge(status: str, error_code: str | None = None) -> None:
+    """The status as a coloured badge with its icon; the code is in the tooltip."""
+    words = wording.status_words(status, error_code)
+    code = status + (f" ({error_code})" if error_code else "")
+    st.badge(words.label, icon=words.icon, color=words.color, help=f"{words.meaning} · {code}")
+
+
+def status_changes(audit: list[dict], *, key: str) -> None:
+    """Who moved the job where, in words; the codes are in the column's tooltip."""
+    frame = local_times(pd.DataFrame(audit), "changed_at")
+    for column in ("from_status", "to_status"):
+        frame[column] = [wording.status_text(s) if isinstance(s, str) else "—" for s in frame[column]]
+    st.dataframe(
+        frame[["changed_at", "from_status", "to_status", "move", "actor", "reason"]],
+        hide_index=True,
+        key=key,
+        column_config={
+            "changed_at": st.column_config.DatetimeColumn("When", format="MMM D, HH:mm:ss"),
+            "from_status": st.column_config.TextColumn("From", help=wording.status_legend()),
+            "to_status": st.column_config.TextColumn("To", help=wording.status_legend()),
+            "move": "Why it moved",
+            "actor": "By",
+            "reason": "Reason",
+        },
+    )
