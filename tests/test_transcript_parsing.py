@@ -182,7 +182,7 @@ def test_encoded_markup_reaches_no_transcript_draft_or_export():
     job_id = api.submit(transcript=talk, transcript_name="talk.srt").job_id
     run_queued()  # every step, in this process
     files = api.bundle_files_for(job_id)
-    assert {"transcript.srt", "drafts/linkedin.md", "drafts/blog.md"} <= set(files)
+    assert {"transcript.srt", "drafts/linkedin.txt", "drafts/blog.md"} <= set(files)
     markup = re.compile(r"<\s*/?\s*(script|a|img)\b|onerror=", re.IGNORECASE)
     assert [name for name, text in files.items() if markup.search(text)] == []
     assert "alert(1) Welcome back to the show" in files["transcript.txt"]
