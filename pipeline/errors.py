@@ -81,7 +81,34 @@ class NotFound(ClipInsightError):
 
 
 class Conflict(ClipInsightError):
-    """The thing changed since the caller read it (e.g. a draft saved by someone else)."""
+    """The thing changed since the caller read it (e.g. a draft saved by someone else).
+    ``current`` may carry what is there now, so the caller can see what changed."""
+
+    def __init__(self, message: str, *, current: dict | None = None):
+        super().__init__(message)
+        self.current = current
+
+
+class Refused(ClipInsightError):
+    """The caller may not do this (``pipeline.access`` decided). ``record`` is the audit row the
+    refusal leaves: who, what, where, why."""
+
+    def __init__(self, message: str, *, record: dict | None = None):
+        super().__init__(message)
+        self.record = record or {}
+
+
+class Unauthenticated(Refused):
+    """Nobody we know asks: no key, an unknown key or a revoked one."""
+
+
+class Forbidden(Refused):
+    """A known caller whose role in the workspace does not allow the action."""
+
+
+class JobHidden(Refused, NotFound):
+    """A job of a workspace the caller is not a member of: refused as if it did not exist, so
+    no one learns which job ids exist elsewhere."""
 
 
 def backoff_delay(failed_attempt: int, *, retry_after: float | None = None, rng=random) -> float:

@@ -1,5 +1,8 @@
 """What the pages show, read in one store session per render.
 
+Every function takes the page's ``caller`` and reads through ``access.session``: a page shows
+the workspaces the caller is a member of and nothing else; another workspace's job is not found.
+
 Each function here returns plain values (dicts, lists, DataFrames, the typed models of
 ``pipeline.models``) for one page. A store session costs a lock, an open and a close of the DuckDB
 file, so every function opens exactly one and reads everything its page needs inside it. Live
@@ -19,18 +22,20 @@ import pandas as pd
 import redis
 
 from pipeline import api, defaults, export, qa, queue
+from pipeline.access import Action, Caller, Principal, check_ui_address, job_for, permits, require
+from pipeline.access import session as _session
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftFormat, DraftReview, InsightPack, JobOptions, QAReport, Transcript
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
-from pipeline.stages import DONE, FAILED, JobStatus, load_pipeline
+from pipeline.stages import FAILED, JobStatus, load_pipeline
 from pipeline.store import artifacts as artifact_rows
-from pipeline.store import get_store, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import utcnow
 from pipeline.store import views as view_rows
 from pipeline.transcript import parse_transcript, timestamp
 
@@ -39,6 +44,8 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "SAMPLES_DIR",
     "sidebar",
+    "login_configured",
+    "ui_address_problem",
     "services",
     "runs",
     "job_progress",
@@ -81,10 +88,6 @@ RETRYABLE_STATUSES = FAILED  # the rule lives with the pipeline table; api.retry
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
-def _store(settings: Settings | None):
-    return get_store(settings or get_settings())
-
-
 def _redis(settings: Settings | None) -> redis.Redis | None:
     """A client that answered a ping just now, or None when Redis is away."""
     try:
@@ -98,14 +101,51 @@ def _redis(settings: Settings | None) -> redis.Redis | None:
 # --- Sidebar -----------------------------------------------------------------------------
 
 
-def sidebar(workspace: str | None = None, settings: Settings | None = None) -> dict:
-    """The workspaces and the chosen one's plan usage (the default workspace when the chosen one
-    is unknown)."""
-    with _store(settings).session() as db:
-        workspaces = [row["name"] for row in usage_rows.list_workspaces(db)]
-        chosen = workspace if workspace in workspaces else defaults.DEFAULT_WORKSPACE
-        plan = usage_rows.plan_status(db, chosen)
-    return {"workspaces": workspaces, "workspace": chosen, "plan": plan.model_dump()}
+def sidebar(workspace: str | None = None, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """The workspaces the caller is a member of with their role, and the chosen one's plan usage
+    (the first of them when the chosen one is not theirs; ``workspace`` None when they have none)."""
+    with _session(caller, settings) as (db, who):
+        mine = who.workspaces()
+        workspaces = [row["name"] for row in usage_rows.list_workspaces(db) if mine is None or row["name"] in mine]
+        chosen = workspace if workspace in workspaces else _first_choice(workspaces)
+        plan = usage_rows.plan_status(db, chosen) if chosen else None
+    return {
+        "workspaces": workspaces,
+        "workspace": chosen,
+        "roles": {name: who.role_in(name).value for name in workspaces},
+        "actor": who.actor,
+        "admin": who.admin,
+        "plan": plan.model_dump() if plan else None,
+    }
+
+
+def _first_choice(workspaces: list[str]) -> str | None:
+    if defaults.DEFAULT_WORKSPACE in workspaces:
+        return defaults.DEFAULT_WORKSPACE
+    return workspaces[0] if workspaces else None
+
+
+def _scope(who: Principal, workspace: str | None) -> str | tuple[str, ...] | None:
+    """What a listing covers: the workspace named (if the caller may read it), else every one the
+    caller is a member of (None, every workspace, for the administrator)."""
+    if workspace:
+        require(who, Action.READ, workspace)
+        return workspace
+    return who.workspaces()
+
+
+def login_configured(settings: Settings | None = None) -> bool:
+    """Whether people sign in (OpenID Connect) or the UI's one user is the local owner."""
+    return (settings or get_settings()).login_configured
+
+
+def ui_address_problem(address: str | None, settings: Settings | None = None) -> str | None:
+    """Why the UI may not serve on ``address`` (None: it may)."""
+    try:
+        check_ui_address(address, settings or get_settings())
+    except InvalidInput as exc:
+        return str(exc)
+    return None
 
 
 def services(settings: Settings | None = None) -> dict:
@@ -133,11 +173,14 @@ def runs(
     text: str = "",
     page: int = 0,
     page_size: int = defaults.RUNS_PAGE_SIZE,
+    *,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> dict:
-    """One page of jobs (newest first) under the filters, the total, and jobs per status."""
-    where = view_rows.JobFilter(workspace, tuple(statuses), text)
-    with _store(settings).session() as db:
+    """One page of jobs (newest first) under the filters, the total, and jobs per status; only
+    the workspace named, or every workspace the caller is a member of."""
+    with _session(caller, settings) as (db, who):
+        where = view_rows.JobFilter(_scope(who, workspace), tuple(statuses), text)
         counts = view_rows.status_counts(db, where)
         total = sum(n for status, n in counts.items() if not statuses or status in statuses)
         pages = max(1, math.ceil(total / page_size))
@@ -146,11 +189,11 @@ def runs(
         active = [row["job_id"] for row in rows if JobStatus(row["status"]).active]
         run_ids = view_rows.current_runs(db, active)
         pending = view_rows.pending_steps(db, list(run_ids.values()))
-    live = _live_progress(settings, list(run_ids.values()))
+    live = api.live_progress(list(run_ids.values()), settings)
     for row in rows:
         run_id = run_ids.get(row["job_id"])
         row["progress"] = job_progress(row["status"], pending.get(run_id, []), live.get(run_id, {}))
-        row["now"] = _doing(pending.get(run_id, []))
+        row["now"] = api.doing_now(pending.get(run_id, []))
         row["length_s"] = row.pop("duration_s")
     return {
         "rows": pd.DataFrame(rows, columns=RUN_COLUMNS),
@@ -161,66 +204,36 @@ def runs(
     }
 
 
-def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
-    conn = _redis(settings) if run_ids else None
-    if conn is None:
-        return {}
-    try:
-        return {run_id: queue.progress_of(conn, run_id) for run_id in run_ids}
-    except redis.RedisError:
-        return {}
+#: How far a job is (the rule lives in ``pipeline.api``, which reports it to every entry).
+job_progress = api.job_progress
 
 
-def job_progress(status: str, pending: list[dict], live: dict[str, float]) -> float | None:
-    """How far a job is, 0..1: the stages done plus the share of the running stage its steps
-    reported (weighted as the pipeline table says). None for a job that stopped short of delivery."""
-    status = JobStatus(status)
-    if status is DONE:
-        return 1.0
-    if status.terminal:
-        return None
-    pipeline = load_pipeline(get_settings().pipeline)
-    if not pending:
-        return pipeline.progress(None, 0.0, status)
-    stage = pipeline.stage_of(pending[0]["step"])
-    shares = {step: share for step, share in live.items() if pipeline.stage_of(step) == stage}
-    for attempt in pending:  # steps of the stage that finished keep their reported share (1.0)
-        shares.setdefault(attempt["step"], 0.0)
-    return pipeline.progress(stage.name, sum(shares.values()) / len(shares), status)
-
-
-def job_status(job_id: str, settings: Settings | None = None) -> dict:
-    """A job's status, progress and what it runs now: the small read a live status line repeats."""
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
+def job_status(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """A job's status, progress and what it runs now: the small read a live status line (and the
+    API's event stream) repeats."""
+    with _session(caller, settings) as (db, who):
+        job = job_for(db, who, job_id)
         run = job_rows.latest_run(db, job_id)
         pending = view_rows.pending_steps(db, [run["run_id"]]).get(run["run_id"], []) if run else []
-    live = _live_progress(settings, [run["run_id"]]).get(run["run_id"], {}) if run and pending else {}
+    live = api.live_progress([run["run_id"]], settings).get(run["run_id"], {}) if run and pending else {}
     return {
+        "job_id": job_id,
         "status": job["status"],
         "status_reason": job["status_reason"],
+        "error_code": job["error_code"],
         "progress": job_progress(job["status"], pending, live),
-        "now": _doing(pending),
+        "now": api.doing_now(pending),
+        "terminal": JobStatus(job["status"]).terminal,
     }
-
-
-def _doing(pending: list[dict]) -> str:
-    """What an active job waits for or runs right now, e.g. ``insights running (attempt 2)``."""
-    parts = []
-    for attempt in pending:
-        label = "retry scheduled" if attempt["status"] == "scheduled" else attempt["status"]
-        again = f" (attempt {attempt['attempt']})" if attempt["attempt"] > 1 else ""
-        parts.append(f"{attempt['step']} {label}{again}")
-    return ", ".join(parts)
 
 
 # --- Run detail --------------------------------------------------------------------------
 
 
-def run_detail(job_id: str, settings: Settings | None = None) -> dict:
-    """Everything the run detail page shows about one job."""
-    with _store(settings).session() as db:
-        job = job_rows.get_job(db, job_id)
+def run_detail(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """Everything the run detail page shows about one job, and what the caller may do with it."""
+    with _session(caller, settings) as (db, who):
+        job = job_for(db, who, job_id)
         runs_ = job_rows.list_runs(db, job_id)
         attempts = step_rows.attempts_for_job(db, job_id)
         logs = artifact_rows.run_logs(db, job_id)
@@ -231,7 +244,7 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
         usage = view_rows.usage_for(db, job_id)
     by_kind = {a["kind"]: a for a in artifacts}
     status = JobStatus(job["status"])
-    live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
+    live = api.live_progress([runs_[-1]["run_id"]], settings) if runs_ and status.active else {}
     return {
         "job": job,
         "runs": runs_,
@@ -249,8 +262,16 @@ def run_detail(job_id: str, settings: Settings | None = None) -> dict:
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
+        "allowed": _allowed(who, job),
         **_shape(JobOptions.model_validate(job["options"])),
     }
+
+
+def _allowed(who: Principal, job: dict) -> dict[str, bool]:
+    """Action value -> whether the caller may do it on this job (for pages to say so up front;
+    the operations check again)."""
+    role, own = who.role_in(job["workspace"]), job.get("submitted_by") == who.actor
+    return {action.value: permits(role, action, own_job=own) for action in Action}
 
 
 def _shape(options: JobOptions) -> dict:
@@ -324,29 +345,37 @@ def draft_fields(fmt: str, title: str, text: str) -> dict:
     return {"title": title, "body": "\n\n".join(posts), "posts": posts}
 
 
-def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
+def bundle_zip(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> bytes:
     """The whole export bundle of a job as a zip file."""
-    return export.bundle_zip(api.bundle_files_for(job_id, settings))
+    return export.bundle_zip(api.bundle_files_for(job_id, caller=caller, settings=settings))
 
 
 # --- Review ------------------------------------------------------------------------------
 
 
-def review(workspace: str | None = None, selected: str | None = None, settings: Settings | None = None) -> dict:
+def review(
+    workspace: str | None = None,
+    selected: str | None = None,
+    *,
+    caller: Caller | None = None,
+    settings: Settings | None = None,
+) -> dict:
     """The queue of jobs QA flagged (longest waiting first) and the selected one in full (the
     oldest when none is selected)."""
-    with _store(settings).session() as db:
-        waiting = view_rows.review_queue(db, workspace)
+    with _session(caller, settings) as (db, who):
+        waiting = view_rows.review_queue(db, _scope(who, workspace))
         chosen = selected if selected in {row["job_id"] for row in waiting} else None
         chosen = chosen or (waiting[0]["job_id"] if waiting else None)
         item = _review_item(db, chosen) if chosen else None
     return {"queue": waiting, "item": item}
 
 
-def recent_decisions(workspace: str | None = None, settings: Settings | None = None) -> list[dict]:
+def recent_decisions(
+    workspace: str | None = None, *, caller: Caller | None = None, settings: Settings | None = None
+) -> list[dict]:
     """The latest review decisions, each with its job's status now."""
-    with _store(settings).session() as db:
-        return view_rows.recent_reviews(db, workspace)
+    with _session(caller, settings) as (db, who):
+        return view_rows.recent_reviews(db, _scope(who, workspace))
 
 
 def _review_item(db, job_id: str) -> dict:
@@ -423,10 +452,14 @@ def _segments_saying_start(transcript: Transcript, needle: str) -> list[int]:
 # --- Analytics ---------------------------------------------------------------------------
 
 
-def analytics(workspace: str | None = None, days: int = 30, settings: Settings | None = None) -> dict:
-    """Frames for the analytics charts, over the last ``days`` days."""
+def analytics(
+    workspace: str | None = None, days: int = 30, *, caller: Caller | None = None, settings: Settings | None = None
+) -> dict:
+    """Frames for the analytics charts, over the last ``days`` days (``workspace`` None: every
+    workspace the caller is a member of)."""
     since = utcnow() - timedelta(days=days)
-    with _store(settings).session() as db:
+    with _session(caller, settings) as (db, who):
+        workspace = _scope(who, workspace)
         frames = {
             "runs_per_day": view_rows.runs_per_day(db, workspace, since),
             "step_durations": view_rows.step_durations(db, workspace, since),
@@ -466,13 +499,16 @@ def estimate(
     transcript: bytes | str,
     filename: str,
     workspace: str = defaults.DEFAULT_WORKSPACE,
+    *,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> dict:
     """Minutes and estimated cost of a transcript against the workspace's plan, before it is
     submitted; ``problem`` says why the plan would refuse it. A bad file raises InvalidInput."""
     settings = settings or get_settings()
     parsed = parse_transcript(transcript, filename)
-    with _store(settings).session() as db:
+    with _session(caller, settings) as (db, who):
+        require(who, Action.READ, workspace)
         plan = usage_rows.plan_status(db, workspace)
         per_minute = view_rows.cost_per_minute(db, utcnow() - timedelta(days=90))
     minutes = estimate_minutes(parsed.duration)
