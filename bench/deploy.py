@@ -25,7 +25,7 @@ def deployment(workers: int, **env: str) -> Iterator[Supervisor]:
     with tempfile.TemporaryDirectory(prefix="clipinsight-bench-") as tmp:
         os.environ.update({"CLIPINSIGHT_DATA_DIR": str(Path(tmp) / "data"), **env})
         forget_cached_state()
-        supervisor = Supervisor(get_settings(), workers=workers, ui=False)
+        supervisor = Supervisor(get_settings(), workers=workers, ui=None, api=None)
         supervisor.start()
         try:
             wait_for_workers(workers)
