@@ -1,15 +1,21 @@
 """ClipInsight in the browser: ``streamlit run app.py`` (``make run`` starts it with the workers).
 
-Routes over the pages in ``pages/`` and draws the sidebar every page shares: the workspace and
-its plan usage, whether Redis and the workers are alive, which content provider runs, and the
-editor name that edits and review decisions are recorded under.
+Who is here comes first. With a login configured (``[auth]`` in ``.streamlit/secrets.toml``) a
+person signs in with OpenID Connect (``st.login``) and is their email everywhere; the first
+sign-in of an invited email joins its workspaces. Without one, the UI serves its one local user
+(the owner of every workspace) on 127.0.0.1 only and refuses any other address.
+
+Then it routes over the pages in ``pages/`` (owners also get Members and API keys) and draws the
+sidebar every page shares: who is signed in, the workspaces they are a member of and the chosen
+one's plan usage, whether Redis and the workers are alive, and which content provider runs.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pipeline import defaults, views
+from pages.common import caller
+from pipeline import defaults, people, views
 
 st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
 
@@ -20,6 +26,49 @@ PAGES = [
     st.Page("pages/review.py", title="Review", icon=":material/rate_review:", url_path="review"),
     st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:", url_path="analytics"),
 ]
+OWNER_PAGES = [
+    st.Page("pages/members.py", title="Members", icon=":material/group:", url_path="members"),
+    st.Page("pages/api_keys.py", title="API keys", icon=":material/key:", url_path="keys"),
+]
+
+
+def refuse_an_open_address() -> None:
+    """A server on another interface with no login would make anyone the owner of everything.
+    (No address set means every interface when a browser reached us over HTTP; a session with no
+    HTTP headers is not served to anyone: AppTest, bare mode.)"""
+    address = st.get_option("server.address")
+    if address is None and not st.context.headers:
+        return
+    problem = views.ui_address_problem(address)
+    if problem:
+        st.error(problem)
+        st.stop()
+
+
+def sign_in_page() -> None:
+    st.title("ClipInsight")
+    st.write("Sign in to see your workspaces.")
+    st.button("Sign in", type="primary", on_click=st.login, key="sign_in")
+
+
+def signed_in() -> None:
+    """Stop at the sign-in page until someone is signed in; record a sign-in once a session
+    (which joins the workspaces the email was invited to)."""
+    if not views.login_configured():
+        return
+    if not st.user.is_logged_in:
+        sign_in_page()
+        st.stop()
+    if not st.user.get("email") or st.user.get("email_verified") is False:
+        st.error("Your identity provider did not give a verified email address, which ClipInsight needs.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    email = caller().name
+    if st.session_state.get("signed_in_as") != email:
+        joined = people.sign_in(email, st.user.get("name"))["joined"]
+        st.session_state["signed_in_as"] = email
+        if joined:
+            st.toast("Joined " + ", ".join(f"{j['workspace']} as {j['role']}" for j in joined))
 
 
 def plan_usage(info: dict) -> None:
@@ -42,17 +91,45 @@ def services() -> None:
     st.caption(f"Content provider: {info['provider']}")
 
 
-def sidebar() -> None:
-    info = views.sidebar(st.session_state.get("workspace"))
-    st.session_state["workspace"] = info["workspace"]
-    st.selectbox("Workspace", info["workspaces"], key="workspace")
+def identity(info: dict) -> None:
+    if views.login_configured():
+        role = info["roles"].get(info["workspace"])
+        st.caption(f"Signed in as {info['actor']}" + (f" · {role} of {info['workspace']}" if role else ""))
+        st.button("Sign out", on_click=st.logout, key="sign_out")
+    else:
+        st.caption(
+            f"Local mode: no login configured, so you ({info['actor']}) are the owner of every workspace and "
+            "the UI listens on 127.0.0.1 only. Configure a login to open it to others (README, Login)."
+        )
+
+
+def sidebar(info: dict) -> None:
+    identity(info)
+    roles = info["roles"]
+    st.selectbox("Workspace", info["workspaces"], key="workspace", format_func=lambda w: f"{w} ({roles[w]})")
     plan_usage(info)
     services()
-    st.session_state.setdefault("editor", "editor")
-    st.text_input("Editor name", key="editor", help="Edits and review decisions are recorded under this name.")
 
 
-navigation = st.navigation(PAGES)
-with st.sidebar:
-    sidebar()
+def no_workspace() -> None:
+    st.title("No workspace yet")
+    st.info(
+        f"{caller().name} is not a member of any workspace. Ask an owner to invite this email address, "
+        "then reload this page."
+    )
+
+
+refuse_an_open_address()
+signed_in()
+info = views.sidebar(st.session_state.get("workspace"), caller=caller())
+st.session_state["workspace"] = st.session_state["chosen_workspace"] = info["workspace"]  # one of the caller's
+if info["workspace"] is None:
+    navigation = st.navigation([st.Page(no_workspace, title="No workspace", default=True)])
+    with st.sidebar:
+        identity(info)
+else:
+    owner = info["roles"][info["workspace"]] == "owner"
+    navigation = st.navigation(PAGES + (OWNER_PAGES if owner else []))
+    with st.sidebar:
+        sidebar(info)
 navigation.run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from pages.common import workspace
+from pages.common import caller, workspace
 from pipeline import views
 
 OUTCOME_COLORS = {
@@ -55,7 +55,7 @@ st.title("Analytics")
 scope_column, days_column = st.columns(2)
 everyone = scope_column.toggle("All workspaces", value=False, key="analytics_all")
 days = days_column.select_slider("Period (days)", options=[7, 30, 90, 365], value=30, key="analytics_days")
-data = views.analytics(None if everyone else workspace(), days)
+data = views.analytics(None if everyone else workspace(), days, caller=caller())
 st.caption(f"Since {data['since']:%Y-%m-%d %H:%M} UTC" + ("" if everyone else f", workspace {workspace()}"))
 
 chart("Runs per day by outcome", data["runs_per_day"], runs_per_day, "No job in this period.")

@@ -1,4 +1,4 @@
-"""Pieces the pages share: who is editing, which workspace, messages that survive a rerun,
+"""Pieces the pages share: who is signed in, which workspace, messages that survive a rerun,
 formatting, and the draft editor (used on Run detail and on Review)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from datetime import datetime
 
 import streamlit as st
 
-from pipeline import api, defaults, diffs, views
+from pipeline import api, diffs, views
+from pipeline.access import Caller
 from pipeline.errors import ClipInsightError, Conflict
 from pipeline.models import Draft, DraftFormat
 
@@ -16,13 +17,14 @@ __all__ = [
     "RUNS_PAGE",
     "REVIEW_PAGE",
     "SUBMIT_PAGE",
-    "editor",
+    "caller",
     "workspace",
     "flash",
     "show_flash",
     "when",
     "clock",
     "draft_editor",
+    "or_stop",
 ]
 
 SUBMIT_PAGE = "pages/submit.py"
@@ -31,13 +33,30 @@ RUN_PAGE = "pages/run_detail.py"
 REVIEW_PAGE = "pages/review.py"
 
 
-def editor() -> str:
-    """The name edits and review decisions are recorded under (set in the sidebar)."""
-    return str(st.session_state.get("editor") or "").strip() or "editor"
+def caller() -> Caller:
+    """Who uses this page: the signed-in email, or the local owner when no login is configured.
+    Read from the session on every call (fragments and callbacks included), never from a field
+    the browser could set."""
+    if views.login_configured():
+        if not st.user.is_logged_in:
+            st.stop()  # app.py shows the sign-in page; nothing else runs without an identity
+        return Caller.person(str(st.user.email))
+    return Caller.local()
 
 
-def workspace() -> str:
-    return st.session_state.get("workspace") or defaults.DEFAULT_WORKSPACE
+def workspace() -> str | None:
+    """The workspace chosen in the sidebar, as ``app.py`` checked it: one the caller is a member of."""
+    return st.session_state.get("chosen_workspace")
+
+
+def or_stop(load, *args, **kwargs):
+    """What ``load`` returns; when it is refused (or fails for a reason a person can act on), the
+    message instead of the rest of the page."""
+    try:
+        return load(*args, **kwargs)
+    except ClipInsightError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def flash(message: str, kind: str = "success") -> None:
@@ -115,7 +134,7 @@ def _snapshot(version: dict) -> dict:
 def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
     fields = views.draft_fields(fmt, title, text)
     try:
-        version = api.edit_draft(job_id, fmt, **fields, editor=editor(), expected_version=base["version"])
+        version = api.edit_draft(job_id, fmt, **fields, caller=caller(), expected_version=base["version"])
     except Conflict as exc:
         st.session_state[f"conflict:{job_id}:{fmt}"] = {"message": str(exc), "mine": fields}
         return
@@ -124,7 +143,7 @@ def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
         return
     st.session_state[_base_key(job_id, fmt)] = {"version": version, "draft": _as_draft(fmt, fields)}
     st.session_state.pop(f"conflict:{job_id}:{fmt}", None)
-    flash(f"Saved the {DraftFormat(fmt).label} as version {version} (by {editor()}).")
+    flash(f"Saved the {DraftFormat(fmt).label} as version {version} (by {caller().name}).")
     st.rerun()
 
 

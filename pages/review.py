@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.common import RUN_PAGE, draft_editor, editor, flash, show_flash, when, workspace
+from pages.common import RUN_PAGE, caller, draft_editor, flash, show_flash, when, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
 from pipeline.models import DraftFormat
@@ -80,12 +80,12 @@ def decide(job_id: str) -> None:
 
 def run(action, job_id: str, done: str, **kwargs) -> None:
     try:
-        status = action(job_id, editor=editor(), **kwargs)
+        status = action(job_id, caller=caller(), **kwargs)
     except ClipInsightError as exc:
         st.error(str(exc))
         return
     st.session_state.pop("review_job", None)
-    flash(f"{done} {job_id} as {editor()}; the job is now {status}.")
+    flash(f"{done} {job_id} as {caller().name}; the job is now {status}.")
     st.rerun()
 
 
@@ -114,7 +114,7 @@ def item_section(item: dict) -> None:
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def recent_decisions() -> None:
     """Decisions with the job's status now, so an approval can be seen reaching delivery."""
-    recent = views.recent_decisions(workspace())
+    recent = views.recent_decisions(workspace(), caller=caller())
     st.subheader("Recent decisions")
     if not recent:
         st.caption("No decision yet.")
@@ -126,7 +126,7 @@ def recent_decisions() -> None:
 
 st.title("Review")
 show_flash()
-data = views.review(workspace(), st.session_state.get("review_job"))
+data = views.review(workspace(), st.session_state.get("review_job"), caller=caller())
 if data["queue"]:
     st.caption(f"{len(data['queue'])} job(s) wait for an editor, the longest-waiting first.")
     queue_table(data["queue"])

@@ -11,7 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import RUNS_PAGE, clock, draft_editor, editor, flash, show_flash, when
+from pages.common import RUNS_PAGE, caller, clock, draft_editor, flash, show_flash, when
 from pipeline import api, defaults, diffs, views
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.export import draft_markdown
@@ -86,7 +86,7 @@ def source_details(metadata: dict) -> None:
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def live_status(job_id: str, shown_status: str) -> None:
     """While the job runs: its progress, and a full refresh when its status moves on."""
-    now = views.job_status(job_id)
+    now = views.job_status(job_id, caller=caller())
     if now["status"] != shown_status:
         st.rerun()
     st.progress(now["progress"] or 0.0, text=f"{now['status']}: {now['now'] or 'waiting for a worker'}")
@@ -94,7 +94,7 @@ def live_status(job_id: str, shown_status: str) -> None:
 
 def act(action, done: str, *args) -> None:
     try:
-        status = action(*args, actor=editor())
+        status = action(*args, caller=caller())
     except ClipInsightError as exc:
         st.error(str(exc))
         return
@@ -135,7 +135,7 @@ def provide(job_id: str) -> None:
         error_slot.error("Choose the transcript file first.")
         return
     try:
-        status = api.provide_transcript(job_id, upload.getvalue(), upload.name, actor=editor())
+        status = api.provide_transcript(job_id, upload.getvalue(), upload.name, caller=caller())
     except ClipInsightError as exc:
         error_slot.error(str(exc))
         return
@@ -382,7 +382,7 @@ def downloads_tab(detail: dict) -> None:
     if detail["transcript"] is not None:
         st.download_button(
             "Download the whole bundle (.zip)",
-            data=lambda: views.bundle_zip(job_id),
+            data=lambda: views.bundle_zip(job_id, caller=caller()),
             file_name=f"{job_id}.zip",
             mime="application/zip",
             type="primary",
@@ -430,7 +430,7 @@ def first_tab(detail: dict) -> str:
 
 def page(job_id: str) -> None:
     try:
-        detail = views.run_detail(job_id)
+        detail = views.run_detail(job_id, caller=caller())
     except NotFound as exc:
         st.error(str(exc))
         st.page_link(RUNS_PAGE, label="Go to Runs", icon=":material/list:")

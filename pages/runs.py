@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, show_flash, workspace
+from pages.common import RUN_PAGE, caller, show_flash, workspace
 from pipeline import api, defaults, views
 from pipeline.errors import ClipInsightError
 from pipeline.stages import JobStatus
@@ -66,7 +66,7 @@ def pager(data: dict) -> None:
 def act(action, job_id: str, done: str) -> None:
     """Run before the table is drawn again (a button callback), so the table shows the result."""
     try:
-        status = action(job_id, actor=editor())
+        status = action(job_id, caller=caller())
     except ClipInsightError as exc:
         st.session_state["runs_error"] = str(exc)
         return
@@ -127,7 +127,7 @@ def running(rows) -> None:
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def jobs(statuses: list[str], text: str) -> None:
-    data = views.runs(workspace(), statuses, text, page=st.session_state.get("runs_page", 0))
+    data = views.runs(workspace(), statuses, text, page=st.session_state.get("runs_page", 0), caller=caller())
     st.session_state["runs_page"] = data["page"]
     counts = " · ".join(f"{status} {n:,}" for status, n in sorted(data["counts"].items()))
     st.caption(counts or "No jobs yet: submit one on the Submit page.")

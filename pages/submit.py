@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import RUN_PAGE, editor, workspace
+from pages.common import RUN_PAGE, caller, workspace
 from pipeline import api, views
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.models import TONES, DraftFormat, JobOptions
@@ -36,7 +36,7 @@ def sample_section() -> None:
     name = left.selectbox("Sample", list(found), key="sample_name")
     if right.button("Run the sample", type="primary", key="run_sample"):
         data, filename = api.read_transcript_file(found[name])
-        submitted(api.submit(transcript=data, transcript_name=filename, workspace=workspace(), actor=editor()))
+        submitted(api.submit(transcript=data, transcript_name=filename, workspace=workspace(), caller=caller()))
 
 
 def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
@@ -57,7 +57,7 @@ def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
 def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | None:
     """Minutes and cost against the plan; a file that cannot be read is an error at the field."""
     try:
-        found = views.estimate(*transcript, workspace=workspace())
+        found = views.estimate(*transcript, workspace=workspace(), caller=caller())
     except InvalidInput as exc:
         error_slot.error(str(exc))
         return None
@@ -102,7 +102,7 @@ def submit_source(kind: str, value, options: JobOptions, error_slot) -> None:
         return
     try:
         source = views.as_link(value) if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
-        submitted(api.submit(source, workspace=workspace(), options=options, actor=editor()))
+        submitted(api.submit(source, workspace=workspace(), options=options, caller=caller()))
     except ClipInsightError as exc:
         error_slot.error(str(exc))
 
@@ -118,7 +118,7 @@ def submit_transcript(transcript, found: dict | None, options: JobOptions, error
                     transcript_name=transcript[1],
                     workspace=workspace(),
                     options=options,
-                    actor=editor(),
+                    caller=caller(),
                 )
             )
         except ClipInsightError as exc:

@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import api, views
+from pipeline import api, defaults, people, views
+from pipeline.access import Caller
 from pipeline.models import DraftFormat, JobOptions
+from pipeline.process import forget_cached_state
 from pipeline.runner import run_queued
 from pipeline.stages import PIPELINE
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
+from tests.support.login import write_login_secrets
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 APP = "../app.py"
@@ -36,8 +39,10 @@ def status_of(job_id: str) -> str:
         return job_rows.get_job(db, job_id)["status"]
 
 
-def open_page(page: str, **query) -> AppTest:
+def open_page(page: str, user: dict | None = None, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
+    if user is not None:
+        at.user = user
     at.run()  # the app registers its pages (st.navigation) on the first run
     for key, value in query.items():
         at.query_params[key] = value
@@ -65,6 +70,21 @@ def all_text(at: AppTest) -> str:
 
 
 @pytest.fixture
+def login(data_dir):
+    """Configure a login (as ``.streamlit/secrets.toml`` does) and make ``email`` a member of the
+    default workspace with ``role``; returns what AppTest shows the app as ``st.user``."""
+    write_login_secrets(data_dir.parent)
+    forget_cached_state()
+
+    def member(email: str, role: str) -> dict:
+        people.invite(defaults.DEFAULT_WORKSPACE, email, role)
+        people.sign_in(email)
+        return {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+
+    return member
+
+
+@pytest.fixture
 def talk() -> str:
     return processed("creator-workflow-talk.srt")
 
@@ -86,7 +106,7 @@ def test_sidebar_shows_workspace_plan_usage_services_and_provider(talk):
     assert "14 of 600 min used this month (creator plan)" in [p.proto.text for p in at.sidebar.get("progress")]
     assert "Redis down" in sidebar and "no worker alive" in sidebar  # nothing runs in this test
     assert "offline" in sidebar
-    assert at.text_input(key="editor").value == "editor"
+    assert "Local mode: no login configured" in sidebar and "listens on 127.0.0.1 only" in sidebar
 
 
 # --- Submit ------------------------------------------------------------------------------
@@ -327,22 +347,20 @@ def edit(at: AppTest, fmt: str, text: str) -> AppTest:
     return save.click().run()
 
 
-def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
-    at = open_page("pages/run_detail.py", job=talk, tab="Drafts")
-    at.session_state["editor"] = "Maya"
+def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk, login):
+    at = open_page("pages/run_detail.py", user=login("maya@example.com", "editor"), job=talk, tab="Drafts")
     edit(at, "linkedin", "Ten posts from one talk: here is how.\n\nRead the full guide.")
-    assert "Saved the LinkedIn post as version 2 (by Maya)." in texts(at, "success")
+    assert "Saved the LinkedIn post as version 2 (by maya@example.com)." in texts(at, "success")
     with get_store().session() as db:
         history = artifact_rows.draft_history(db, talk, "linkedin")
     assert [(v["version"], v["source"], v["author"]) for v in history] == [
         (1, "generated", "clipinsight"),
-        (2, "edit", "Maya"),
+        (2, "edit", "maya@example.com"),
     ]
     assert history[-1]["body"].startswith("Ten posts from one talk")
     shown = [table.value for table in at.table if "author" in table.value.columns]
-    assert any(
-        list(t["author"]) == ["clipinsight", "Maya"] and list(t["source"]) == ["generated", "edit"] for t in shown
-    )
+    authors, sources = ["clipinsight", "maya@example.com"], ["generated", "edit"]
+    assert any(list(t["author"]) == authors and list(t["source"]) == sources for t in shown)
     diff = [c for c in texts(at, "code") if "+++ version 2" in c]
     assert diff and "+Ten posts from one talk: here is how." in diff[0]
 
@@ -371,9 +389,9 @@ def test_editing_a_thread_keeps_its_posts():
 
 def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(talk):
     at = open_draft(open_page("pages/run_detail.py", job=talk, tab="Drafts"), "linkedin")  # opens version 1
-    api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", editor="Sam")
+    api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", caller=Caller.local("Sam"))
     edit(at, "linkedin", "My quick edit.")
-    assert any("Not saved:" in e and "saved by someone else (version 2)" in e for e in texts(at, "error"))
+    assert any("Not saved:" in e and "saved by Sam (version 2)" in e for e in texts(at, "error"))
     with get_store().session() as db:
         latest = artifact_rows.latest_drafts(db, talk)["linkedin"]
     assert (latest["version"], latest["body"], latest["author"]) == (2, "Their careful edit.", "Sam")
@@ -464,9 +482,8 @@ def test_review_queue_shows_flags_beside_their_transcript_evidence(flagged):
     assert any("93% of readers never open a second email" in m for m in texts(at, "markdown"))
 
 
-def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
-    at = open_page("pages/review.py")
-    at.session_state["editor"] = "Maya"
+def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged, login):
+    at = open_page("pages/review.py", user=login("maya@example.com", "editor"))
     at.text_input(key="approve_note").input("stat checked with the guest")
     [approve] = [b for b in at.button if b.label.startswith("Approve")]
     approve.click().run()
@@ -477,14 +494,14 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
     with get_store().session() as db:
         review = db.row("SELECT decision, editor, reason FROM reviews WHERE job_id = ?", [flagged])
         approval = db.row("SELECT actor, reason FROM status_changes WHERE job_id = ? AND move = 'approve'", [flagged])
-    assert review == {"decision": "approved", "editor": "Maya", "reason": "stat checked with the guest"}
-    assert approval == {"actor": "Maya", "reason": "stat checked with the guest"}
+    assert review == {"decision": "approved", "editor": "maya@example.com", "reason": "stat checked with the guest"}
+    assert approval == {"actor": "maya@example.com", "reason": "stat checked with the guest"}
     at.run()
     recent = at.table[0].value
     assert list(recent[["job_id", "decision", "editor", "status now"]].iloc[0]) == [
         flagged,
         "approved",
-        "Maya",
+        "maya@example.com",
         "ANALYTICS_LOGGED",
     ]
 
