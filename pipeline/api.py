@@ -11,11 +11,14 @@ The signed-in email (or the key, or the OS user) is what every row the operation
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import redis
 from pydantic import ValidationError
@@ -91,23 +94,36 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def save_upload(data: bytes, filename: str, settings: Settings | None = None) -> Path:
-    """Keep an uploaded file under the data dir and return its path, for ``submit(path)``.
-    Content-addressed, so the same upload twice is one file (and one job while it runs)."""
+def save_upload(data: bytes | BinaryIO, filename: str, settings: Settings | None = None) -> Path:
+    """Keep an uploaded file (its bytes, or a binary stream read in chunks) under the data dir and
+    return its path, for ``submit(path)``. Content-addressed, so the same upload twice is one file
+    (and one job while it runs). A stream longer than the upload cap is refused while it is read."""
     settings = settings or get_settings()
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(filename).name)[-80:] or "upload"
     folder = settings.media_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_digest_bytes(data)[:16]}-{safe}"
-    if not path.exists():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    tmp = folder / f".{secrets.token_hex(8)}.part"
+    try:
+        digest = _copy_capped(stream, tmp, settings.max_upload_mb * 1_000_000)
+        path = folder / f"{digest[:16]}-{safe}"
+        if not path.exists():
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def _digest_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _copy_capped(stream: BinaryIO, target: Path, max_bytes: int) -> str:
+    digest, size = hashlib.sha256(), 0
+    with open(target, "wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise InvalidInput(f"the upload is larger than {max_bytes / 1e6:.0f} MB", field="media")
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
 
 
 def job_options(formats: list[str] | None = None, tone: str = "friendly", cta_url: str | None = None) -> JobOptions:
@@ -116,11 +132,15 @@ def job_options(formats: list[str] | None = None, tone: str = "friendly", cta_ur
     try:
         chosen = list(DraftFormat) if formats is None else [DraftFormat(str(f).strip()) for f in formats]
     except ValueError as exc:
-        raise InvalidInput(f"{exc}; the drafts are {', '.join(f.value for f in DraftFormat)}") from None
+        raise InvalidInput(
+            f"{exc}; the drafts are {', '.join(f.value for f in DraftFormat)}", field="formats"
+        ) from None
     try:
         return JobOptions(formats=chosen, tone=tone, cta_url=cta_url)
     except ValidationError as exc:
-        raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else None
+        raise InvalidInput(str(error["msg"]).removeprefix("Value error, "), field=field) from None
 
 
 def submit(
@@ -139,14 +159,17 @@ def submit(
     is refused here, before a job exists. ``workspace`` None: the caller's only workspace."""
     settings = settings or get_settings()
     options = options or JobOptions()
-    if transcript is not None:
-        parsed = parse_transcript(transcript, transcript_name)
-        kind, label, fingerprint = "transcript", source or transcript_name, _digest(parsed.model_dump_json())
-    elif source:
-        kind, label = sources.classify(source, settings)
-        parsed, fingerprint = None, sources.fingerprint(kind, label)
-    else:
-        raise InvalidInput("give a source (a URL or a media file) or a transcript")
+    try:
+        if transcript is not None:
+            parsed = parse_transcript(transcript, transcript_name)
+            kind, label, fingerprint = "transcript", source or transcript_name, _digest(parsed.model_dump_json())
+        elif source:
+            kind, label = sources.classify(source, settings)
+            parsed, fingerprint = None, sources.fingerprint(kind, label)
+        else:
+            raise InvalidInput("give a source (a URL or a media file) or a transcript")
+    except InvalidInput as exc:
+        raise exc.about("transcript" if transcript is not None else "source") from None
     with _session(caller, settings) as (db, who):
         workspace = _workspace_of(who, workspace)
         require(who, Action.SUBMIT, workspace)
@@ -182,7 +205,7 @@ def _earlier_submission(db: Database, workspace: str, key: str, idempotency_key:
     its job), or the same source and options while that job is still active."""
     if idempotency_key:
         if len(idempotency_key) > 255:
-            raise InvalidInput("the Idempotency-Key is longer than 255 characters")
+            raise InvalidInput("the Idempotency-Key is longer than 255 characters", field="Idempotency-Key")
         seen = people_rows.idempotent_request(db, workspace, idempotency_key)
         if seen and seen["request_hash"] != key:
             raise Conflict(
@@ -421,7 +444,7 @@ TRANSCRIPT_FORMATS = ("srt", "vtt", "txt")
 def transcript(job_id: str, fmt: str = "srt", *, caller: Caller | None = None, settings: Settings | None = None) -> str:
     """The job's transcript as SRT, WebVTT or plain text."""
     if fmt not in TRANSCRIPT_FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(TRANSCRIPT_FORMATS)}")
+        raise InvalidInput(f"format must be one of {', '.join(TRANSCRIPT_FORMATS)}", field="format")
     with _session(caller, settings) as (db, who):
         job = job_for(db, who, job_id)
         found = _transcript(db, job_id)
@@ -467,7 +490,7 @@ def approve(
 
 def reject(job_id: str, *, reason: str, caller: Caller | None = None, settings: Settings | None = None) -> str:
     if not reason or not reason.strip():
-        raise InvalidInput("a rejection needs a reason (--reason)")
+        raise InvalidInput("a rejection needs a reason (--reason)", field="reason")
     with _session(caller, settings) as (db, who):
         _job_in(db, who, job_id, Action.REVIEW, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
         run = job_rows.latest_run(db, job_id)
@@ -489,7 +512,10 @@ def provide_transcript(
     job_id: str, data: bytes | str, filename: str, *, caller: Caller | None = None, settings: Settings | None = None
 ) -> str:
     """A creator's transcript for a job that waits for one: resume from transcription."""
-    parsed = parse_transcript(data, filename)
+    try:
+        parsed = parse_transcript(data, filename)
+    except InvalidInput as exc:
+        raise exc.about("transcript") from None
     waiting = JobStatus.NEEDS_USER_INPUT
     stage, _status, _move = load_pipeline(_pipeline_name(settings)).resume_point(waiting)
     with _session(caller, settings) as (db, who):
@@ -580,7 +606,7 @@ def edit_draft(
     raises Conflict carrying the latest version (``current``), so nobody overwrites a colleague."""
     fmt = DraftFormat(fmt)
     if not body.strip() and not posts:
-        raise InvalidInput("the draft is empty; write something or leave the editor without saving")
+        raise InvalidInput("the draft is empty; write something or leave the editor without saving", field="body")
     draft = Draft(format=fmt, title=title.strip() or fmt.label, body=body, posts=posts or [])
     with _session(caller, settings) as (db, who):
         job_for(db, who, job_id, Action.EDIT_DRAFT)

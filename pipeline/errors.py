@@ -69,7 +69,17 @@ class StepError(ClipInsightError):
 
 
 class InvalidInput(ClipInsightError):
-    """Something the user gave us cannot be used; the message says what to change."""
+    """Something the user gave us cannot be used; the message says what to change, ``field``
+    (when known) which input it is about."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def about(self, field: str) -> InvalidInput:
+        """The same error, said to be about ``field`` (unless it already names one)."""
+        self.field = self.field or field
+        return self
 
 
 class QuotaExceeded(ClipInsightError):

@@ -7,80 +7,26 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline import api, people, views
 from pipeline.access import RULES, Action, Caller, Role, permits
-from pipeline.defaults import DATABASE_FILENAME
 from pipeline.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from pipeline.models import JobOptions
 from pipeline.process import forget_cached_state
 from pipeline.runner import run_queued
 from pipeline.store import get_store
-from tests.conftest import SAMPLES
 from tests.support.login import write_login_secrets
+from tests.support.teams import ADMIN, ALICE, BOB, ERIN, SAMPLES, VIC, submit
 from tests.test_cli import assert_one_line_error, cli
 from tests.test_pages import APP, open_page
 
-ADMIN = Caller.local("admin@example.com")
-ALICE, BOB, ERIN, VIC = (Caller.person(f"{n}@example.com") for n in ("alice", "bob", "erin", "vic"))
-
-
-def member(workspace: str, caller: Caller, role: str) -> None:
-    people.invite(workspace, caller.name, role, caller=ADMIN)
-    people.sign_in(caller.name)
-
-
-@pytest.fixture(scope="module")
-def teams_template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """Made once per module (processing jobs takes seconds), copied into each test's data dir."""
-    folder = tmp_path_factory.mktemp("teams") / "data"
-    saved = os.environ.get("CLIPINSIGHT_DATA_DIR")
-    os.environ["CLIPINSIGHT_DATA_DIR"] = str(folder)
-    forget_cached_state()
-    try:
-        jobs = build_teams()
-    finally:
-        os.environ["CLIPINSIGHT_DATA_DIR"] = saved or ""
-        forget_cached_state()
-    return folder / DATABASE_FILENAME, jobs
-
 
 @pytest.fixture
-def teams(teams_template, data_dir) -> dict[str, str]:
-    template, jobs = teams_template
-    data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template, data_dir / DATABASE_FILENAME)
-    forget_cached_state()
-    return jobs
-
-
-def build_teams() -> dict[str, str]:
-    """north: alice creator, erin editor, vic viewer; south: bob owner. One finished job in each
-    (alice's and bob's), and one QA flagged in north."""
-    for name in ("north", "south"):
-        api.configure_workspace(name, caller=ADMIN)
-    member("north", ALICE, "creator")
-    member("north", ERIN, "editor")
-    member("north", VIC, "viewer")
-    member("south", BOB, "owner")
-    jobs = {
-        "north": submit("creator-workflow-talk.srt", ALICE),
-        "south": submit("creator-workflow-talk.srt", BOB),
-        "flagged": submit("risky-interview.srt", ALICE),
-    }
-    run_queued()
-    return jobs
-
-
-def submit(name: str, caller: Caller, **options) -> str:
-    data = (SAMPLES / name).read_bytes()
-    return api.submit(transcript=data, transcript_name=name, options=JobOptions(**options), caller=caller).job_id
+def teams(teams) -> dict[str, str]:
+    return teams["jobs"]
 
 
 def refusals() -> list[dict]:
@@ -138,7 +84,7 @@ def test_another_workspaces_job_is_not_found_exactly_like_an_unknown_one(teams, 
 def test_lists_show_only_the_callers_workspaces(teams):
     alice_rows = views.runs(caller=ALICE)["rows"]
     bob_rows = views.runs(caller=BOB)["rows"]
-    assert set(alice_rows["job_id"]) == {teams["north"], teams["flagged"]}
+    assert set(alice_rows["job_id"]) == {teams["north"], teams["flagged"], teams["waiting"]}
     assert list(bob_rows["job_id"]) == [teams["south"]]
     assert set(views.runs(caller=ADMIN)["rows"]["job_id"]) == set(teams.values())
     assert views.sidebar(caller=BOB)["workspaces"] == ["south"]
@@ -263,8 +209,8 @@ def test_a_key_acts_in_its_workspace_with_its_role_until_it_is_revoked(teams, da
     assert api.status_report(job.job_id, caller=as_key)["submitted_by"] == key["key_id"]
     with pytest.raises(NotFound):
         api.status_report(teams["north"], caller=as_key)
-    [listed] = people.list_keys("south", caller=BOB)
-    assert listed["key_id"] == key["key_id"] and listed["last_used_at"] is not None and "secret" not in str(listed)
+    [listed] = [k for k in people.list_keys("south", caller=BOB) if k["key_id"] == key["key_id"]]
+    assert listed["last_used_at"] is not None and "secret" not in str(listed)
     assert key["secret"].encode() not in (data_dir / "clipinsight.duckdb").read_bytes()  # only a hash is kept
 
     people.revoke_key("south", key["key_id"], caller=BOB)
@@ -294,7 +240,7 @@ def test_processes_that_serve_people_must_name_the_caller(monkeypatch, teams):
     forget_cached_state()
     with pytest.raises(RuntimeError, match="without its caller"):
         views.runs()
-    assert len(views.runs(caller=ALICE)["rows"]) == 2
+    assert len(views.runs(caller=ALICE)["rows"]) == 3
 
 
 # --- The command line and `up` ---------------------------------------------------------------
@@ -424,7 +370,8 @@ def test_an_owner_invites_and_makes_a_key_whose_secret_shows_once(login):
     assert api.status_report(login["south"], caller=Caller.api_key(secret))["status"] == "ANALYTICS_LOGGED"
     keys.run()
     assert not keys.code  # shown once
-    assert list(keys.dataframe[0].value["name"]) == ["zapier"]
+    assert list(keys.dataframe[0].value["name"]) == ["zapier", "creator"]  # newest first
+    keys.selectbox(key="revoke_key").set_value("key_" + secret.split("_")[1])  # cik_<key id>_<secret>
     keys.button(key="revoke").click().run()
     assert "it is refused from now on" in page_text(keys)
     with pytest.raises(Unauthenticated):

@@ -17,6 +17,7 @@ from pipeline import queue
 from pipeline.redis_server import embedded
 from pipeline.settings import get_settings
 from tests.conftest import SAMPLES
+from tests.support.browser import Product, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,8 +139,9 @@ def _wait(predicate, timeout: float = 60, what: str = "") -> None:
 
 @pytest.mark.slow
 def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
+    api_port = free_port()
     up = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2"],
+        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", "2", "--api-port", str(api_port)],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
@@ -150,6 +152,7 @@ def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
         _wait(lambda: (data_dir / "redis" / "redis.sock").exists(), what="redis")
         conn = queue.redis_client(get_settings())
         _wait(lambda: len(queue.live_workers(conn)) == 2, what="two workers")
+        _wait(lambda: Product._answers(f"http://127.0.0.1:{api_port}/openapi.json"), what="the HTTP API")
         result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait")
         assert result.returncode == 0, result.stderr
 
