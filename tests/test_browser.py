@@ -7,6 +7,7 @@ Screenshots of every page land in ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import getpass
 import re
 
 import pytest
@@ -22,6 +23,8 @@ pytestmark = [
 ]
 
 JOB_ID = re.compile(r"job_[0-9a-f]{10}")
+#: With no login configured the UI's one user is the local owner, named after the OS user.
+LOCAL_OWNER = getpass.getuser()
 WAIT_MS = 90_000
 
 
@@ -103,12 +106,12 @@ def test_sample_runs_live_on_runs_then_a_draft_edit_survives_a_reload(page):
     edited = "Edited in the browser.\n\nOne talk became eleven posts a week. Here is the routine."
     page.get_by_label("LinkedIn post text").fill(edited)
     page.get_by_role("button", name="Save LinkedIn post as a new version").click()
-    page.get_by_text("Saved the LinkedIn post as version 2 (by editor).").wait_for()
+    page.get_by_text(f"Saved the LinkedIn post as version 2 (by {LOCAL_OWNER}).").wait_for()
 
     page.reload()
     page.get_by_role("tab", name="LinkedIn post").click()
     expect(page.get_by_label("LinkedIn post text")).to_have_value(edited)
-    page.get_by_text(re.compile(r"Version 2 · edit by editor")).wait_for()
+    page.get_by_text(re.compile(rf"Version 2 · edit by {LOCAL_OWNER}")).wait_for()
     shoot(page, "run-detail-drafts")
 
 
@@ -126,7 +129,7 @@ def test_a_flagged_draft_is_approved_on_review_and_the_job_is_delivered(page):
     page.get_by_text("93% of readers never open a second email").first.wait_for()  # the evidence
     shoot(page, "review")
     page.get_by_role("button", name="Approve: continue to delivery").click()
-    page.get_by_text(f"Approved {job_id} as editor").wait_for()
+    page.get_by_text(f"Approved {job_id} as {LOCAL_OWNER}").wait_for()
     decision = page.get_by_test_id("stTable").locator("tr").filter(has_text=job_id)
     decision.filter(has_text="ANALYTICS_LOGGED").wait_for(timeout=WAIT_MS)
     assert "approved" in decision.inner_text()
