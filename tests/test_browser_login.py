@@ -88,6 +88,13 @@ def job_ids_on(page: Page) -> set[str]:
     return found
 
 
+def save_linkedin(page: Page, product: Product, job_id: str, text: str) -> None:
+    page.goto(f"{product.url}/run?job={job_id}&tab=Drafts")
+    page.get_by_role("tab", name="LinkedIn post").click()
+    page.get_by_label("LinkedIn post text").fill(text)
+    page.get_by_role("button", name="Save LinkedIn post as a new version").click()
+
+
 def request(method: str, url: str, secret: str, body: bytes | None = None, content_type: str | None = None):
     headers = {"Authorization": f"Bearer {secret}"}
     if content_type:
@@ -127,10 +134,7 @@ def test_people_see_and_do_what_their_role_in_their_workspace_allows(product, br
     assert job_ids_on(alice) == {mine, north_flagged}
     alice.goto(f"{product.url}/run?job={south_job}")
     alice.get_by_text(f"no job with id {south_job}").wait_for()
-    alice.goto(f"{product.url}/run?job={mine}&tab=Drafts")
-    alice.get_by_role("tab", name="LinkedIn post").click()
-    alice.get_by_label("LinkedIn post text").fill("Alice's own edit of her LinkedIn post.")
-    alice.get_by_role("button", name="Save LinkedIn post as a new version").click()
+    save_linkedin(alice, product, mine, "Alice's own edit of her LinkedIn post.")
     alice.get_by_text("Saved the LinkedIn post as version 2 (by alice@example.com).").wait_for()
     shoot(alice, "login-creator")
 
@@ -153,10 +157,7 @@ def test_people_see_and_do_what_their_role_in_their_workspace_allows(product, br
 
     # The viewer reads the drafts; saving an edit is refused with the reason, and nothing is saved.
     vic = signed_in(browser, product, "vic@example.com")
-    vic.goto(f"{product.url}/run?job={mine}&tab=Drafts")
-    vic.get_by_role("tab", name="LinkedIn post").click()
-    vic.get_by_label("LinkedIn post text").fill("A viewer's edit.")
-    vic.get_by_role("button", name="Save LinkedIn post as a new version").click()
+    save_linkedin(vic, product, mine, "A viewer's edit.")
     vic.get_by_text("vic@example.com is a viewer in north: only the editor role").wait_for()
     shoot(vic, "login-viewer-refused")
     assert [d["version"] for d in api.drafts(mine) if d["format"] == "linkedin"] == [2]
