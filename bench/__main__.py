@@ -15,6 +15,7 @@ BENCHMARKS = {
     "asr": "bench.asr",  # offline ASR real-time factor and WER, audio-only download size
     "ui": "bench.ui",  # first render of Runs and Run detail with 10,000 jobs
     "gemini_cost": "bench.gemini_cost",  # estimated Gemini cost per hour of video
+    "api": "bench.api",  # HTTP API: POST /api/jobs and GET /api/jobs/{id} with 50 clients, beside in-process
 }
 
 

@@ -35,9 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pipeline import defaults
 from pipeline.errors import Forbidden, InvalidInput, JobHidden, Refused, Unauthenticated
 from pipeline.settings import Settings, get_settings
-from pipeline.store import Database, get_store
+from pipeline.store import Database, get_store, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import people as people_rows
 
@@ -228,7 +229,8 @@ def _key_principal(db: Database, key_hash: str) -> Principal:
         why = "this API key was revoked" if key else "no valid API key (send Authorization: Bearer KEY)"
         record = {"actor": key["key_id"] if key else "unknown key", "action": "use the API", "reason": why}
         raise Unauthenticated(why, record=record)
-    people_rows.touch_key(db, key["key_id"])
+    if key["last_used_at"] is None or (utcnow() - key["last_used_at"]).total_seconds() >= defaults.API_KEY_TOUCH_S:
+        people_rows.touch_key(db, key["key_id"])  # not every request: a write makes a read session cost 2x
     return Principal(key["key_id"], {key["workspace"]: Role(key["role"])})
 
 

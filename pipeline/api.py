@@ -273,9 +273,8 @@ def status_report(job_id: str, *, caller: Caller | None = None, settings: Settin
         runs = job_rows.list_runs(db, job_id)
         attempts = step_rows.attempts_for_job(db, job_id)
         artifacts = artifact_rows.latest_artifacts(db, job_id, content=False)
-        pending = view_rows.pending_steps(db, [runs[-1]["run_id"]]) if runs else {}
     run_id = runs[-1]["run_id"] if runs else None
-    waiting = pending.get(run_id, [])
+    waiting = [a for a in attempts if a["run_id"] == run_id and a["status"] in view_rows.PENDING_ATTEMPT]
     live = live_progress([run_id], settings).get(run_id, {}) if waiting else {}
     return {
         "job_id": job_id,

@@ -141,7 +141,8 @@ def create_key(
 
 def key_by_hash(db: Database, secret_hash: str) -> dict | None:
     return db.row(
-        "SELECT key_id, workspace, role, name, created_by, revoked_at FROM api_keys WHERE secret_hash = ?",
+        """SELECT key_id, workspace, role, name, created_by, last_used_at, revoked_at
+           FROM api_keys WHERE secret_hash = ?""",
         [secret_hash],
     )
 

@@ -35,7 +35,8 @@ __all__ = [
 
 #: The status a job waits in for an editor.
 _IN_REVIEW = JobStatus.REQUIRES_MANUAL_REVIEW.value
-_PENDING_ATTEMPT = ("scheduled", "queued", "running")
+#: The statuses of an attempt that waits or runs.
+PENDING_ATTEMPT = ("scheduled", "queued", "running")
 
 
 def _marks(values) -> str:
@@ -128,8 +129,8 @@ def pending_steps(db: Database, run_ids: list[str]) -> dict[str, list[dict]]:
         return {}
     rows = db.rows(
         f"""SELECT run_id, step, status, attempt FROM run_steps
-            WHERE run_id IN ({_marks(run_ids)}) AND status IN ({_marks(_PENDING_ATTEMPT)}) ORDER BY id""",
-        [*run_ids, *_PENDING_ATTEMPT],
+            WHERE run_id IN ({_marks(run_ids)}) AND status IN ({_marks(PENDING_ATTEMPT)}) ORDER BY id""",
+        [*run_ids, *PENDING_ATTEMPT],
     )
     found: dict[str, list[dict]] = {}
     for row in rows:
