@@ -376,3 +376,15 @@ def test_an_owner_invites_and_makes_a_key_whose_secret_shows_once(login):
     assert "it is refused from now on" in page_text(keys)
     with pytest.raises(Unauthenticated):
         api.status_report(login["south"], caller=Caller.api_key(secret))
+
+
+def test_a_ui_served_on_another_interface_without_a_login_refuses_to_show_anything(data_dir):
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(APP, default_timeout=60).run()
+    finally:
+        config.set_option("server.address", None)
+    assert "refusing to serve the UI on 0.0.0.0 with no login configured" in page_text(at)
+    assert not at.button and not at.dataframe  # nothing of any workspace
