@@ -44,7 +44,7 @@ MEMBERS = {
 @pytest.fixture
 def product(data_dir):
     with oidc_provider() as issuer:
-        product = Product(data_dir, workers=2, CLIPINSIGHT_PROVIDER="tests.support.providers:slow")
+        product = Product(data_dir, workers=2)
         secrets = write_login_secrets(data_dir.parent / "login", issuer=issuer, ui_url=product.url)
         product.env["CLIPINSIGHT_SECRETS_FILE"] = str(secrets)
         for workspace in ("north", "south"):
