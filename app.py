@@ -99,7 +99,8 @@ def identity(info: dict) -> None:
     else:
         st.caption(
             f"Local mode: no login configured, so you ({info['actor']}) are the owner of every workspace and "
-            "the UI listens on 127.0.0.1 only. Configure a login to open it to others (README, Login)."
+            "the UI listens on 127.0.0.1 only. To open it to others, configure a login (README: People, roles "
+            "and login)."
         )
 
 

@@ -166,8 +166,8 @@ def check_ui_address(address: str | None, settings: Settings) -> None:
     raise InvalidInput(
         f"refusing to serve the UI on {where} with no login configured: anyone who reached it would be the "
         f"owner of every workspace. Configure a login (an [auth] section with redirect_uri, cookie_secret, "
-        f"client_id, client_secret and server_metadata_url in {settings.secrets_file}; see README, Login) or "
-        f"listen on 127.0.0.1."
+        f"client_id, client_secret and server_metadata_url in {settings.secrets_file}; see the README's "
+        f"'People, roles and login') or listen on 127.0.0.1."
     )
 
 
