@@ -317,3 +317,21 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_shared_by_every_api_proce
     finally:
         embedded(get_settings()).stop()
         api_key_limiter.cache_clear()
+
+
+def test_a_video_link_and_a_media_upload_make_jobs_too(client, teams, monkeypatch):
+    monkeypatch.setenv("CLIPINSIGHT_ALLOW_PRIVATE_URLS", "1")  # no DNS here: a link to this machine
+    forget_cached_state()
+    creator = bearer(teams["keys"]["north_creator"])
+    linked = client.post("/api/jobs", headers=creator, data={"url": "http://127.0.0.1:9/talk.mp4", "tone": "bold"})
+    assert linked.status_code == 201, linked.text
+    with open(SAMPLES / "speech-sample.mp4", "rb") as handle:
+        uploaded = client.post("/api/jobs", headers=creator, files={"media": ("talk.mp4", handle, "video/mp4")})
+    assert uploaded.status_code == 201, uploaded.text
+    link_report = api.status_report(linked.json()["job_id"])
+    upload_report = api.status_report(uploaded.json()["job_id"])
+    assert link_report["source"] == "http://127.0.0.1:9/talk.mp4"
+    assert upload_report["source"].endswith("-talk.mp4") and "/media/uploads/" in upload_report["source"]
+    with open(SAMPLES / "speech-sample.mp4", "rb") as handle:
+        again = client.post("/api/jobs", headers=creator, files={"media": ("same.mp4", handle, "video/mp4")})
+    assert (again.status_code, again.json()["job_id"]) == (200, uploaded.json()["job_id"])  # same content, same job
