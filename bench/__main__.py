@@ -18,6 +18,7 @@ BENCHMARKS = {
     "chaos": "bench.chaos",  # hostile input, internal webhook targets, Redis killed under up
     "quality": "bench.quality",  # QA recall and false flags; grounding, limits and overlap of the drafts
     "llm_faults": "bench.llm_faults",  # jobs completed and calls per job with 30% of LLM calls failing
+    "api": "bench.api",  # HTTP API: POST /api/jobs and GET /api/jobs/{id} with 50 clients, beside in-process
 }
 
 

@@ -14,18 +14,18 @@ from pathlib import Path
 from pipeline import queue
 from pipeline.process import forget_cached_state
 from pipeline.settings import get_settings
-from pipeline.supervisor import Supervisor
+from pipeline.supervisor import Endpoint, Supervisor
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 @contextmanager
-def deployment(workers: int, **env: str) -> Iterator[Supervisor]:
+def deployment(workers: int, api: Endpoint | None = None, **env: str) -> Iterator[Supervisor]:
     saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="clipinsight-bench-") as tmp:
         os.environ.update({"CLIPINSIGHT_DATA_DIR": str(Path(tmp) / "data"), **env})
         forget_cached_state()
-        supervisor = Supervisor(get_settings(), workers=workers, ui=False)
+        supervisor = Supervisor(get_settings(), workers=workers, ui=None, api=api)
         supervisor.start()
         try:
             wait_for_workers(workers)

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipeline.supervisor import streamlit_command
+from pipeline.supervisor import Endpoint, streamlit_command
 from tests.support.browser import CHROMIUM_ARGS, chromium_path, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ _COPIES = [
     """INSERT INTO jobs SELECT s.job_id, s.workspace, t.source_kind, printf('talk-%05d.srt', s.i), t.options,
            'seed-' || s.i, s.status, CASE WHEN s.status = 'FAILED' THEN 'GENERATION_FAILED: the model timed out' END,
            CASE WHEN s.status = 'FAILED' THEN 'GENERATION_FAILED' END, t.title || ' ' || s.i, t.duration_s,
-           t.metadata, s.qa_score, s.created_at, s.created_at + (t.updated_at - t.created_at)
+           t.metadata, s.qa_score, s.created_at, s.created_at + (t.updated_at - t.created_at), t.submitted_by
        FROM seed s, jobs t WHERE t.job_id = $template""",
     """INSERT INTO job_runs SELECT s.run_id, s.job_id, 1, r.start_step, r.reason, s.created_at,
            s.created_at + (r.finished_at - t.created_at)
@@ -183,7 +183,7 @@ def measure_apptest(long_job: str, repeat: int) -> list[str]:
 
 
 def start_ui(port: int, script: Path = PROJECT_ROOT / "app.py") -> subprocess.Popen:
-    command = streamlit_command(port, script)
+    command = streamlit_command(Endpoint("127.0.0.1", port), script=script)
     ui = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

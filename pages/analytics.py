@@ -12,7 +12,7 @@ import streamlit as st
 
 from pipeline import defaults, views, wording
 from workbench import shell
-from workbench.common import workspace, zone_name
+from workbench.common import caller, workspace, zone_name
 from workbench.text import literal
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
@@ -273,7 +273,7 @@ days = days_column.segmented_control(
     "Period", [7, 30, 90, 365], default=30, key="analytics_days", format_func="{} days".format
 )
 shift = -(st.context.timezone_offset or 0)  # the browser's offset is minutes behind UTC
-data = views.analytics(None if everyone else workspace(), days or 30, shift_minutes=shift)
+data = views.analytics(None if everyone else workspace(), days or 30, shift_minutes=shift, caller=caller())
 scope = "all workspaces" if everyone else f"workspace {workspace()}"
 st.caption(literal(f"The last {days or 30} days, {scope}; days and weeks in your time zone ({zone_name()})."))
 tabs = st.tabs(["Your content", "Operations"], key="analytics_tab", on_change="rerun")

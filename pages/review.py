@@ -12,7 +12,18 @@ import streamlit as st
 from pipeline import api, defaults, views, wording
 from pipeline.errors import ClipInsightError
 from workbench import shell
-from workbench.common import editor, flash, local_times, show_flash, status_changes, when, workspace, zone_name
+from workbench.common import (
+    caller,
+    editor,
+    flash,
+    local_times,
+    or_stop,
+    show_flash,
+    status_changes,
+    when,
+    workspace,
+    zone_name,
+)
 from workbench.draft_editor import draft_editor
 from workbench.shell import RUN_PAGE
 from workbench.text import highlighted, literal, literal_frame
@@ -101,7 +112,7 @@ def decide(job_id: str) -> None:
 
 def run(action, job_id: str, done: str, **kwargs) -> None:
     try:
-        status = action(job_id, editor=editor(), **kwargs)
+        status = action(job_id, caller=caller(), **kwargs)
     except ClipInsightError as exc:
         st.error(literal(str(exc)))
         return
@@ -135,14 +146,14 @@ def item_section(item: dict) -> None:
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def wait_for_work() -> None:
     """While nothing waits, the page shows a job as soon as QA sends one."""
-    if views.review_waiting(workspace()):
+    if views.review_waiting(workspace(), caller=caller()):
         st.rerun()
 
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def recent_decisions() -> None:
     """Decisions with the job's status now, so an approval can be seen reaching delivery."""
-    recent = views.recent_decisions(workspace())
+    recent = views.recent_decisions(workspace(), caller=caller())
     st.subheader("Recent decisions")
     if not recent:
         st.caption("No decision yet.")
@@ -158,7 +169,7 @@ def recent_decisions() -> None:
 
 st.title("Review")
 show_flash()
-data = views.review(workspace(), st.session_state.get("review_job"))
+data = or_stop(views.review, workspace(), st.session_state.get("review_job"), caller=caller())
 if data["queue"]:
     count = len(data["queue"])
     st.caption(f"{count} job{' waits' if count == 1 else 's wait'} for an editor, the longest-waiting first.")

@@ -16,7 +16,16 @@ from pipeline.errors import ClipInsightError, NotFound
 from pipeline.stages import JobStatus
 from pipeline.transcript import timestamp
 from workbench import shell
-from workbench.common import editor, flash, local_times, show_flash, status_badge, status_changes, when, zone_name
+from workbench.common import (
+    caller,
+    flash,
+    local_times,
+    show_flash,
+    status_badge,
+    status_changes,
+    when,
+    zone_name,
+)
 from workbench.draft_editor import draft_editor
 from workbench.shell import REVIEW_PAGE, RUN_PAGE, RUNS_PAGE
 from workbench.text import literal, literal_frame
@@ -101,7 +110,7 @@ def source_details(metadata: dict) -> None:
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def live_status(job_id: str, shown_status: str) -> None:
     """While the job runs: its progress, and a full refresh when its status moves on."""
-    now = views.job_status(job_id)
+    now = views.job_status(job_id, caller=caller())
     if now["status"] != shown_status:
         st.rerun()
     st.progress(now["progress"] or 0.0, text=f"{now['status_label']}: {now['now'] or 'waiting for a worker'}")
@@ -109,7 +118,7 @@ def live_status(job_id: str, shown_status: str) -> None:
 
 def act(action, done: str, *args) -> None:
     try:
-        status = action(*args, actor=editor())
+        status = action(*args, caller=caller())
     except ClipInsightError as exc:
         flash(str(exc), "error")
     else:
@@ -180,7 +189,7 @@ def provide(job_id: str) -> None:
         error_slot.error("Choose the transcript file first.")
         return
     try:
-        status = api.provide_transcript(job_id, upload.getvalue(), upload.name, actor=editor())
+        status = api.provide_transcript(job_id, upload.getvalue(), upload.name, caller=caller())
     except ClipInsightError as exc:
         error_slot.error(literal(str(exc)))
         return
@@ -449,7 +458,7 @@ def downloads_tab(detail: dict) -> None:
     if detail["has_transcript"]:
         st.download_button(
             "Download the whole bundle (.zip)",
-            data=lambda: views.bundle_zip(job_id),
+            data=lambda: views.bundle_zip(job_id, caller=caller()),
             file_name=f"{job_id}.zip",
             mime="application/zip",
             type="primary",
@@ -501,7 +510,7 @@ def first_tab(head: dict) -> str:
 def page(job_id: str) -> None:
     """The heading from a small read first; the open tab's data after it is on screen."""
     try:
-        head = views.run_header(job_id)
+        head = views.run_header(job_id, caller=caller())
     except NotFound as exc:
         st.error(literal(str(exc)))
         st.page_link(RUNS_PAGE, label="Go to Runs", icon=":material/list:")
@@ -515,7 +524,7 @@ def page(job_id: str) -> None:
     for tab, (name, render) in zip(tabs, RENDER.items(), strict=True):
         with tab:
             if tab.open:  # only the open tab is read and drawn
-                render({**head, **views.run_tab(job_id, name)})
+                render({**head, **views.run_tab(job_id, name, caller=caller())})
 
 
 job = st.query_params.get("job")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from pipeline import defaults, views, wording
 from workbench import shell
-from workbench.common import local_times, show_flash, workspace, zone_name
+from workbench.common import caller, local_times, show_flash, workspace, zone_name
 from workbench.shell import RUN_PAGE
 from workbench.text import literal
 
@@ -101,7 +101,7 @@ def open_clicked(event, rows) -> None:
 
 @st.fragment(run_every=defaults.UI_REFRESH_S)
 def jobs(statuses: list[str], text: str) -> None:
-    data = views.runs(workspace(), statuses, text, page=st.session_state.get("runs_page", 0))
+    data = views.runs(workspace(), statuses, text, page=st.session_state.get("runs_page", 0), caller=caller())
     st.session_state["runs_page"] = data["page"]
     st.caption(counts_line(data["counts"]) or "No jobs yet: submit one on the Submit page.")
     rows = data["rows"]

@@ -9,7 +9,7 @@ from pipeline import api, views, wording
 from pipeline.errors import ClipInsightError, InvalidInput
 from pipeline.options import TONES, JobOptions
 from workbench import shell
-from workbench.common import editor, workspace
+from workbench.common import caller, workspace
 from workbench.shell import RUN_PAGE
 from workbench.text import literal
 
@@ -43,7 +43,7 @@ def sample_section() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.selectbox("Sample", list(views.samples()), key="sample_name")
     if right.button("Run the sample", type="primary", key="run_sample"):
-        submitted(api.submit_sample(name, workspace=workspace(), actor=editor()))
+        submitted(api.submit_sample(name, workspace=workspace(), caller=caller()))
 
 
 def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
@@ -68,7 +68,7 @@ def transcript_input(kind: str) -> tuple[bytes | str, str] | None:
 def show_estimate(transcript: tuple[bytes | str, str], error_slot) -> dict | None:
     """Minutes and cost against the plan; a file that cannot be read is an error at the field."""
     try:
-        found = views.estimate(*transcript, workspace=workspace())
+        found = views.estimate(*transcript, workspace=workspace(), caller=caller())
     except InvalidInput as exc:
         error_slot.error(literal(str(exc)))
         return None
@@ -123,7 +123,7 @@ def submit_source(kind: str, value, options: JobOptions, error_slot) -> None:
         return
     try:
         source = views.as_link(value) if kind == "Video link" else str(api.save_upload(value.getvalue(), value.name))
-        submitted(api.submit(source, workspace=workspace(), options=options, actor=editor()))
+        submitted(api.submit(source, workspace=workspace(), options=options, caller=caller()))
     except ClipInsightError as exc:
         error_slot.error(literal(str(exc)))
 
@@ -139,7 +139,7 @@ def submit_transcript(transcript, found: dict | None, options: JobOptions, error
                     transcript_name=transcript[1],
                     workspace=workspace(),
                     options=options,
-                    actor=editor(),
+                    caller=caller(),
                 )
             )
         except ClipInsightError as exc:

@@ -10,7 +10,7 @@ from pipeline import api
 from pipeline.errors import ClipInsightError
 from pipeline.models import HASHTAG_POLICIES, VoiceProfile
 from workbench import shell
-from workbench.common import editor, flash, show_flash, workspace
+from workbench.common import caller, editor, flash, show_flash, workspace
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
 
@@ -61,7 +61,7 @@ def form(current: VoiceProfile) -> dict:
 
 st.title("Voice")
 show_flash()
-current = api.voice_profile(workspace())
+current = api.voice_profile(workspace(), caller=caller())
 st.caption(
     f"Workspace {workspace()} · "
     + (f"version {current.version}" if current.version else "no voice profile yet: drafts are written plainly")
@@ -69,13 +69,13 @@ st.caption(
 fields = form(current)
 if st.button("Save as a new version", type="primary", key="voice_save"):
     try:
-        version = api.save_voice_profile(workspace(), VoiceProfile.model_validate(fields), editor=editor())
+        version = api.save_voice_profile(workspace(), VoiceProfile.model_validate(fields), caller=caller())
     except (ClipInsightError, ValueError) as exc:
         st.error(str(exc))
     else:
         flash(f"Saved the voice profile as version {version} (by {editor()}).")
         st.rerun()
-history = api.voice_history(workspace())
+history = api.voice_history(workspace(), caller=caller())
 if history:
     st.markdown("##### Versions")
     st.table(

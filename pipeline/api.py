@@ -1,20 +1,31 @@
 """What people do with jobs — submit, follow, export, review, provide a transcript, cancel,
-retry, re-run, edit drafts. The CLI, the pages and the notebooks call these and nothing lower.
+retry, re-run, edit drafts. The CLI, the pages, the HTTP API and the notebooks call these and
+nothing lower.
+
+Every operation takes its ``caller`` (``pipeline.access.Caller``; None: the local administrator,
+as the CLI and notebooks are) and runs one domain transaction through ``access.run``, which hands
+the caller to the transaction; there it is resolved and what it may do is checked with
+``access``. The signed-in email (or the key, or the OS user) is what every row the operation
+writes records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+import redis
 from pydantic import ValidationError
 
-from pipeline import defaults, export, formats, qa, queue, signing, sources, urlguard
-from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, StepError
+from pipeline import access, defaults, export, formats, qa, queue, signing, sources, urlguard, wording
+from pipeline.access import Action, Caller, Principal, job_for, require, resolve
+from pipeline.errors import Conflict, ErrorCode, InvalidInput, NotFound, QuotaExceeded, StepError
 from pipeline.files import files_for
 from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
 from pipeline.options import JobOptions
@@ -22,12 +33,14 @@ from pipeline.plans import check_quota, estimate_minutes
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
-from pipeline.stages import FAILED, JobStatus, Move, load_pipeline
+from pipeline.stages import DONE, FAILED, JobStatus, Move, load_pipeline
 from pipeline.store import Database, get_store, transaction
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import jobs as job_rows
+from pipeline.store import people as people_rows
 from pipeline.store import steps as step_rows
 from pipeline.store import usage as usage_rows
+from pipeline.store import views as view_rows
 from pipeline.store import voices as voice_rows
 from pipeline.store.runs import fail_job, queue_stage, resume
 from pipeline.transcript import check_size
@@ -38,7 +51,13 @@ __all__ = [
     "submit",
     "submit_sample",
     "status_report",
+    "job_progress",
+    "doing_now",
+    "live_progress",
     "wait_for",
+    "drafts",
+    "insights",
+    "transcript",
     "export_job",
     "bundle_files_for",
     "approve",
@@ -82,11 +101,31 @@ def read_transcript_file(path: str | Path) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def save_upload(data: bytes, filename: str, settings: Settings | None = None) -> Path:
-    """Keep an uploaded file under the data dir and return its path, for ``submit(path)``.
-    Content-addressed, so the same upload twice is one file (and one job while it runs)."""
-    files = files_for(settings or get_settings())
-    return files.path(files.keep_upload(data, filename))
+def save_upload(data: bytes | BinaryIO, filename: str, settings: Settings | None = None) -> Path:
+    """Keep an uploaded file (its bytes, or a binary stream read in chunks) under the data dir and
+    return its path, for ``submit(path)``. Content-addressed, so the same upload twice is one file
+    (and one job while it runs). A stream longer than the upload cap is refused while it is read."""
+    settings = settings or get_settings()
+    files = files_for(settings)
+    if isinstance(data, bytes):
+        return files.path(files.keep_upload(data, filename))
+    partial = settings.media_dir / f".upload-{secrets.token_hex(8)}.part"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _copy_capped(data, partial, settings.max_upload_mb * 1_000_000)
+        return files.path(files.keep_upload(partial, filename))
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _copy_capped(stream: BinaryIO, target: Path, max_bytes: int) -> None:
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := stream.read(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise InvalidInput(f"the upload is larger than {max_bytes / 1e6:.0f} MB", field="media")
+            out.write(chunk)
 
 
 def job_options(
@@ -106,7 +145,9 @@ def job_options(
     try:
         return JobOptions(**fields)
     except ValidationError as exc:
-        raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else None
+        raise InvalidInput(str(error["msg"]).removeprefix("Value error, "), field=field) from None
 
 
 def submit(
@@ -114,22 +155,24 @@ def submit(
     *,
     transcript: bytes | str | None = None,
     transcript_name: str = "transcript.txt",
-    workspace: str = defaults.DEFAULT_WORKSPACE,
+    workspace: str | None = None,
     options: JobOptions | None = None,
-    actor: str = "creator",
+    idempotency_key: str | None = None,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> Submission:
-    """Create a job (or return the active one for the same source and options). A transcript
-    whose length the workspace's plan cannot take is refused here, before a job exists."""
-    return _submit(source, transcript, transcript_name, workspace, options, actor, settings)
+    """Create a job (or return the active one for the same source and options, or the one an
+    ``idempotency_key`` already made). A transcript whose length the workspace's plan cannot take
+    is refused here, before a job exists. ``workspace`` None: the caller's only workspace."""
+    return _submit(source, transcript, transcript_name, workspace, options, caller, settings, idempotency_key)
 
 
 def submit_sample(
     name: str,
     *,
-    workspace: str = defaults.DEFAULT_WORKSPACE,
+    workspace: str | None = None,
     options: JobOptions | None = None,
-    actor: str = "creator",
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> Submission:
     """Run one of the bundled sample transcripts (by file name). A sample run is free: the plan
@@ -140,42 +183,50 @@ def submit_sample(
     if name not in bundled:
         raise InvalidInput(f"no bundled sample named {name!r} (samples: {', '.join(sorted(bundled))})")
     data, filename = read_transcript_file(bundled[name])
-    return _submit(None, data, filename, workspace, options, actor, settings, plan_exempt="sample")
+    return _submit(None, data, filename, workspace, options, caller, settings, plan_exempt="sample")
 
 
 def _submit(
     source: str | None,
     transcript: bytes | str | None,
     transcript_name: str,
-    workspace: str,
+    workspace: str | None,
     options: JobOptions | None,
-    actor: str,
+    caller: Caller | None,
     settings: Settings | None,
+    idempotency_key: str | None = None,
     plan_exempt: str | None = None,
 ) -> Submission:
     settings = settings or get_settings()
     options = options or JobOptions()
-    if transcript is not None:
-        parsed = parse_transcript(transcript, transcript_name)
-        kind, label, fingerprint = "transcript", source or transcript_name, _digest(parsed.model_dump_json())
-    elif source:
-        kind, label = sources.classify(source, settings)
-        parsed, fingerprint = None, sources.fingerprint(kind, label)
-    else:
-        raise InvalidInput("give a source (a URL or a media file) or a transcript")
-    same = [workspace, kind, fingerprint, options.model_dump(mode="json")] + ([plan_exempt] if plan_exempt else [])
+    try:
+        if transcript is not None:
+            parsed = parse_transcript(transcript, transcript_name)
+            kind, label, fingerprint = "transcript", source or transcript_name, _digest(parsed.model_dump_json())
+        elif source:
+            kind, label = sources.classify(source, settings)
+            parsed, fingerprint = None, sources.fingerprint(kind, label)
+        else:
+            raise InvalidInput("give a source (a URL or a media file) or a transcript")
+    except InvalidInput as exc:
+        raise exc.about("transcript" if transcript is not None else "source") from None
+    if idempotency_key is not None and len(idempotency_key) > 255:
+        raise InvalidInput("the Idempotency-Key is longer than 255 characters", field="Idempotency-Key")
+    same = [kind, fingerprint, options.model_dump(mode="json")] + ([plan_exempt] if plan_exempt else [])
     note = parsed.encoding_note if parsed else None
-    created = _store(settings).run(
+    created = access.run(
         _submit_job,
+        caller,
+        settings=settings,
         workspace=workspace,
         kind=kind,
         label=label,
         options=options.model_dump(mode="json"),
-        key=_digest(json.dumps(same)),
+        same=same,
         transcript=parsed.model_dump_json() if parsed is not None else None,
         duration_s=parsed.duration if parsed is not None else None,
-        actor=actor,
         plan_exempt=plan_exempt,
+        idempotency_key=idempotency_key,
     )
     job, attempts = created["job"], created["attempts"]
     if created["duplicate"]:
@@ -187,24 +238,31 @@ def _submit(
 @transaction
 def _submit_job(
     db: Database,
+    caller: Caller,
     *,
-    workspace,
+    workspace: str | None,
     kind,
     label,
     options: dict,
-    key,
+    same: list,
     transcript: str | None,
     duration_s,
-    actor,
     plan_exempt: str | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
-    """The active job for the same source and options, or a new one with its first stage queued
-    (a transcript the plan cannot take is refused: nothing is created). Its minutes are held in
-    this transaction, so concurrent submissions cannot overshoot the plan; a sample run is free."""
+    """The job an earlier identical request made (the same Idempotency-Key, or the same source
+    and options while that job is active), or a new one with its first stage queued (a transcript
+    the plan cannot take is refused: nothing is created). Its minutes are held in this
+    transaction, so concurrent submissions cannot overshoot the plan; a sample run is free."""
+    who = resolve(db, caller)
+    workspace = _workspace_of(who, workspace)
+    require(who, Action.SUBMIT, workspace)
     usage_rows.ensure_workspace(db, workspace)
-    existing = job_rows.find_active_duplicate(db, workspace, key)
-    if existing:
-        return {"job": job_rows.get_job(db, existing["job_id"]), "duplicate": True, "attempts": []}
+    key = _digest(json.dumps([workspace, *same]))
+    earlier = _earlier_submission(db, workspace, key, idempotency_key)
+    if earlier:
+        return {"job": earlier, "duplicate": True, "attempts": []}
+    actor = who.actor
     counted = duration_s is not None and not plan_exempt
     if counted:
         try:
@@ -228,7 +286,42 @@ def _submit_job(
     if transcript is not None:
         keys = {"job_id": job["job_id"], "run_id": run["run_id"], "step": "submit"}
         artifact_rows.save_artifact(db, kind="provided_transcript", content=transcript, **keys)
+    if idempotency_key:
+        people_rows.remember_request(db, workspace, idempotency_key, key, job["job_id"])
     return {"job": job, "duplicate": False, "attempts": queue_stage(db, job, run["run_id"], first)}
+
+
+def _workspace_of(who: Principal, workspace: str | None) -> str:
+    """The workspace named, else the caller's only one (the default one for the administrator)."""
+    if workspace:
+        return workspace
+    mine = who.workspaces()
+    if mine is None:
+        return defaults.DEFAULT_WORKSPACE
+    if len(mine) == 1:
+        return mine[0]
+    if not mine:
+        return defaults.DEFAULT_WORKSPACE  # refused by the check that follows, with its reason
+    raise InvalidInput(f"{who.actor} is a member of {', '.join(mine)}: say which workspace", field="workspace")
+
+
+def _earlier_submission(db: Database, workspace: str, key: str, idempotency_key: str | None) -> dict | None:
+    """The job an earlier identical request made: the same Idempotency-Key (whatever became of
+    its job), or the same source and options while that job is still active."""
+    if idempotency_key:
+        seen = people_rows.idempotent_request(db, workspace, idempotency_key)
+        if seen and seen["request_hash"] != key:
+            raise Conflict(
+                f"the Idempotency-Key {idempotency_key!r} was used for another request (job {seen['job_id']})"
+            )
+        if seen:
+            return job_rows.get_job(db, seen["job_id"])
+    existing = job_rows.find_active_duplicate(db, workspace, key)
+    if not existing:
+        return None
+    if idempotency_key:
+        people_rows.remember_request(db, workspace, idempotency_key, key, existing["job_id"])
+    return job_rows.get_job(db, existing["job_id"])
 
 
 def _digest(text: str) -> str:
@@ -242,28 +335,77 @@ def _iso(value) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z" if value else None
 
 
-def status_report(job_id: str, settings: Settings | None = None) -> dict:
-    """The status contract of ``python -m pipeline status --json``."""
-    found = _store(settings).run(_job_rows, job_id)
+def status_report(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """The status contract of ``python -m pipeline status --json`` and ``GET /api/jobs/{id}``:
+    status, runs with every step attempt and its error, artifacts, and how far the job is."""
+    found = access.run(_job_rows, caller, job_id, settings=settings)
     job, runs, attempts, artifacts = found["job"], found["runs"], found["attempts"], found["artifacts"]
     voices = found["voices"]
+    run_id = runs[-1]["run_id"] if runs else None
+    waiting = [a for a in attempts if a["run_id"] == run_id and a["status"] in view_rows.PENDING_ATTEMPT]
+    live = live_progress([run_id], settings).get(run_id, {}) if waiting else {}
     return {
         "job_id": job_id,
+        "workspace": job["workspace"],
         "status": job["status"],
         "status_reason": job["status_reason"],
         "error_code": job["error_code"],
         "title": job["title"],
         "source": job["source"],
+        "submitted_by": job["submitted_by"],
+        "created_at": _iso(job["created_at"]),
         "qa_score": job["qa_score"],
+        "progress": job_progress(job["status"], waiting, live),
+        "now": doing_now(waiting),
         "runs": [_run_report(run, attempts) | {"voice_version": voices.get(run["run_id"])} for run in runs],
         "artifacts": [{"kind": a["kind"], "format": a["format"], "chars": a["chars"]} for a in artifacts],
     }
 
 
+def live_progress(run_ids: list[str], settings: Settings | None = None) -> dict[str, dict[str, float]]:
+    """run id -> step -> the share of it done, as the running steps report it to Redis; empty
+    when Redis is away (progress is live state, never the truth)."""
+    if not run_ids:
+        return {}
+    try:
+        conn = queue.redis_client(settings or get_settings())
+        return {run_id: queue.progress_of(conn, run_id) for run_id in run_ids}
+    except (RedisUnavailable, redis.RedisError, OSError):
+        return {}
+
+
+def job_progress(status: str, pending: list[dict], live: dict[str, float]) -> float | None:
+    """How far a job is, 0..1: the stages done plus the share of the running stage its steps
+    reported (weighted as the pipeline table says). None for a job that stopped short of delivery."""
+    status = JobStatus(status)
+    if status is DONE:
+        return 1.0
+    if status.terminal:
+        return None
+    pipeline = load_pipeline(get_settings().pipeline)
+    if not pending:
+        return pipeline.progress(None, 0.0, status)
+    stage = pipeline.stage_of(pending[0]["step"])
+    shares = {step: share for step, share in live.items() if pipeline.stage_of(step) == stage}
+    for attempt in pending:  # steps of the stage that finished keep their reported share (1.0)
+        shares.setdefault(attempt["step"], 0.0)
+    return pipeline.progress(stage.name, sum(shares.values()) / len(shares), status)
+
+
+def doing_now(pending: list[dict]) -> str:
+    """What an active job waits for or runs right now, in words: ``finding insights (try 2)``."""
+    parts = []
+    for attempt in pending:
+        again = f" (try {attempt['attempt']})" if attempt["attempt"] > 1 else ""
+        when = {"scheduled": ": retry scheduled", "queued": ": waiting for a worker"}.get(attempt["status"], "")
+        parts.append(f"{wording.step_words(attempt['step'])}{again}{when}")
+    return ", ".join(parts)
+
+
 @transaction(writes=False)
-def _job_rows(db: Database, job_id: str) -> dict:
+def _job_rows(db: Database, caller: Caller, job_id: str) -> dict:
     return {
-        "job": job_rows.get_job(db, job_id),
+        "job": job_for(db, resolve(db, caller), job_id),
         "runs": job_rows.list_runs(db, job_id),
         "attempts": step_rows.attempts_for_job(db, job_id),
         "artifacts": artifact_rows.latest_artifacts(db, job_id, content=False),
@@ -298,6 +440,7 @@ def wait_for(
     timeout: float | None = None,
     *,
     on_change: Callable[[dict], None] | None = None,
+    caller: Caller | None = None,
     settings: Settings | None = None,
     poll_s: float = 0.25,
 ) -> dict:
@@ -305,7 +448,7 @@ def wait_for(
     deadline = None if timeout is None else time.monotonic() + timeout
     last = None
     while True:
-        report = status_report(job_id, settings)
+        report = status_report(job_id, caller=caller, settings=settings)
         marker = (
             report["status"],
             sum(len(r["steps"]) for r in report["runs"]),
@@ -324,8 +467,8 @@ def wait_for(
 # --- Export ------------------------------------------------------------------------------
 
 
-def bundle_files_for(job_id: str, settings: Settings | None = None) -> dict[str, str]:
-    found = _store(settings).run(_bundle_rows, job_id)
+def bundle_files_for(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict[str, str]:
+    found = access.run(_bundle_rows, caller, job_id, settings=settings)
     job, drafts = found["job"], {fmt: Draft.model_validate(d) for fmt, d in found["drafts"].items()}
     transcript = _model(found["transcript"] or found["provided_transcript"], Transcript)
     insights, report = _model(found["insights"], InsightPack), _model(found["qa_report"], QAReport)
@@ -334,13 +477,15 @@ def bundle_files_for(job_id: str, settings: Settings | None = None) -> dict[str,
     return export.bundle_files(job=job, transcript=transcript, insights=insights, drafts=drafts, qa_report=report)
 
 
-def export_job(job_id: str, out_dir: str | Path, settings: Settings | None = None) -> list[Path]:
-    return export.write_bundle(Path(out_dir), bundle_files_for(job_id, settings))
+def export_job(
+    job_id: str, out_dir: str | Path, *, caller: Caller | None = None, settings: Settings | None = None
+) -> list[Path]:
+    return export.write_bundle(Path(out_dir), bundle_files_for(job_id, caller=caller, settings=settings))
 
 
 @transaction(writes=False)
-def _bundle_rows(db: Database, job_id: str) -> dict:
-    found = {"job": job_rows.get_job(db, job_id)}
+def _bundle_rows(db: Database, caller: Caller, job_id: str) -> dict:
+    found = {"job": job_for(db, resolve(db, caller), job_id)}
     for kind in ("transcript", "provided_transcript", "insights", "qa_report"):
         row = artifact_rows.load_artifact(db, job_id, kind)
         found[kind] = row["content"] if row else None
@@ -352,92 +497,160 @@ def _model(content: str | None, model):
     return model.model_validate_json(content) if content else None
 
 
+def drafts(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> list[dict]:
+    """The latest version of each draft, in the usual order of formats."""
+    latest = access.run(_latest_drafts, caller, job_id, settings=settings)
+    return [_draft_version(latest[fmt]) for fmt in formats.in_order(latest)]
+
+
+@transaction(writes=False)
+def _latest_drafts(db: Database, caller: Caller, job_id: str) -> dict[str, dict]:
+    job_for(db, resolve(db, caller), job_id)
+    return artifact_rows.latest_drafts(db, job_id)
+
+
+def _draft_version(row: dict) -> dict:
+    return {
+        "format": row["format"],
+        "version": row["version"],
+        "title": row["title"],
+        "body": row["body"],
+        "posts": row["posts"],
+        "source": row["source"],
+        "author": row["author"],
+        "created_at": _iso(row["created_at"]),
+    }
+
+
+def insights(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> InsightPack:
+    found = access.run(_artifact_of, caller, job_id, ("insights",), settings=settings)
+    if found["content"] is None:
+        raise NotFound(f"job {job_id} has no insight pack yet (status {found['status']})")
+    return InsightPack.model_validate_json(found["content"])
+
+
+TRANSCRIPT_FORMATS = ("srt", "vtt", "txt")
+
+
+def transcript(job_id: str, fmt: str = "srt", *, caller: Caller | None = None, settings: Settings | None = None) -> str:
+    """The job's transcript as SRT, WebVTT or plain text."""
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(TRANSCRIPT_FORMATS)}", field="format")
+    found = access.run(_artifact_of, caller, job_id, ("transcript", "provided_transcript"), settings=settings)
+    if found["content"] is None:
+        raise NotFound(f"job {job_id} has no transcript yet (status {found['status']})")
+    parsed = Transcript.model_validate_json(found["content"])
+    return {"srt": parsed.to_srt, "vtt": parsed.to_vtt, "txt": parsed.to_txt}[fmt]()
+
+
+@transaction(writes=False)
+def _artifact_of(db: Database, caller: Caller, job_id: str, kinds: list[str]) -> dict:
+    """The job's status and the first of ``kinds`` it has (its content, None when it has none)."""
+    job = job_for(db, resolve(db, caller), job_id)
+    for kind in kinds:
+        row = artifact_rows.load_artifact(db, job_id, kind)
+        if row:
+            return {"status": job["status"], "content": row["content"]}
+    return {"status": job["status"], "content": None}
+
+
 # --- People moving jobs on ---------------------------------------------------------------
 
 
-def approve(job_id: str, *, editor: str = "editor", note: str | None = None, settings: Settings | None = None) -> str:
+def approve(
+    job_id: str, *, note: str | None = None, caller: Caller | None = None, settings: Settings | None = None
+) -> str:
     """An editor approves flagged drafts: REQUIRES_MANUAL_REVIEW -> REVIEWED -> delivery."""
-    status, attempts = _store(settings).run(_approve, job_id, editor, note)
+    status, attempts = access.run(_approve, caller, job_id, note, settings=settings)
     queue.try_enqueue(attempts, settings)
     return status
 
 
 @transaction
-def _approve(db: Database, job_id: str, editor: str, note: str | None) -> tuple[str, list[dict]]:
-    job = _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
+def _approve(db: Database, caller: Caller, job_id: str, note: str | None) -> tuple[str, list[dict]]:
+    who = resolve(db, caller)
+    job = _job_in(db, who, job_id, Action.REVIEW, JobStatus.REQUIRES_MANUAL_REVIEW, "approve")
     run = job_rows.latest_run(db, job_id)
-    job_rows.record_review(db, job_id, run["run_id"], "approved", note, editor)
+    job_rows.record_review(db, job_id, run["run_id"], "approved", note, who.actor)
     job_rows.reopen_run(db, run["run_id"])  # the run QA paused goes on
-    reason = note or "approved by an editor"
+    reason = note or f"approved by {who.actor}"
     waiting = JobStatus.REQUIRES_MANUAL_REVIEW
-    attempts = resume(db, job, waiting, reason=reason, actor=editor, run_id=run["run_id"])
+    attempts = resume(db, job, waiting, reason=reason, actor=who.actor, run_id=run["run_id"])
     return job_rows.get_job(db, job_id)["status"], attempts
 
 
-def reject(job_id: str, *, reason: str, editor: str = "editor", settings: Settings | None = None) -> str:
+def reject(job_id: str, *, reason: str, caller: Caller | None = None, settings: Settings | None = None) -> str:
     if not reason or not reason.strip():
-        raise InvalidInput("a rejection needs a reason (--reason)")
-    return _store(settings).run(_reject, job_id, reason.strip(), editor)
+        raise InvalidInput("a rejection needs a reason (--reason)", field="reason")
+    return access.run(_reject, caller, job_id, reason.strip(), settings=settings)
 
 
 @transaction
-def _reject(db: Database, job_id: str, reason: str, editor: str) -> str:
-    _job_in(db, job_id, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
+def _reject(db: Database, caller: Caller, job_id: str, reason: str) -> str:
+    who = resolve(db, caller)
+    _job_in(db, who, job_id, Action.REVIEW, JobStatus.REQUIRES_MANUAL_REVIEW, "reject")
     run = job_rows.latest_run(db, job_id)
-    job_rows.record_review(db, job_id, run["run_id"], "rejected", reason, editor)
+    job_rows.record_review(db, job_id, run["run_id"], "rejected", reason, who.actor)
     error = StepError(ErrorCode.REJECTED, f"rejected: {reason}")
-    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.REJECT, actor=editor)
+    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.REJECT, actor=who.actor)
     return JobStatus.FAILED.value
 
 
-def _job_in(db: Database, job_id: str, status: JobStatus, action: str) -> dict:
-    job = job_rows.get_job(db, job_id)
+def _job_in(db: Database, who: Principal, job_id: str, action: Action, status: JobStatus, verb: str) -> dict:
+    """The job, if the caller may do ``action`` on it and it rests in ``status``."""
+    job = job_for(db, who, job_id, action)
     if job["status"] != status.value:
-        raise Conflict(f"cannot {action} job {job_id}: it is {job['status']}, not {status.value}")
+        raise Conflict(f"cannot {verb} job {job_id}: it is {job['status']}, not {status.value}")
     return job
 
 
 def provide_transcript(
-    job_id: str, data: bytes | str, filename: str, *, actor: str = "creator", settings: Settings | None = None
+    job_id: str, data: bytes | str, filename: str, *, caller: Caller | None = None, settings: Settings | None = None
 ) -> str:
     """A creator's transcript for a job that waits for one: resume from transcription."""
-    parsed = parse_transcript(data, filename)
-    status, attempts = _store(settings).run(_provide_transcript, job_id, parsed.model_dump_json(), filename, actor)
+    try:
+        parsed = parse_transcript(data, filename)
+    except InvalidInput as exc:
+        raise exc.about("transcript") from None
+    found = access.run(_provide_transcript, caller, job_id, parsed.model_dump_json(), filename, settings=settings)
+    status, attempts = found
     queue.try_enqueue(attempts, settings)
     return status
 
 
 @transaction
-def _provide_transcript(db: Database, job_id: str, transcript: str, filename: str, actor: str):
+def _provide_transcript(db: Database, caller: Caller, job_id: str, transcript: str, filename: str):
+    who = resolve(db, caller)
     waiting = JobStatus.NEEDS_USER_INPUT
     stage, _status, _move = load_pipeline(get_settings().pipeline).resume_point(waiting)
-    job = _job_in(db, job_id, waiting, "provide a transcript for")
+    job = _job_in(db, who, job_id, Action.PROVIDE_TRANSCRIPT, waiting, "provide a transcript for")
     run = job_rows.create_run(db, job_id, stage.name, "transcript provided")
     keys = {"job_id": job_id, "run_id": run["run_id"], "step": "submit"}
     artifact_rows.save_artifact(db, kind="provided_transcript", content=transcript, **keys)
     reason = f"transcript {filename} provided"
-    attempts = resume(db, job, waiting, reason=reason, actor=actor, run_id=run["run_id"])
+    attempts = resume(db, job, waiting, reason=reason, actor=who.actor, run_id=run["run_id"])
     return job_rows.get_job(db, job_id)["status"], attempts
 
 
-def cancel(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
-    return _store(settings).run(_cancel, job_id, actor)
+def cancel(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> str:
+    return access.run(_cancel, caller, job_id, settings=settings)
 
 
 @transaction
-def _cancel(db: Database, job_id: str, actor: str) -> str:
-    job = job_rows.get_job(db, job_id)
+def _cancel(db: Database, caller: Caller, job_id: str) -> str:
+    who = resolve(db, caller)
+    job = job_for(db, who, job_id, Action.CANCEL)
     if JobStatus(job["status"]).terminal:
         raise Conflict(f"job {job_id} is already {job['status']}; nothing to cancel")
     run = job_rows.latest_run(db, job_id)
-    error = StepError(ErrorCode.CANCELLED, f"cancelled by {actor}")
-    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.CANCEL, actor=actor)
+    error = StepError(ErrorCode.CANCELLED, f"cancelled by {who.actor}")
+    fail_job(db, job_id, run["run_id"], JobStatus.FAILED, error, move=Move.CANCEL, actor=who.actor)
     return JobStatus.FAILED.value
 
 
-def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = None) -> str:
+def retry(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> str:
     """A new run from the stage that failed, for a job that failed or was blocked."""
-    found = _store(settings).run(_job_rows, job_id)
+    found = access.run(_job_rows, caller, job_id, settings=settings)
     status = JobStatus(found["job"]["status"])
     failures = [a for a in found["attempts"] if a["status"] == "failed"]
     failed = max(failures, key=lambda a: (a["finished_at"], a["id"]))["step"] if failures else None
@@ -445,30 +658,35 @@ def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = No
         raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
     pipeline = load_pipeline((settings or get_settings()).pipeline)
     stage = pipeline.stage_of(failed).name if failed else pipeline.first().name
-    return rerun(job_id, stage, actor=actor, reason="retry", settings=settings)
+    return _start_again(job_id, stage, Action.RETRY, "retry", caller, settings)
 
 
 def rerun(
-    job_id: str, stage: str, *, actor: str = "creator", reason: str = "re-run", settings: Settings | None = None
+    job_id: str, stage: str, *, caller: Caller | None = None, reason: str = "re-run", settings: Settings | None = None
 ) -> str:
     """Regenerate ``stage`` and everything after it in a new run; what came before is reused."""
+    return _start_again(job_id, stage, Action.RERUN, reason, caller, settings)
+
+
+def _start_again(job_id: str, stage: str, action: Action, reason: str, caller: Caller | None, settings) -> str:
     settings = settings or get_settings()
     pipeline = load_pipeline(settings.pipeline)
     stage = pipeline.stage(stage).name  # an unknown name is refused with the list of stages
-    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, reason)
+    target, attempts = access.run(_rerun, caller, job_id, stage, action, reason, settings=settings)
     queue.try_enqueue(attempts, settings)
     return target
 
 
 @transaction
-def _rerun(db: Database, job_id: str, stage: str, actor: str, reason: str) -> tuple[str, list[dict]]:
-    job = job_rows.get_job(db, job_id)
+def _rerun(db: Database, caller: Caller, job_id: str, stage: str, action: str, reason: str) -> tuple[str, list[dict]]:
+    who = resolve(db, caller)
+    job = job_for(db, who, job_id, Action(action))
     if JobStatus(job["status"]).active:
         raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
     run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
     target = load_pipeline(get_settings().pipeline).status_before(stage)
     why = f"{reason} from {stage}"
-    job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=why, run_id=run["run_id"], actor=actor)
+    job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=why, run_id=run["run_id"], actor=who.actor)
     return target.value, queue_stage(db, job, run["run_id"], stage)
 
 
@@ -479,17 +697,18 @@ def edit_draft(
     title: str,
     body: str,
     posts: list[str] | None = None,
-    editor: str = "editor",
     expected_version: int | None = None,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Save an edit as a new version (a save that races another one raises Conflict), then
-    re-run QA on it: the job's QA report and score change with the saved text."""
+    """Save an edit as a new version, then re-run QA on it: the job's QA report and score change
+    with the saved text. A save based on a version that is no longer the latest raises Conflict
+    carrying the latest version (``current``), so nobody overwrites a colleague."""
     spec = formats.get(fmt)
     if not body.strip() and not posts:
-        raise InvalidInput("the draft is empty; write something or leave the editor without saving")
+        raise InvalidInput("the draft is empty; write something or leave the editor without saving", field="body")
     draft = Draft(format=spec.name, title=title.strip() or spec.label, body=body, posts=posts or [])
-    version, basis = _store(settings).run(_save_edit, job_id, draft, editor, expected_version)
+    version, basis = access.run(_save_edit, caller, job_id, draft, expected_version, settings=settings)
     if basis is not None:
         report = qa.recheck(
             basis["report"],
@@ -505,15 +724,26 @@ def edit_draft(
 
 
 @transaction
-def _save_edit(db: Database, job_id: str, draft: Draft, editor: str, expected_version: int | None):
+def _save_edit(db: Database, caller: Caller, job_id: str, draft: Draft, expected_version: int | None):
     """The new version, and what QA compares it with (None until QA has run once)."""
-    job = job_rows.get_job(db, job_id)
+    who = resolve(db, caller)
+    job = job_for(db, who, job_id, Action.EDIT_DRAFT)
+    latest = artifact_rows.latest_drafts(db, job_id).get(draft.format)
+    label = formats.label(draft.format)
+    if latest is None:
+        raise NotFound(f"job {job_id} has no {label} draft yet")
+    if expected_version is not None and latest["version"] != expected_version:
+        raise Conflict(
+            f"the {label} draft was saved by {latest['author']} (version {latest['version']}) after you "
+            f"opened version {expected_version}; reload to see their changes, then apply yours again",
+            current=_draft_version(latest),
+        )
     version = artifact_rows.add_draft_version(
         db,
         job_id,
         draft,
         source="edit",
-        author=editor,
+        author=who.actor,
         expected_version=expected_version,
         note="edited",
         label=formats.label(draft.format),
@@ -566,20 +796,27 @@ def configure_workspace(
     plan: str | None = None,
     webhook_url: str | None = None,
     clear_webhook: bool = False,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> dict:
-    """Change a workspace's plan or webhook. Setting a first webhook makes the workspace's
-    signing secret: it is in the answer (``webhook_secret``) this once and never again."""
+    """A workspace's plan and webhook (owners change them; members read them). The administrator
+    creates a workspace by naming it. Setting a first webhook makes the workspace's signing
+    secret: it is in the answer (``webhook_secret``) this once and never again."""
     settings = settings or get_settings()
     if webhook_url is not None:
         webhook_url = _checked_webhook(webhook_url, settings)
-    info, key_id = _store(settings).run(_configure_workspace, name, plan, webhook_url, clear_webhook)
+    changes = (name, plan, webhook_url, clear_webhook)
+    info, key_id = access.run(_configure_workspace, caller, *changes, settings=settings)
     shown = {"webhook_secret": signing.workspace_secret(settings, name, key_id)} if key_id else {}
     return {**info, **shown}
 
 
 @transaction
-def _configure_workspace(db: Database, name: str, plan, webhook_url, clear_webhook: bool) -> tuple[dict, str | None]:
+def _configure_workspace(
+    db: Database, caller: Caller, name: str, plan, webhook_url, clear_webhook: bool
+) -> tuple[dict, str | None]:
+    changing = plan is not None or webhook_url is not None or clear_webhook
+    require(resolve(db, caller), Action.CONFIGURE_WORKSPACE if changing else Action.READ, name)
     info = usage_rows.configure_workspace(db, name, plan=plan, webhook_url=webhook_url, clear_webhook=clear_webhook)
     key_id = signing.new_key_id() if info.webhook_url and not info.webhook_key_id else None
     if key_id:
@@ -592,20 +829,21 @@ def _checked_webhook(url: str, settings: Settings) -> str:
     try:
         return urlguard.check_url(url, allow_private=settings.allow_private_urls)
     except urlguard.UnsafeURL as exc:
-        raise InvalidInput(f"webhook refused: {exc}") from None
+        raise InvalidInput(f"webhook refused: {exc}", field="webhook_url") from None
 
 
-def rotate_webhook_secret(name: str, settings: Settings | None = None) -> str:
+def rotate_webhook_secret(name: str, *, caller: Caller | None = None, settings: Settings | None = None) -> str:
     """A new signing secret for the workspace's webhooks, returned this once; the old one stops
     working with the next delivery."""
     settings = settings or get_settings()
     key_id = signing.new_key_id()
-    _store(settings).run(_set_webhook_key, name, key_id)
+    access.run(_set_webhook_key, caller, name, key_id, settings=settings)
     return signing.workspace_secret(settings, name, key_id)
 
 
 @transaction
-def _set_webhook_key(db: Database, name: str, key_id: str) -> None:
+def _set_webhook_key(db: Database, caller: Caller, name: str, key_id: str) -> None:
+    require(resolve(db, caller), Action.CONFIGURE_WORKSPACE, name)
     usage_rows.get_workspace(db, name)
     usage_rows.set_webhook_key(db, name, key_id)
 
@@ -613,40 +851,50 @@ def _set_webhook_key(db: Database, name: str, key_id: str) -> None:
 # --- Brand voice ----------------------------------------------------------------------------
 
 
-def _check_may_edit_voice(actor: str, workspace: str) -> None:
-    """The one place that decides who may change a workspace's voice profile. Every entry (page,
-    CLI, API) comes through :func:`save_voice_profile`; when roles arrive, only the workspace's
-    owners pass here (raise ``PermissionError``-like ``InvalidInput`` for the others)."""
-    return None
-
-
-def voice_profile(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> VoiceProfile:
+def voice_profile(
+    workspace: str = defaults.DEFAULT_WORKSPACE, *, caller: Caller | None = None, settings: Settings | None = None
+) -> VoiceProfile:
     """The workspace's current voice profile (an empty one, version 0, when none was saved)."""
-    return _store(settings).run(voice_rows.latest_profile, workspace) or VoiceProfile()
+    return access.run(_voice_profile, caller, workspace, settings=settings) or VoiceProfile()
+
+
+@transaction(writes=False)
+def _voice_profile(db: Database, caller: Caller, workspace: str) -> VoiceProfile | None:
+    require(resolve(db, caller), Action.READ, workspace)
+    return voice_rows.latest_profile(db, workspace)
 
 
 def save_voice_profile(
     workspace: str,
     profile: VoiceProfile,
     *,
-    editor: str = "editor",
     note: str | None = None,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> int:
-    """Save ``profile`` as the workspace's next version (earlier versions stay, and runs keep the
-    version they were pinned to); returns the new version."""
-    _check_may_edit_voice(editor, workspace)
-    return _store(settings).run(_save_voice, workspace, profile, editor, note)
+    """Save ``profile`` as the workspace's next version (owners only; earlier versions stay, and
+    runs keep the version they were pinned to); returns the new version."""
+    return access.run(_save_voice, caller, workspace, profile, note, settings=settings)
 
 
 @transaction
-def _save_voice(db: Database, workspace: str, profile: VoiceProfile, editor: str, note: str | None) -> int:
+def _save_voice(db: Database, caller: Caller, workspace: str, profile: VoiceProfile, note: str | None) -> int:
+    who = resolve(db, caller)
+    require(who, Action.EDIT_VOICE, workspace)
     usage_rows.ensure_workspace(db, workspace)
-    return voice_rows.save_profile(db, workspace, profile, by=editor, note=note)
+    return voice_rows.save_profile(db, workspace, profile, by=who.actor, note=note)
 
 
-def voice_history(workspace: str = defaults.DEFAULT_WORKSPACE, settings: Settings | None = None) -> list[dict]:
-    return _store(settings).run(voice_rows.profile_history, workspace)
+def voice_history(
+    workspace: str = defaults.DEFAULT_WORKSPACE, *, caller: Caller | None = None, settings: Settings | None = None
+) -> list[dict]:
+    return access.run(_voice_history, caller, workspace, settings=settings)
+
+
+@transaction(writes=False)
+def _voice_history(db: Database, caller: Caller, workspace: str) -> list[dict]:
+    require(resolve(db, caller), Action.READ, workspace)
+    return voice_rows.profile_history(db, workspace)
 
 
 def run_voice(run_id: str, settings: Settings | None = None) -> VoiceProfile | None:

@@ -1,5 +1,9 @@
-"""``python -m pipeline``: the command line. Thin: every command calls ``pipeline.api`` (or
-starts a process), prints, and turns errors into one clear line and a non-zero exit."""
+"""``python -m pipeline``: the command line. Thin: every command calls ``pipeline.api`` or
+``pipeline.people`` (or starts a process), prints, and turns errors into one clear line and a
+non-zero exit.
+
+The command line has the files, so it acts as the local administrator (the owner of every
+workspace); what it does is recorded under ``--as EMAIL`` (default: the OS user)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline import api, defaults, formats
+from pipeline import api, defaults, formats, people
+from pipeline.access import Caller, Role
 from pipeline.errors import ClipInsightError
 from pipeline.models import HASHTAG_POLICIES, VoiceProfile
 from pipeline.options import JobOptions
@@ -25,14 +30,36 @@ EXIT_NO_WORKER = 3
 EXIT_TIMEOUT = 4
 
 
+class _Commands:
+    """Every subcommand takes ``--as EMAIL``: who ran it, recorded in what it changes."""
+
+    def __init__(self, parser: argparse.ArgumentParser):
+        self.common = argparse.ArgumentParser(add_help=False)
+        self.common.add_argument(
+            "--as", dest="as_", metavar="EMAIL", help="who runs this, recorded in audit rows (default: the OS user)"
+        )
+        self.sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self.sub.add_parser(name, parents=[self.common], **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="ClipInsight: video to content pack.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _Commands(parser)
 
-    up = sub.add_parser("up", help="start Redis, the storekeeper, workers, the reconciler and the UI")
+    up = sub.add_parser("up", help="start Redis, the storekeeper, workers, the reconciler, the UI and the HTTP API")
     up.add_argument("--workers", type=int, default=defaults.WORKERS, help="0: workers run on other machines")
     up.add_argument("--no-ui", action="store_true", help="do not start Streamlit")
     up.add_argument("--port", type=int, default=defaults.UI_PORT)
+    up.add_argument(
+        "--address",
+        default=defaults.BIND_ADDRESS,
+        help="where the UI listens (another address than this machine's needs a login configured)",
+    )
+    up.add_argument("--no-api", action="store_true", help="do not start the HTTP API")
+    up.add_argument("--api-port", type=int, default=defaults.API_PORT)
+    up.add_argument("--api-address", default=defaults.BIND_ADDRESS, help="where the HTTP API listens")
 
     worker = sub.add_parser("worker", help="run one step worker (here, or on another machine: see README)")
     worker.add_argument("--queues", help="comma-separated: media, llm, default (all of them unless given)")
@@ -55,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("--speaker", help="whose talk it is, when it is not your own (e.g. 'John F. Kennedy')")
     submit.add_argument("--title", help="the job's title (default: the insight pack's title)")
+    submit.add_argument("--idempotency-key", help="a repeat with the same key returns the job it made")
     submit.add_argument("--tone", default="friendly")
     submit.add_argument("--cta", dest="cta_url", help="a call-to-action link for the drafts")
     submit.add_argument("--wait", action="store_true", help="block until the job ends")
@@ -73,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("decision", choices=["approve", "reject"])
     review.add_argument("job_id")
     review.add_argument("--reason")
-    review.add_argument("--editor", default="editor")
+    review.add_argument("--editor", dest="as_", metavar="EMAIL", help="the same as --as")
 
     provide = sub.add_parser("provide-transcript", help="give a transcript to a job that needs one")
     provide.add_argument("job_id")
@@ -94,12 +122,44 @@ def build_parser() -> argparse.ArgumentParser:
     workspace.add_argument(
         "--rotate-webhook-secret", action="store_true", help="make a new signing secret (the old one stops working)"
     )
+    _add_people_commands(sub)
     _add_prompt_commands(sub)
     _add_voice_commands(sub)
     return parser
 
 
-def _add_prompt_commands(sub) -> None:
+def _add_people_commands(sub: _Commands) -> None:
+    roles = [r.value for r in Role]
+    members = sub.add_parser("members", help="a workspace's members and invitations")
+    actions = members.add_subparsers(dest="members_command", required=True)
+    for name, text in (
+        ("list", "members with their roles, and pending invitations"),
+        ("invite", "invite EMAIL (their first sign-in joins the workspace)"),
+        ("set-role", "change a member's role"),
+        ("remove", "remove a member"),
+    ):
+        action = actions.add_parser(name, help=text, parents=[sub.common])
+        action.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
+        if name != "list":
+            action.add_argument("email")
+        if name in ("invite", "set-role"):
+            action.add_argument("--role", choices=roles, default=Role.CREATOR.value)
+        action.add_argument("--json", action="store_true")
+
+    keys = sub.add_parser("apikey", help="a workspace's API keys for the HTTP API")
+    key_actions = keys.add_subparsers(dest="apikey_command", required=True)
+    create = key_actions.add_parser("create", help="a new key; its secret is shown once", parents=[sub.common])
+    create.add_argument("--role", choices=roles, default=Role.CREATOR.value)
+    create.add_argument("--name", default="", help="what the key is for")
+    listing = key_actions.add_parser("list", help="keys with their last use", parents=[sub.common])
+    revoke = key_actions.add_parser("revoke", help="refuse a key from now on", parents=[sub.common])
+    revoke.add_argument("key_id")
+    for action in (create, listing, revoke):
+        action.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
+        action.add_argument("--json", action="store_true")
+
+
+def _add_prompt_commands(sub: _Commands) -> None:
     prompts = sub.add_parser("prompts", help="prompt versions and the labels that choose the one runs use")
     actions = prompts.add_subparsers(dest="prompts_command", required=True)
     listing = actions.add_parser("list", help="every prompt: versions, the one new runs use, labels")
@@ -119,12 +179,14 @@ def _add_prompt_commands(sub) -> None:
     evaluation.add_argument("--out", type=Path, help="file to write (default: a new file under <data dir>/evaluation)")
 
 
-def _add_voice_commands(sub) -> None:
+def _add_voice_commands(sub: _Commands) -> None:
     voice = sub.add_parser("voice", help="a workspace's brand voice: show it, change it, its versions")
     actions = voice.add_subparsers(dest="voice_command", required=True)
-    show = actions.add_parser("show", help="the voice profile new runs use")
-    history = actions.add_parser("history", help="every saved version")
-    change = actions.add_parser("set", help="save a new version: the fields given change, the others stay")
+    show = actions.add_parser("show", help="the voice profile new runs use", parents=[sub.common])
+    history = actions.add_parser("history", help="every saved version", parents=[sub.common])
+    change = actions.add_parser(
+        "set", help="save a new version: the fields given change, the others stay", parents=[sub.common]
+    )
     for command in (show, history, change):
         command.add_argument("--workspace", default=defaults.DEFAULT_WORKSPACE)
     show.add_argument("--json", action="store_true")
@@ -138,7 +200,7 @@ def _add_voice_commands(sub) -> None:
     change.add_argument("--max-hashtags", type=int)
     change.add_argument("--sign-off")
     change.add_argument("--clear", action="store_true", help="start from an empty profile, not the current one")
-    change.add_argument("--by", default="editor", help="who saves it (kept with the version)")
+    change.add_argument("--by", help="who saves it, kept with the version (like --as; default: the OS user)")
     change.add_argument("--note")
 
 
@@ -155,14 +217,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _caller(args) -> Caller:
+    """The local administrator, recorded under ``--as`` (default: the OS user)."""
+    return Caller.local(getattr(args, "as_", None))
+
+
 def _up(args) -> int:
-    from pipeline.supervisor import Supervisor
+    from pipeline.supervisor import Endpoint, Supervisor
 
     logging.getLogger().setLevel(logging.INFO)
+    ui = None if args.no_ui else Endpoint(args.address, args.port)
+    api_endpoint = None if args.no_api else Endpoint(args.api_address, args.api_port)
+    supervisor = Supervisor(workers=args.workers, ui=ui, api=api_endpoint)  # refuses an open UI without login
     print(f"ClipInsight: content provider {_provider_line()}", file=sys.stderr)
-    if not args.no_ui:
-        print(f"ClipInsight UI: http://localhost:{args.port}", file=sys.stderr)
-    return Supervisor(workers=args.workers, ui=not args.no_ui, port=args.port).run()
+    for line in supervisor.describe():
+        print(line, file=sys.stderr)
+    return supervisor.run()
 
 
 def _provider_line() -> str:
@@ -231,7 +301,13 @@ def _submit(args) -> int:
     elif not args.source:
         raise ClipInsightError("give a SOURCE (URL or media file) or --transcript PATH")
     result = api.submit(
-        args.source, transcript=transcript, transcript_name=name, workspace=args.workspace, options=_options(args)
+        args.source,
+        transcript=transcript,
+        transcript_name=name,
+        workspace=args.workspace,
+        options=_options(args),
+        idempotency_key=args.idempotency_key,
+        caller=_caller(args),
     )
     if result.note:
         print(f"note: {result.note}", file=sys.stderr)
@@ -266,7 +342,9 @@ def _wait(args, result: api.Submission) -> int:
     if live:
         print(result.job_id)
     try:
-        report = api.wait_for(result.job_id, args.timeout, on_change=_show_progress if live else None)
+        report = api.wait_for(
+            result.job_id, args.timeout, on_change=_show_progress if live else None, caller=_caller(args)
+        )
     except TimeoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TIMEOUT
@@ -285,7 +363,7 @@ def _show_progress(report: dict) -> None:
 
 
 def _status(args) -> int:
-    report = api.status_report(args.job_id)
+    report = api.status_report(args.job_id, caller=_caller(args))
     if args.json:
         print(json.dumps(report))
         return 0
@@ -302,45 +380,47 @@ def _status(args) -> int:
 
 
 def _export(args) -> int:
-    written = api.export_job(args.job_id, args.out)
+    written = api.export_job(args.job_id, args.out, caller=_caller(args))
     print(f"wrote {len(written)} files to {args.out}")
     return 0
 
 
 def _review(args) -> int:
     if args.decision == "approve":
-        status = api.approve(args.job_id, editor=args.editor, note=args.reason)
+        status = api.approve(args.job_id, note=args.reason, caller=_caller(args))
     else:
-        status = api.reject(args.job_id, reason=args.reason or "", editor=args.editor)
+        status = api.reject(args.job_id, reason=args.reason or "", caller=_caller(args))
     print(f"{args.job_id} {status}")
     return 0
 
 
 def _provide(args) -> int:
     data, name = api.read_transcript_file(args.path)
-    print(f"{args.job_id} {api.provide_transcript(args.job_id, data, name)}")
+    print(f"{args.job_id} {api.provide_transcript(args.job_id, data, name, caller=_caller(args))}")
     return 0
 
 
 def _cancel(args) -> int:
-    print(f"{args.job_id} {api.cancel(args.job_id)}")
+    print(f"{args.job_id} {api.cancel(args.job_id, caller=_caller(args))}")
     return 0
 
 
 def _retry(args) -> int:
-    print(f"{args.job_id} {api.retry(args.job_id)}")
+    print(f"{args.job_id} {api.retry(args.job_id, caller=_caller(args))}")
     return 0
 
 
 def _rerun(args) -> int:
-    print(f"{args.job_id} {api.rerun(args.job_id, args.step)}")
+    print(f"{args.job_id} {api.rerun(args.job_id, args.step, caller=_caller(args))}")
     return 0
 
 
 def _workspace(args) -> int:
-    info = api.configure_workspace(args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook)
+    info = api.configure_workspace(
+        args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook, caller=_caller(args)
+    )
     if args.rotate_webhook_secret:
-        info["webhook_secret"] = api.rotate_webhook_secret(args.name)
+        info["webhook_secret"] = api.rotate_webhook_secret(args.name, caller=_caller(args))
     print(json.dumps(info))
     if "webhook_secret" in info:
         print(
@@ -348,6 +428,58 @@ def _workspace(args) -> int:
             "X-ClipInsight-Signature with it (README, Webhooks).",
             file=sys.stderr,
         )
+    return 0
+
+
+def _members(args) -> int:
+    caller, workspace = _caller(args), args.workspace
+    if args.members_command == "list":
+        found = people.members(workspace, caller=caller)
+        if args.json:
+            print(json.dumps(found, default=str))
+            return 0
+        for member in found["members"]:
+            print(f"{member['email']:<40} {member['role']:<8} last sign-in {member['last_login_at'] or '-'}")
+        for invitation in found["invitations"]:
+            print(f"{invitation['email']:<40} {invitation['role']:<8} invited by {invitation['invited_by']}")
+        return 0
+    if args.members_command == "invite":
+        result = people.invite(workspace, args.email, args.role, caller=caller)
+        print(json.dumps(result) if args.json else f"{result['email']} {result['status']} as {result['role']}")
+    elif args.members_command == "set-role":
+        people.set_role(workspace, args.email, args.role, caller=caller)
+        print(f"{args.email} is now {args.role} in {workspace}")
+    else:
+        people.remove_member(workspace, args.email, caller=caller)
+        print(f"{args.email} removed from {workspace}")
+    return 0
+
+
+def _apikey(args) -> int:
+    caller, workspace = _caller(args), args.workspace
+    if args.apikey_command == "create":
+        key = people.create_key(workspace, args.role, args.name, caller=caller)
+        if args.json:
+            print(json.dumps(key))
+        else:
+            print(key["secret"])
+            print(
+                f"{key['key_id']} ({key['role']} in {workspace}): the line above is the key; it is not shown again",
+                file=sys.stderr,
+            )
+        return 0
+    if args.apikey_command == "revoke":
+        people.revoke_key(workspace, args.key_id, caller=caller)
+        print(f"{args.key_id} revoked")
+        return 0
+    keys = people.list_keys(workspace, caller=caller)
+    if args.json:
+        print(json.dumps(keys, default=str))
+        return 0
+    for key in keys:
+        state = f"revoked {key['revoked_at']:%Y-%m-%d %H:%M}" if key["revoked_at"] else "live"
+        used = f"{key['last_used_at']:%Y-%m-%d %H:%M:%S}" if key["last_used_at"] else "never"
+        print(f"{key['key_id']:<14} {key['role']:<8} {state:<24} last used {used:<20} {key['name']}")
     return 0
 
 
@@ -400,20 +532,21 @@ _VOICE_FIELDS = {
 
 def _voice(args) -> int:
     if args.voice_command == "history":
-        for row in api.voice_history(args.workspace):
+        for row in api.voice_history(args.workspace, caller=_caller(args)):
             print(f"v{row['version']}  {row['saved_at']:%Y-%m-%d %H:%M}  {row['saved_by']}  {row['note'] or ''}")
         return 0
     if args.voice_command == "show":
-        profile = api.voice_profile(args.workspace)
+        profile = api.voice_profile(args.workspace, caller=_caller(args))
         print(profile.model_dump_json(indent=None if args.json else 2))
         return 0
-    base = VoiceProfile() if args.clear else api.voice_profile(args.workspace)
+    base = VoiceProfile() if args.clear else api.voice_profile(args.workspace, caller=_caller(args))
     changes = {field: getattr(args, name) for name, field in _VOICE_FIELDS.items() if getattr(args, name) is not None}
     try:
         profile = VoiceProfile.model_validate(base.model_dump() | changes)
     except ValueError as exc:
         raise ClipInsightError(_first_line(exc)) from None
-    version = api.save_voice_profile(args.workspace, profile, editor=args.by, note=args.note)
+    caller = Caller.local(getattr(args, "by", None) or args.as_)
+    version = api.save_voice_profile(args.workspace, profile, note=args.note, caller=caller)
     print(f"voice profile of {args.workspace} saved as v{version}")
     return 0
 
@@ -442,6 +575,8 @@ COMMANDS = {
     "retry": _retry,
     "rerun": _rerun,
     "workspace": _workspace,
+    "members": _members,
+    "apikey": _apikey,
     "prompts": _prompts,
     "eval-export": _eval_export,
     "voice": _voice,

@@ -48,7 +48,15 @@ RETRYABLE = frozenset(
 
 
 class ClipInsightError(Exception):
-    """Base of every error the product raises on purpose; the message is for a person."""
+    """Base of every error the product raises on purpose; the message is for a person.
+
+    ``DETAILS`` names the keyword arguments a subclass takes beyond the message: what a copy of
+    the error needs when it crosses from the storekeeper to a client (``details()``)."""
+
+    DETAILS: tuple[str, ...] = ()
+
+    def details(self) -> dict:
+        return {name: getattr(self, name) for name in self.DETAILS}
 
 
 class StepError(ClipInsightError):
@@ -69,7 +77,19 @@ class StepError(ClipInsightError):
 
 
 class InvalidInput(ClipInsightError):
-    """Something the user gave us cannot be used; the message says what to change."""
+    """Something the user gave us cannot be used; the message says what to change, ``field``
+    (when known) which input it is about."""
+
+    DETAILS = ("field",)
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def about(self, field: str) -> InvalidInput:
+        """The same error, said to be about ``field`` (unless it already names one)."""
+        self.field = self.field or field
+        return self
 
 
 class QuotaExceeded(ClipInsightError):
@@ -81,7 +101,38 @@ class NotFound(ClipInsightError):
 
 
 class Conflict(ClipInsightError):
-    """The thing changed since the caller read it (e.g. a draft saved by someone else)."""
+    """The thing changed since the caller read it (e.g. a draft saved by someone else).
+    ``current`` may carry what is there now, so the caller can see what changed."""
+
+    DETAILS = ("current",)
+
+    def __init__(self, message: str, *, current: dict | None = None):
+        super().__init__(message)
+        self.current = current
+
+
+class Refused(ClipInsightError):
+    """The caller may not do this (``pipeline.access`` decided). ``record`` is the audit row the
+    refusal leaves: who, what, where, why."""
+
+    DETAILS = ("record",)
+
+    def __init__(self, message: str, *, record: dict | None = None):
+        super().__init__(message)
+        self.record = record or {}
+
+
+class Unauthenticated(Refused):
+    """Nobody we know asks: no key, an unknown key or a revoked one."""
+
+
+class Forbidden(Refused):
+    """A known caller whose role in the workspace does not allow the action."""
+
+
+class JobHidden(Refused, NotFound):
+    """A job of a workspace the caller is not a member of: refused as if it did not exist, so
+    no one learns which job ids exist elsewhere."""
 
 
 def backoff_delay(failed_attempt: int, *, retry_after: float | None = None, rng=random) -> float:

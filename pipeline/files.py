@@ -70,6 +70,9 @@ class Files:
     def keep_upload(self, source: Path | bytes, filename: str | None = None) -> str:
         """Keep a media file someone gave us (a path, or its bytes) under ``media/uploads``, named by
         its content (the same file twice is one file); returns its key."""
+        uploads = self.path("media/uploads/.keep").parent.resolve()
+        if isinstance(source, Path) and source.resolve().parent == uploads:
+            return self.save(source)  # kept already (``save_upload``, then ``submit`` of its path)
         name = filename or (source.name if isinstance(source, Path) else "upload")
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)[-80:] or "upload"
         key = f"media/uploads/{_digest(source)[:16]}-{safe}"

@@ -28,7 +28,7 @@ from pipeline.errors import ClipInsightError, ErrorCode, StepError
 from pipeline.redis_server import redis_client
 from pipeline.settings import Settings
 
-__all__ = ["Limits", "Grant", "RateLimiter", "limiter_for"]
+__all__ = ["Limits", "Grant", "RateLimiter", "limiter_for", "api_key_limiter"]
 
 log = logging.getLogger("clipinsight.ratelimit")
 
@@ -222,3 +222,12 @@ def limiter_for(settings: Settings, name: str, limits: Limits | None = None) -> 
             requests=settings.gemini_rpm, tokens=settings.gemini_tpm, max_wait_s=settings.gemini_rate_wait_s
         )
     return RateLimiter(name, limits, settings)
+
+
+@lru_cache(maxsize=1024)
+def api_key_limiter(settings: Settings, key_hash: str) -> RateLimiter:
+    """Requests per minute of one API key (by the hash of what was presented, so unknown keys are
+    limited too), shared by every API process through Redis. It never waits: a request over the
+    limit is refused at once with how long until there is room (``retry_after``)."""
+    limits = Limits(requests=settings.api_rate_limit, tokens=2**40, window_s=60.0, max_wait_s=0.0)
+    return RateLimiter(f"apikey:{key_hash[:32]}", limits, settings)

@@ -28,18 +28,36 @@ def _optional(value: str | None, kind: type):
     return None if value is None or value.strip() == "" else kind(value)
 
 
+def _secrets_file() -> Path:
+    """``.streamlit/secrets.toml`` in the working dir, or the file CLIPINSIGHT_SECRETS_FILE names
+    (``up`` hands the same file to Streamlit, so the UI and the package read one file)."""
+    return Path(os.environ.get("CLIPINSIGHT_SECRETS_FILE") or Path(".streamlit") / "secrets.toml").resolve()
+
+
+def _secrets() -> dict:
+    path = _secrets_file()
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError):
+        return {}
+
+
 def _secret(name: str) -> str | None:
-    """A secret from the environment, else from ``.streamlit/secrets.toml`` in the working dir."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    path = Path(".streamlit") / "secrets.toml"
-    if path.is_file():
-        try:
-            value = tomllib.loads(path.read_text(encoding="utf-8")).get(name)
-        except (tomllib.TOMLDecodeError, OSError):
-            value = None
+    """A secret from the environment, else from the secrets file."""
+    value = os.environ.get(name) or _secrets().get(name)
     return str(value) if value else None
+
+
+def _login_configured() -> bool:
+    """Whether the secrets file configures Streamlit's login (``[auth]`` with a redirect URI, a
+    cookie secret and at least one OpenID Connect provider), as Streamlit documents it."""
+    auth = _secrets().get("auth")
+    if not isinstance(auth, dict) or not {"redirect_uri", "cookie_secret"} <= set(auth):
+        return False
+    providers = [auth, *(value for value in auth.values() if isinstance(value, dict))]
+    return any({"client_id", "client_secret", "server_metadata_url"} <= set(p) for p in providers)
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,14 @@ class Settings:
     store_url: str | None = None
     store_token: str | None = field(default=None, repr=False)
     store_wait_s: float = defaults.STORE_WAIT_S
+    #: The secrets file (``.streamlit/secrets.toml``) and whether it configures the login.
+    secrets_file: Path = Path(".streamlit/secrets.toml")
+    login_configured: bool = False
+    #: Set for the UI and API processes: every operation there must name its caller (a missing
+    #: one is a bug, refused, instead of the local administrator that the CLI and notebooks are).
+    require_caller: bool = False
+    #: Requests per minute one API key may make.
+    api_rate_limit: int = defaults.API_RATE_LIMIT_PER_MIN
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +143,10 @@ class Settings:
             store_url=env("CLIPINSIGHT_STORE_URL") or None,
             store_token=_secret("CLIPINSIGHT_STORE_TOKEN"),
             store_wait_s=float(env("CLIPINSIGHT_STORE_WAIT_S") or defaults.STORE_WAIT_S),
+            secrets_file=_secrets_file(),
+            login_configured=_login_configured(),
+            require_caller=_flag("CLIPINSIGHT_REQUIRE_CALLER", False),
+            api_rate_limit=int(env("CLIPINSIGHT_API_RATE_LIMIT") or defaults.API_RATE_LIMIT_PER_MIN),
         )
 
     # --- Paths under the data dir ---

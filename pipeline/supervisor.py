@@ -1,5 +1,9 @@
-"""``python -m pipeline up``: Redis, the storekeeper, N workers, the reconciler and Streamlit on
-one machine.
+"""``python -m pipeline up``: Redis, the storekeeper, N workers, the reconciler, Streamlit and the
+HTTP API on one machine.
+
+The UI and the API listen on 127.0.0.1 unless told otherwise; without a login configured the UI
+is refused anywhere else (``access.check_ui_address``). Both run with ``CLIPINSIGHT_REQUIRE_CALLER``
+so that every operation they make names its caller.
 
 Each is a separate process. For as long as ``up`` runs, ``storekeeper.json`` in the data dir says
 that the storekeeper owns the database, so every process goes through it, even while it restarts.
@@ -27,12 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import defaults, queue
+from pipeline.access import check_ui_address
 from pipeline.private import private_dir
 from pipeline.redis_server import embedded
 from pipeline.settings import Settings, get_settings
 from pipeline.store import announce_storekeeper, get_store
 
-__all__ = ["Supervisor", "Child", "streamlit_command"]
+__all__ = ["Supervisor", "Child", "Endpoint", "streamlit_command", "api_command"]
 
 log = logging.getLogger("clipinsight.supervisor")
 
@@ -40,10 +45,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 10.0
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a server child listens."""
+
+    address: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.address in ("127.0.0.1", "localhost", "") else self.address
+        return f"http://{host}:{self.port}"
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -65,10 +84,13 @@ class Supervisor:
         settings: Settings | None = None,
         *,
         workers: int = defaults.WORKERS,
-        ui: bool = True,
-        port: int = defaults.UI_PORT,
+        ui: Endpoint | None = Endpoint(defaults.BIND_ADDRESS, defaults.UI_PORT),
+        api: Endpoint | None = Endpoint(defaults.BIND_ADDRESS, defaults.API_PORT),
     ):
         self.settings = settings or get_settings()
+        if ui is not None:
+            check_ui_address(ui.address, self.settings)
+        self.ui, self.api = ui, api
         worker = [sys.executable, "-m", "pipeline", "worker"] + (
             [] if self.settings.redis_url else ["--wait-for-redis"]
         )
@@ -76,10 +98,27 @@ class Supervisor:
         keeper.ready = lambda: get_store(self.settings).ping()  # the others start once the database answers
         self.children = [keeper] + [Child(f"worker-{i + 1}", worker) for i in range(workers)]
         self.children.append(Child("reconciler", [sys.executable, "-m", "pipeline", "reconcile"]))
-        if ui:
-            self.children.append(Child("ui", streamlit_command(port, settings=self.settings)))
+        entry_env = {"CLIPINSIGHT_REQUIRE_CALLER": "1", "CLIPINSIGHT_SECRETS_FILE": str(self.settings.secrets_file)}
+        if ui is not None:
+            self.children.append(
+                Child("ui", streamlit_command(ui, self.settings.secrets_file, settings=self.settings), entry_env)
+            )
+        if api is not None:
+            self.children.append(Child("api", api_command(api), entry_env))
         self.stop_event = threading.Event()
         self.claims = ExitStack()
+
+    def describe(self) -> list[str]:
+        """What a person starting ``up`` should know: where to go, and who they are there."""
+        lines = []
+        if self.ui is not None:
+            who = (
+                "sign-in required" if self.settings.login_configured else "no login configured: you are the local owner"
+            )
+            lines.append(f"ClipInsight UI: {self.ui.url} ({who})")
+        if self.api is not None:
+            lines.append(f"ClipInsight API: {self.api.url}/api (OpenAPI at {self.api.url}/docs)")
+        return lines
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,7 +170,7 @@ class Supervisor:
             self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
-        env = {**os.environ, "CLIPINSIGHT_DATA_DIR": str(self.settings.data_dir)}
+        env = {**os.environ, "CLIPINSIGHT_DATA_DIR": str(self.settings.data_dir), **child.env}
         child.process = subprocess.Popen(child.argv, cwd=PROJECT_ROOT, env=env, start_new_session=True)
         child.started_at = time.monotonic()
         if child.ready is not None:
@@ -160,11 +199,17 @@ class Supervisor:
                 child.process.wait()
 
 
-def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py", settings: Settings | None = None) -> list[str]:
-    """How the UI is started: headless, no usage statistics, and the product's upload cap as
-    Streamlit's (so the uploader states the limit the product enforces)."""
+def streamlit_command(
+    endpoint: Endpoint,
+    secrets_file: Path | None = None,
+    script: Path = PROJECT_ROOT / "app.py",
+    settings: Settings | None = None,
+) -> list[str]:
+    """How the UI is started: headless, no usage statistics, on the endpoint's address only, with
+    the secrets file the package reads, and the product's upload cap as Streamlit's (so the
+    uploader states the limit the product enforces)."""
     settings = settings or get_settings()
-    return [
+    command = [
         sys.executable,
         "-m",
         "streamlit",
@@ -172,10 +217,33 @@ def streamlit_command(port: int, script: Path = PROJECT_ROOT / "app.py", setting
         str(script),
         "--server.headless",
         "true",
+        "--server.address",
+        endpoint.address,
         "--server.port",
-        str(port),
+        str(endpoint.port),
         "--server.maxUploadSize",
         str(settings.max_upload_mb),
         "--browser.gatherUsageStats",
         "false",
+    ]
+    if secrets_file is not None:
+        command += ["--secrets.files", str(secrets_file)]
+    return command
+
+
+def api_command(endpoint: Endpoint) -> list[str]:
+    """How the HTTP API is started: uvicorn serving ``pipeline.httpapi:create_app``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "pipeline.httpapi:create_app",
+        "--host",
+        endpoint.address,
+        "--port",
+        str(endpoint.port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "5",
     ]

@@ -1,5 +1,8 @@
 """What the pages show, read in one store session per render.
 
+Every function takes the page's ``caller`` and reads through ``access.run``: a page shows the
+workspaces the caller is a member of and nothing else; another workspace's job is not found.
+
 Each function here returns plain values (dicts, lists, DataFrames, the typed models of
 ``pipeline.models``) for one page. A store session costs a lock, an open and a close of the DuckDB
 file, so every function opens exactly one and reads everything its page needs inside it. Live
@@ -18,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 import redis
 
-from pipeline import api, defaults, formats, qa, queue, wording
+from pipeline import access, api, defaults, formats, qa, queue, wording
 from pipeline import export as export_module
+from pipeline.access import Action, Caller, Principal, check_ui_address, job_for, permits, require, resolve
 from pipeline.errors import InvalidInput, StepError
 from pipeline.models import Draft, DraftReview, InsightPack, QAReport, Transcript
 from pipeline.options import JobOptions
@@ -28,11 +32,11 @@ from pipeline.providers import describe
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
 from pipeline.settings import Settings, get_settings
-from pipeline.stages import DONE, FAILED, JobStatus, load_pipeline
+from pipeline.stages import FAILED, JobStatus, load_pipeline
 from pipeline.store import artifacts as artifact_rows
-from pipeline.store import get_store, transaction, utcnow
 from pipeline.store import jobs as job_rows
 from pipeline.store import steps as step_rows
+from pipeline.store import transaction, utcnow
 from pipeline.store import usage as usage_rows
 from pipeline.store import views as view_rows
 from pipeline.transcript import timestamp
@@ -41,6 +45,8 @@ __all__ = [
     "RUN_COLUMNS",
     "RETRYABLE_STATUSES",
     "sidebar",
+    "login_configured",
+    "ui_address_problem",
     "services",
     "runs",
     "job_progress",
@@ -96,10 +102,6 @@ RETRYABLE_STATUSES = FAILED  # the rule lives with the pipeline table; api.retry
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
-def _store(settings: Settings | None):
-    return get_store(settings or get_settings())
-
-
 def _redis(settings: Settings | None) -> redis.Redis | None:
     """A client that answered a ping just now, or None when Redis is away."""
     try:
@@ -113,17 +115,56 @@ def _redis(settings: Settings | None) -> redis.Redis | None:
 # --- Sidebar -----------------------------------------------------------------------------
 
 
-def sidebar(workspace: str | None = None, settings: Settings | None = None) -> dict:
-    """The workspaces and the chosen one's plan usage (the default workspace when the chosen one
-    is unknown)."""
-    return _store(settings).run(_sidebar_rows, workspace)
+def sidebar(workspace: str | None = None, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """The workspaces the caller is a member of with their role, and the chosen one's plan usage
+    (the first of them when the chosen one is not theirs; ``workspace`` None when they have none)."""
+    return access.run(_sidebar_rows, caller, workspace, settings=settings)
 
 
 @transaction(writes=False)
-def _sidebar_rows(db, workspace: str | None) -> dict:
-    workspaces = [row["name"] for row in usage_rows.list_workspaces(db)]
-    chosen = workspace if workspace in workspaces else defaults.DEFAULT_WORKSPACE
-    return {"workspaces": workspaces, "workspace": chosen, "plan": usage_rows.plan_status(db, chosen).model_dump()}
+def _sidebar_rows(db, caller: Caller, workspace: str | None) -> dict:
+    who = resolve(db, caller)
+    mine = who.workspaces()
+    workspaces = [row["name"] for row in usage_rows.list_workspaces(db) if mine is None or row["name"] in mine]
+    chosen = workspace if workspace in workspaces else _first_choice(workspaces)
+    plan = usage_rows.plan_status(db, chosen) if chosen else None
+    return {
+        "workspaces": workspaces,
+        "workspace": chosen,
+        "roles": {name: who.role_in(name).value for name in workspaces},
+        "actor": who.actor,
+        "admin": who.admin,
+        "plan": plan.model_dump() if plan else None,
+    }
+
+
+def _first_choice(workspaces: list[str]) -> str | None:
+    if defaults.DEFAULT_WORKSPACE in workspaces:
+        return defaults.DEFAULT_WORKSPACE
+    return workspaces[0] if workspaces else None
+
+
+def _scope(who: Principal, workspace: str | None) -> str | tuple[str, ...] | None:
+    """What a listing covers: the workspace named (if the caller may read it), else every one the
+    caller is a member of (None, every workspace, for the administrator)."""
+    if workspace:
+        require(who, Action.READ, workspace)
+        return workspace
+    return who.workspaces()
+
+
+def login_configured(settings: Settings | None = None) -> bool:
+    """Whether people sign in (OpenID Connect) or the UI's one user is the local owner."""
+    return (settings or get_settings()).login_configured
+
+
+def ui_address_problem(address: str | None, settings: Settings | None = None) -> str | None:
+    """Why the UI may not serve on ``address`` (None: it may)."""
+    try:
+        check_ui_address(address, settings or get_settings())
+    except InvalidInput as exc:
+        return str(exc)
+    return None
 
 
 def services(settings: Settings | None = None) -> dict:
@@ -151,17 +192,20 @@ def runs(
     text: str = "",
     page: int = 0,
     page_size: int = defaults.RUNS_PAGE_SIZE,
+    *,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> dict:
-    """One page of jobs (newest first) under the filters, the total, and jobs per status."""
-    found = _store(settings).run(_runs_rows, workspace, list(statuses), text, page, page_size)
+    """One page of jobs (newest first) under the filters, the total, and jobs per status; only
+    the workspace named, or every workspace the caller is a member of."""
+    found = access.run(_runs_rows, caller, workspace, list(statuses), text, page, page_size, settings=settings)
     counts, total, page, pages = found["counts"], found["total"], found["page"], found["pages"]
     rows, run_ids, pending = found["rows"], found["run_ids"], found["pending"]
-    live = _live_progress(settings, list(run_ids.values()))
+    live = api.live_progress(list(run_ids.values()), settings)
     for row in rows:
         run_id = run_ids.get(row["job_id"])
         row["progress"] = job_progress(row["status"], pending.get(run_id, []), live.get(run_id, {}))
-        row["now"] = _doing(pending.get(run_id, []))
+        row["now"] = api.doing_now(pending.get(run_id, []))
         row["length_s"] = row.pop("duration_s")
         _put_words(row)
     return {
@@ -174,8 +218,10 @@ def runs(
 
 
 @transaction(writes=False)
-def _runs_rows(db, workspace: str | None, statuses: list[str], text: str, page: int, page_size: int) -> dict:
-    where = view_rows.JobFilter(workspace, tuple(statuses), text)
+def _runs_rows(
+    db, caller: Caller, workspace: str | None, statuses: list[str], text: str, page: int, page_size: int
+) -> dict:
+    where = view_rows.JobFilter(_scope(resolve(db, caller), workspace), tuple(statuses), text)
     counts = view_rows.status_counts(db, where)
     total = sum(n for status, n in counts.items() if not statuses or status in statuses)
     pages = max(1, math.ceil(total / page_size))
@@ -203,75 +249,46 @@ def _why(reason: str | None) -> str | None:
     return reason.split("need an editor: ", 1)[-1]
 
 
-def _live_progress(settings: Settings | None, run_ids: list[str]) -> dict[str, dict[str, float]]:
-    conn = _redis(settings) if run_ids else None
-    if conn is None:
-        return {}
-    try:
-        return {run_id: queue.progress_of(conn, run_id) for run_id in run_ids}
-    except redis.RedisError:
-        return {}
+#: How far a job is (the rule lives in ``pipeline.api``, which reports it to every entry).
+job_progress = api.job_progress
 
 
-def job_progress(status: str, pending: list[dict], live: dict[str, float]) -> float | None:
-    """How far a job is, 0..1: the stages done plus the share of the running stage its steps
-    reported (weighted as the pipeline table says). None for a job that stopped short of delivery."""
-    status = JobStatus(status)
-    if status is DONE:
-        return 1.0
-    if status.terminal:
-        return None
-    pipeline = load_pipeline(get_settings().pipeline)
-    if not pending:
-        return pipeline.progress(None, 0.0, status)
-    stage = pipeline.stage_of(pending[0]["step"])
-    shares = {step: share for step, share in live.items() if pipeline.stage_of(step) == stage}
-    for attempt in pending:  # steps of the stage that finished keep their reported share (1.0)
-        shares.setdefault(attempt["step"], 0.0)
-    return pipeline.progress(stage.name, sum(shares.values()) / len(shares), status)
-
-
-def job_status(job_id: str, settings: Settings | None = None) -> dict:
-    """A job's status, progress and what it runs now: the small read a live status line repeats."""
-    job, run, pending = _store(settings).run(_job_status_rows, job_id)
-    live = _live_progress(settings, [run["run_id"]]).get(run["run_id"], {}) if run and pending else {}
+def job_status(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
+    """A job's status, progress and what it runs now: the small read a live status line (and the
+    API's event stream) repeats."""
+    job, run, pending = access.run(_job_status_rows, caller, job_id, settings=settings)
+    live = api.live_progress([run["run_id"]], settings).get(run["run_id"], {}) if run and pending else {}
     return {
+        "job_id": job_id,
         "status": job["status"],
         "status_label": wording.status_words(job["status"], job["error_code"]).label,
         "status_reason": job["status_reason"],
+        "error_code": job["error_code"],
         "progress": job_progress(job["status"], pending, live),
-        "now": _doing(pending),
+        "now": api.doing_now(pending),
+        "terminal": JobStatus(job["status"]).terminal,
     }
 
 
 @transaction(writes=False)
-def _job_status_rows(db, job_id: str) -> tuple[dict, dict | None, list[dict]]:
-    job = job_rows.get_job(db, job_id)
+def _job_status_rows(db, caller: Caller, job_id: str) -> tuple[dict, dict | None, list[dict]]:
+    job = job_for(db, resolve(db, caller), job_id)
     run = job_rows.latest_run(db, job_id)
     pending = view_rows.pending_steps(db, [run["run_id"]]).get(run["run_id"], []) if run else []
     return job, run, pending
 
 
-def _doing(pending: list[dict]) -> str:
-    """What an active job waits for or runs right now, e.g. ``finding insights (try 2)``."""
-    parts = []
-    for attempt in pending:
-        again = f" (try {attempt['attempt']})" if attempt["attempt"] > 1 else ""
-        when = {"scheduled": ": retry scheduled", "queued": ": waiting for a worker"}.get(attempt["status"], "")
-        parts.append(f"{wording.step_words(attempt['step'])}{again}{when}")
-    return ", ".join(parts)
-
-
 # --- Run detail --------------------------------------------------------------------------
 
 
-def run_header(job_id: str, settings: Settings | None = None) -> dict:
+def run_header(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
     """What the top of a job's page shows (title, status, who approved it, cost) and what can be
-    done with it: a small read, so the heading is on screen before a tab's data is read."""
-    found = _store(settings).run(_run_header_rows, job_id)
+    done with it, by whom (``allowed``: action -> whether the caller may): a small read, so the
+    heading is on screen before a tab's data is read."""
+    found = access.run(_run_header_rows, caller, job_id, settings=settings)
     job, runs_, reviews, usage = found["job"], found["runs"], found["reviews"], found["usage"]
     status = JobStatus(job["status"])
-    live = _live_progress(settings, [runs_[-1]["run_id"]]) if runs_ and status.active else {}
+    live = api.live_progress([runs_[-1]["run_id"]], settings) if runs_ and status.active else {}
     return {
         "job": job,
         "why": _why(job["status_reason"]),
@@ -284,19 +301,30 @@ def run_header(job_id: str, settings: Settings | None = None) -> dict:
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
+        "allowed": found["allowed"],
         **_shape(JobOptions.model_validate(job["options"])),
     }
 
 
 @transaction(writes=False)
-def _run_header_rows(db, job_id: str) -> dict:
+def _run_header_rows(db, caller: Caller, job_id: str) -> dict:
+    who = resolve(db, caller)
+    job = job_for(db, who, job_id)
     return {
-        "job": job_rows.get_job(db, job_id),
+        "job": job,
+        "allowed": _allowed(who, job),
         "runs": job_rows.list_runs(db, job_id),
         "reviews": view_rows.reviews_for(db, job_id),
         "usage": view_rows.usage_for(db, job_id),
         "formats": view_rows.draft_formats(db, job_id),
     }
+
+
+def _allowed(who: Principal, job: dict) -> dict[str, bool]:
+    """Action value -> whether the caller may do it on this job (for pages to say so up front;
+    the operations check again)."""
+    role, own = who.role_in(job["workspace"]), job.get("submitted_by") == who.actor
+    return {action.value: permits(role, action, own_job=own) for action in Action}
 
 
 def _shape(options: JobOptions) -> dict:
@@ -314,13 +342,14 @@ def _shape(options: JobOptions) -> dict:
 RUN_TABS = ("Timeline", "Transcript", "Insights", "Drafts", "QA", "Downloads")
 
 
-def run_tab(job_id: str, tab: str, settings: Settings | None = None) -> dict:
+def run_tab(job_id: str, tab: str, *, caller: Caller | None = None, settings: Settings | None = None) -> dict:
     """What one tab of a job's page shows, in one store transaction."""
-    return _tab_models(_store(settings).run(_run_tab_rows, job_id, tab))
+    return _tab_models(access.run(_run_tab_rows, caller, job_id, tab, settings=settings))
 
 
 @transaction(writes=False)
-def _run_tab_rows(db, job_id: str, tab: str) -> dict:
+def _run_tab_rows(db, caller: Caller, job_id: str, tab: str) -> dict:
+    job_for(db, resolve(db, caller), job_id)
     return _TAB_READS[tab](db, job_id)
 
 
@@ -421,9 +450,9 @@ def draft_fields(fmt: str, title: str, text: str) -> dict:
     return formats.get(fmt).from_editor(title, text)
 
 
-def bundle_zip(job_id: str, settings: Settings | None = None) -> bytes:
+def bundle_zip(job_id: str, *, caller: Caller | None = None, settings: Settings | None = None) -> bytes:
     """The whole export bundle of a job as a zip file."""
-    return export_module.bundle_zip(api.bundle_files_for(job_id, settings))
+    return export_module.bundle_zip(api.bundle_files_for(job_id, caller=caller, settings=settings))
 
 
 def format_label(name: str) -> str:
@@ -450,16 +479,22 @@ def format_choices() -> list[dict]:
 # --- Review ------------------------------------------------------------------------------
 
 
-def review(workspace: str | None = None, selected: str | None = None, settings: Settings | None = None) -> dict:
+def review(
+    workspace: str | None = None,
+    selected: str | None = None,
+    *,
+    caller: Caller | None = None,
+    settings: Settings | None = None,
+) -> dict:
     """The queue of jobs QA flagged (longest waiting first) and the selected one in full (the
     oldest when none is selected)."""
-    found = _store(settings).run(_review_rows, workspace, selected)
+    found = access.run(_review_rows, caller, workspace, selected, settings=settings)
     return {"queue": found["queue"], "item": _review_item(found["item"]) if found["item"] else None}
 
 
 @transaction(writes=False)
-def _review_rows(db, workspace: str | None, selected: str | None) -> dict:
-    waiting = view_rows.review_queue(db, workspace)
+def _review_rows(db, caller: Caller, workspace: str | None, selected: str | None) -> dict:
+    waiting = view_rows.review_queue(db, _scope(resolve(db, caller), workspace))
     chosen = selected if selected in {row["job_id"] for row in waiting} else None
     chosen = chosen or (waiting[0]["job_id"] if waiting else None)
     if chosen is None:
@@ -475,14 +510,28 @@ def _review_rows(db, workspace: str | None, selected: str | None) -> dict:
     return {"queue": waiting, "item": item}
 
 
-def review_waiting(workspace: str | None = None, settings: Settings | None = None) -> int:
+def review_waiting(
+    workspace: str | None = None, *, caller: Caller | None = None, settings: Settings | None = None
+) -> int:
     """How many jobs wait for an editor (the small read a waiting Review page repeats)."""
-    return len(_store(settings).run(view_rows.review_queue, workspace))
+    return len(access.run(_review_queue, caller, workspace, settings=settings))
 
 
-def recent_decisions(workspace: str | None = None, settings: Settings | None = None) -> list[dict]:
+@transaction(writes=False)
+def _review_queue(db, caller: Caller, workspace: str | None) -> list[dict]:
+    return view_rows.review_queue(db, _scope(resolve(db, caller), workspace))
+
+
+def recent_decisions(
+    workspace: str | None = None, *, caller: Caller | None = None, settings: Settings | None = None
+) -> list[dict]:
     """The latest review decisions, each with its job's status now."""
-    return _store(settings).run(view_rows.recent_reviews, workspace)
+    return access.run(_recent_decisions, caller, workspace, settings=settings)
+
+
+@transaction(writes=False)
+def _recent_decisions(db, caller: Caller, workspace: str | None) -> list[dict]:
+    return view_rows.recent_reviews(db, _scope(resolve(db, caller), workspace))
 
 
 def _review_item(found: dict) -> dict:
@@ -625,24 +674,31 @@ def _segments_saying_start(transcript: Transcript, needle: str) -> list[int]:
 
 
 def analytics(
-    workspace: str | None = None, days: int = 30, shift_minutes: int = 0, settings: Settings | None = None
+    workspace: str | None = None,
+    days: int = 30,
+    shift_minutes: int = 0,
+    *,
+    caller: Caller | None = None,
+    settings: Settings | None = None,
 ) -> dict:
     """Frames for the analytics charts over the last ``days`` days, days and weeks counted in the
     viewer's time (``shift_minutes`` ahead of UTC); minutes against the plan for this month.
-    ``workspace`` None means every workspace."""
+    ``workspace`` None means every workspace the caller is a member of."""
     now = utcnow()
     since, month = now - timedelta(days=days), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    frames = _store(settings).run(_analytics_frames, workspace, since, month, shift_minutes)
+    frames = access.run(_analytics_frames, caller, workspace, since, month, shift_minutes, settings=settings)
     return {**_in_words(frames), "since": since, "month": month, "days": days}
 
 
 @transaction(writes=False)
-def _analytics_frames(db, workspace: str | None, since, month, shift_minutes: int) -> dict:
+def _analytics_frames(db, caller: Caller, workspace: str | None, since, month, shift_minutes: int) -> dict:
+    named = workspace
+    workspace = _scope(resolve(db, caller), workspace)
     return {
         "content_per_week": view_rows.content_per_week(db, workspace, since, shift_minutes),
         "qa_scores": view_rows.qa_scores(db, workspace, since),
         "plan_use": view_rows.plan_use_per_workspace(db, workspace, month),
-        "minutes_per_day": view_rows.minutes_per_day(db, workspace, month, shift_minutes) if workspace else None,
+        "minutes_per_day": view_rows.minutes_per_day(db, named, month, shift_minutes) if named else None,
         "failed_jobs": view_rows.failed_jobs(db, workspace, since),
         "runs_per_day": view_rows.runs_per_day(db, workspace, since, shift_minutes),
         "step_durations": view_rows.step_durations(db, workspace, since),
@@ -711,13 +767,15 @@ def estimate(
     transcript: bytes | str,
     filename: str,
     workspace: str = defaults.DEFAULT_WORKSPACE,
+    *,
+    caller: Caller | None = None,
     settings: Settings | None = None,
 ) -> dict:
     """Minutes and estimated cost of a transcript against the workspace's plan, before it is
     submitted; ``problem`` says why the plan would refuse it. A bad file raises InvalidInput."""
     settings = settings or get_settings()
     parsed = parse_transcript(transcript, filename)
-    plan, per_minute = _store(settings).run(_plan_and_cost, workspace)
+    plan, per_minute = access.run(_plan_and_cost, caller, workspace, settings=settings)
     minutes = estimate_minutes(parsed.duration)
     try:
         check_quota(plan, parsed.duration)
@@ -739,7 +797,8 @@ def estimate(
 
 
 @transaction(writes=False)
-def _plan_and_cost(db, workspace: str):
+def _plan_and_cost(db, caller: Caller, workspace: str):
+    require(resolve(db, caller), Action.READ, workspace)
     return usage_rows.plan_status(db, workspace), view_rows.cost_per_minute(db, utcnow() - timedelta(days=90))
 
 

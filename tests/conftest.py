@@ -9,6 +9,7 @@ import pytest
 from pipeline.process import forget_cached_state
 from pipeline.settings import get_settings
 from tests.support.cluster import Cluster
+from tests.support.teams import build_template, copy_template
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -56,3 +57,18 @@ def cluster(cluster_factory) -> Cluster:
 @pytest.fixture
 def sample_srt() -> Path:
     return SAMPLES / "creator-workflow-talk.srt"
+
+
+@pytest.fixture(scope="module")
+def teams_template(tmp_path_factory):
+    """Two workspaces with people, API keys and processed jobs (tests/support/teams.py), made once
+    per module."""
+    return build_template(tmp_path_factory.mktemp("teams") / "data")
+
+
+@pytest.fixture
+def teams(teams_template, data_dir) -> dict:
+    """The teams in this test's data dir: ``{"jobs": {...}, "keys": {...}}``."""
+    template, made = teams_template
+    copy_template(template, data_dir)
+    return made

@@ -8,6 +8,7 @@ every page, at a laptop's width (1400x1000) and a phone's (390x844), land in
 
 from __future__ import annotations
 
+import getpass
 import re
 import time
 
@@ -25,6 +26,8 @@ pytestmark = [
 ]
 
 JOB_ID = re.compile(r"job_[0-9a-f]{10}")
+#: With no login configured the UI's one user is the local owner, named after the OS user.
+LOCAL_OWNER = getpass.getuser()
 WAIT_MS = 90_000
 LAPTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
@@ -184,7 +187,7 @@ def test_a_flagged_job_is_approved_on_review_beside_the_passage_behind_its_flag(
     assert passage.locator("p").count() == 1  # the line, not a list
     shoot(page, "review")
     page.get_by_role("button", name="Approve: continue to delivery").click()
-    page.get_by_text(f"Approved {job_id} as editor").wait_for()
+    page.get_by_text(f"Approved {job_id} as editor").wait_for()  # the name in the sidebar (local mode)
     decision = page.get_by_test_id("stTable").locator("tr").filter(has_text=job_id)
     decision.filter(has_text="✓ Done").wait_for(timeout=WAIT_MS)
     assert "approved" in decision.inner_text()

@@ -18,6 +18,7 @@ from pipeline import api, queue
 from pipeline.redis_server import embedded
 from pipeline.settings import get_settings
 from tests.conftest import SAMPLES
+from tests.support.browser import Product, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,10 +151,11 @@ def _wait(predicate, timeout: float = 60, what: str = "") -> None:
 
 
 @contextmanager
-def _up(workers: int = 2):
+def _up(workers: int = 2, api_port: int | None = None):
     """``python -m pipeline up --no-ui`` with every child ready; taken down whatever happens."""
+    api = ["--api-port", str(api_port)] if api_port else ["--no-api"]
     up = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", str(workers)],
+        [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", str(workers), *api],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,
@@ -164,6 +166,8 @@ def _up(workers: int = 2):
         _wait(lambda: (get_settings().redis_dir / "redis.sock").exists(), what="redis")
         conn = queue.redis_client(get_settings())
         _wait(lambda: len(queue.live_workers(conn)) == workers, what=f"{workers} workers")
+        if api_port:
+            _wait(lambda: Product._answers(f"http://127.0.0.1:{api_port}/openapi.json"), what="the HTTP API")
         yield up
     finally:
         if up.poll() is None:  # the test failed midway: take down everything up started
@@ -175,7 +179,7 @@ def _up(workers: int = 2):
 
 @pytest.mark.slow
 def test_up_runs_everything_restarts_dead_workers_and_stops_cleanly(data_dir):
-    with _up() as up:
+    with _up(api_port=free_port()) as up:
         result = cli("submit", "--transcript", str(SAMPLES / "creator-workflow-talk.srt"), "--wait")
         assert result.returncode == 0, result.stderr
 

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import api, datasets, evaluation, experiments, labels
 from pipeline import store as store_module
+from pipeline.access import Caller
 from pipeline.errors import InvalidInput
 from pipeline.options import JobOptions
 from pipeline.providers.gemini import GeminiContentProvider
@@ -237,9 +238,9 @@ def _flagged_job(tone: str) -> str:
 def test_editors_decisions_become_an_evaluation_dataset(cluster, tmp_path):
     approved, rejected = _flagged_job("friendly"), _flagged_job("bold")
     edited = "I rewrote this post myself.\n\nOne idea from the talk: a clear promise beats a clever name."
-    api.edit_draft(approved, "linkedin", title="My LinkedIn post", body=edited, editor="ana")
-    api.approve(approved, editor="ana", note="numbers checked with the guest")
-    api.reject(rejected, reason="the 93% figure has no source", editor="ben")
+    api.edit_draft(approved, "linkedin", title="My LinkedIn post", body=edited, caller=Caller.local("ana"))
+    api.approve(approved, caller=Caller.local("ana"), note="numbers checked with the guest")
+    api.reject(rejected, reason="the 93% figure has no source", caller=Caller.local("ben"))
     assert api.wait_for(approved, timeout=120)["status"] == "ANALYTICS_LOGGED"
 
     path = evaluation.export_decisions(tmp_path / "decisions.jsonl")

@@ -14,6 +14,7 @@ import dataclasses
 import pytest
 
 from pipeline import api, formats, qa
+from pipeline.access import Caller
 from pipeline.options import JobOptions
 from pipeline.providers.gemini import GeminiContentProvider
 from pipeline.providers.local import LocalContentProvider
@@ -84,7 +85,7 @@ def test_a_planted_job_waits_for_an_editor_and_approval_delivers_clean_drafts(cl
 
     assert report["status"] == "REQUIRES_MANUAL_REVIEW", cluster.log_text()[-3000:]
     assert "instruction-like line" in report["status_reason"]
-    api.approve(submitted.job_id, editor="maya", note="checked: the plant is in no draft")
+    api.approve(submitted.job_id, caller=Caller.local("maya"), note="checked: the plant is in no draft")
     assert api.wait_for(submitted.job_id, timeout=60)["status"] == "ANALYTICS_LOGGED"
     drafts = {name: text for name, text in api.bundle_files_for(submitted.job_id).items() if name.startswith("drafts/")}
     assert drafts and not any(carries(text, injection) for text in drafts.values())

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from pipeline import api
+from pipeline.access import Caller
 from pipeline.errors import Conflict, InvalidInput, QuotaExceeded
 from pipeline.settings import get_settings
 from pipeline.store import get_store, utcnow
@@ -31,7 +32,7 @@ def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
     with pytest.raises(InvalidInput, match="reason"):
         api.reject(job_id, reason="  ")
 
-    api.approve(job_id, editor="maya", note="checked the quotes")
+    api.approve(job_id, caller=Caller.local("maya"), note="checked the quotes")
     report = api.wait_for(job_id, timeout=60)
     assert report["status"] == "ANALYTICS_LOGGED"
     trail = get_store().run(job_rows.audit_trail, job_id)
@@ -49,7 +50,7 @@ def test_flagged_drafts_wait_for_an_editor_then_get_delivered(cluster):
 def test_rejection_ends_the_job_with_the_reason_recorded(cluster):
     job_id = submit(SAMPLES / "risky-interview.srt")
     assert api.wait_for(job_id, timeout=120)["status"] == "REQUIRES_MANUAL_REVIEW"
-    api.reject(job_id, reason="the guest's revenue claim is not something we can print", editor="li")
+    api.reject(job_id, reason="the guest's revenue claim is not something we can print", caller=Caller.local("li"))
     report = api.status_report(job_id)
     assert report["status"] == "FAILED" and report["error_code"] == "REJECTED"
     assert "revenue claim" in report["status_reason"]

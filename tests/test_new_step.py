@@ -78,7 +78,7 @@ def test_a_step_added_with_one_row_runs_in_the_pipeline(cluster_factory, sample_
     assert (
         done.index("insights") < done.index("translate") < min(i for i, s in enumerate(done) if s.startswith("draft:"))
     )
-    detail = views.run_detail(job_id)
+    detail = views.run_header(job_id)
     assert "translate" in detail["stages"]
     assert detail["step_order"].index("translate") == detail["step_order"].index("insights") + 1
 

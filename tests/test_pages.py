@@ -13,18 +13,21 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import api, defaults, formats, views, wording
+from pipeline import api, defaults, formats, people, views, wording
+from pipeline.access import Caller
 from pipeline.errors import InvalidInput, QuotaExceeded
 from pipeline.models import Draft, DraftReview, QACheck
 from pipeline.options import JobOptions
+from pipeline.process import forget_cached_state
 from pipeline.runner import run_queued
 from pipeline.settings import reset_settings
 from pipeline.stages import PIPELINE, JobStatus
 from pipeline.store import artifacts as artifact_rows
 from pipeline.store import get_store
 from pipeline.store import jobs as job_rows
-from pipeline.supervisor import streamlit_command
+from pipeline.supervisor import Endpoint, streamlit_command
 from pipeline.transcript import parse_transcript
+from tests.support.login import write_login_secrets
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 APP = "../app.py"
@@ -41,8 +44,10 @@ def status_of(job_id: str) -> str:
     return get_store().run(job_rows.get_job, job_id)["status"]
 
 
-def open_page(page: str, **query) -> AppTest:
+def open_page(page: str, user: dict | None = None, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
+    if user is not None:
+        at.user = user
     at.run()  # the app registers its pages (st.navigation) on the first run
     for key, value in query.items():
         at.query_params[key] = value
@@ -78,6 +83,21 @@ def all_text(at: AppTest) -> str:
 
 
 @pytest.fixture
+def login(data_dir):
+    """Configure a login (as ``.streamlit/secrets.toml`` does) and make ``email`` a member of the
+    default workspace with ``role``; returns what AppTest shows the app as ``st.user``."""
+    write_login_secrets(data_dir.parent)
+    forget_cached_state()
+
+    def member(email: str, role: str) -> dict:
+        people.invite(defaults.DEFAULT_WORKSPACE, email, role)
+        people.sign_in(email)
+        return {"is_logged_in": True, "email": email, "name": email.split("@")[0]}
+
+    return member
+
+
+@pytest.fixture
 def talk() -> str:
     return processed("creator-workflow-talk.srt")
 
@@ -99,7 +119,7 @@ def test_sidebar_shows_workspace_plan_usage_services_and_provider(talk):
     assert "14 of 600 min used this month (creator plan)" in [p.proto.text for p in at.sidebar.get("progress")]
     assert "Redis down" in sidebar and "no worker alive" in sidebar  # nothing runs in this test
     assert "offline" in sidebar
-    assert at.text_input(key="editor").value == "editor"
+    assert "Local mode: no login is configured" in sidebar and "listens on this machine only" in sidebar
 
 
 # --- Submit ------------------------------------------------------------------------------
@@ -146,7 +166,7 @@ def test_the_uploaders_state_the_products_limits(monkeypatch):
     reset_settings()
     at.run()
     assert at.get("file_uploader")[0].proto.max_upload_size_mb == 800
-    command = streamlit_command(8501)
+    command = streamlit_command(Endpoint("127.0.0.1", 8501))
     assert command[command.index("--server.maxUploadSize") + 1] == "800"
 
 
@@ -298,7 +318,7 @@ def test_runs_filters_by_status_words_and_text():
 
 def test_runs_speak_in_words_with_the_codes_in_tooltips(flagged):
     seed_jobs(3)
-    api.approve(flagged, editor="Maya")
+    api.approve(flagged, caller=Caller.local("Maya"))
     at = open_page("pages/runs.py")
     shown = table(at)
     statuses = dict(zip(shown["job_id"], shown["status_text"], strict=True))
@@ -458,9 +478,8 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     ]
     assert history[-1]["body"].startswith("Ten posts from one talk")
     shown = [table.value for table in at.table if "author" in table.value.columns]
-    assert any(
-        list(t["author"]) == ["clipinsight", "Maya"] and list(t["source"]) == ["generated", "edit"] for t in shown
-    )
+    authors, sources = ["clipinsight", "Maya"], ["generated", "edit"]
+    assert any(list(t["author"]) == authors and list(t["source"]) == sources for t in shown)
     diff = [c for c in texts(at, "code") if "+++ version 2" in c]
     assert diff and "+Ten posts from one talk: here is how." in diff[0]
 
@@ -488,9 +507,9 @@ def test_editing_a_thread_keeps_its_posts():
 
 def test_a_draft_saved_by_someone_else_meanwhile_is_a_conflict_not_an_overwrite(talk):
     at = open_draft(open_page("pages/run.py", job=talk, tab="Drafts"), "linkedin")  # opens version 1
-    api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", editor="Sam")
+    api.edit_draft(talk, "linkedin", title="Theirs", body="Their careful edit.", caller=Caller.local("Sam"))
     edit(at, "linkedin", "My quick edit.")
-    assert any("Not saved:" in e and "saved by someone else (version 2)" in e for e in texts(at, "error"))
+    assert any("Not saved:" in e and "saved by Sam (version 2)" in e for e in texts(at, "error"))
     latest = get_store().run(artifact_rows.latest_drafts, talk)["linkedin"]
     assert (latest["version"], latest["body"], latest["author"]) == (2, "Their careful edit.", "Sam")
     assert any("-Their careful edit." in c and "+My quick edit." in c for c in texts(at, "code"))
@@ -507,7 +526,7 @@ def badges(at: AppTest) -> list[tuple[str, str]]:
 
 
 def test_run_detail_speaks_in_words_and_names_the_approving_editor(flagged):
-    api.approve(flagged, editor="Maya")
+    api.approve(flagged, caller=Caller.local("Maya"))
     run_queued()
     at = open_page("pages/run.py", job=flagged, tab="Timeline")
     shown = badges(at)
@@ -673,9 +692,8 @@ def test_evidence_is_the_passage_behind_each_flag_not_a_list():
     assert repetition["passage"] == [] and judge["passage"] == []
 
 
-def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
-    at = open_page("pages/review.py")
-    at.session_state["editor"] = "Maya"
+def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged, login):
+    at = open_page("pages/review.py", user=login("maya@example.com", "editor"))
     at.text_input(key="approve_note").input("stat checked with the guest")
     [approve] = [b for b in at.button if b.label.startswith("Approve")]
     approve.click().run()
@@ -687,14 +705,17 @@ def test_approve_sends_the_job_on_to_delivery_and_records_who(flagged):
     approval = get_store().row(
         "SELECT actor, reason FROM status_changes WHERE job_id = ? AND move = 'approve'", [flagged]
     )
-    assert review == {"decision": "approved", "editor": "Maya", "reason": "stat checked with the guest"}
-    assert approval == {"actor": "Maya", "reason": "stat checked with the guest"}
+    assert review == {"decision": "approved", "editor": "maya@example.com", "reason": "stat checked with the guest"}
+    assert approval == {"actor": "maya@example.com", "reason": "stat checked with the guest"}
     at.run()
     recent = at.table[0].value
-    assert list(recent[["job_id", "decision", "editor", "status now"]].iloc[0]) == [
+    shown = [
+        read(value).replace("\u2060", "") for value in recent[["job_id", "decision", "editor", "status now"]].iloc[0]
+    ]
+    assert shown == [
         flagged,
         "approved",
-        "Maya",
+        "maya@example.com",
         "✓ Done",
     ]
 
@@ -727,8 +748,10 @@ def test_review_queue_is_oldest_first(flagged):
 
 
 def test_analytics_counts_content_per_week_approvals_and_edits(talk, flagged):
-    api.edit_draft(flagged, "linkedin", title="Checked", body="The 93% figure is the guest's own.", editor="Maya")
-    api.approve(flagged, editor="Maya")
+    api.edit_draft(
+        flagged, "linkedin", title="Checked", body="The 93% figure is the guest's own.", caller=Caller.local("Maya")
+    )
+    api.approve(flagged, caller=Caller.local("Maya"))
     run_queued()
     seed_jobs(10)  # one of them failed
     data = views.analytics("default", 30)

@@ -16,8 +16,9 @@ import duckdb
 import pyarrow.flight as flight
 import pytest
 
-from pipeline import api
-from pipeline.errors import InvalidInput
+from pipeline import api, people
+from pipeline.access import Caller
+from pipeline.errors import Conflict, InvalidInput, JobHidden
 from pipeline.settings import get_settings
 from pipeline.store import FlightStore, StoreUnavailable, codec, get_store
 from pipeline.store import artifacts as artifact_rows
@@ -47,6 +48,26 @@ def test_clients_go_through_the_storekeeper_and_the_file_is_its_alone(cluster):
     with pytest.raises(duckdb.IOException, match="lock"):
         duckdb.connect(str(get_settings().db_path), read_only=True)
     assert store.scalar("SELECT status FROM jobs WHERE job_id = ?", [job_id]) == "ANALYTICS_LOGGED"
+
+
+def test_a_refusal_crosses_the_storekeeper_with_its_audit_row_and_an_edit_conflict_with_the_latest(cluster):
+    """Errors keep what a client needs across the process boundary: the refused one's record (so
+    the refusal is logged, in a transaction of its own), a stale save's current version."""
+    job_id = submit()
+    assert api.wait_for(job_id, timeout=120)["status"] == "ANALYTICS_LOGGED"
+    api.configure_workspace("elsewhere")
+    people.invite("elsewhere", "eve@example.com", "owner")
+    people.sign_in("eve@example.com")
+    with pytest.raises(JobHidden, match=f"no job with id {job_id}") as hidden:
+        api.status_report(job_id, caller=Caller.person("eve@example.com"))
+    assert hidden.value.record["reason"] == "not a member"
+    logged = get_store().rows("SELECT actor, job_id, reason FROM access_refusals")
+    assert logged == [{"actor": "eve@example.com", "job_id": job_id, "reason": "not a member"}]
+
+    api.edit_draft(job_id, "linkedin", title="Mine", body="My edit.", expected_version=1)
+    with pytest.raises(Conflict) as stale:
+        api.edit_draft(job_id, "linkedin", title="Late", body="A late edit.", expected_version=1)
+    assert stale.value.current["version"] == 2 and stale.value.current["body"] == "My edit."
 
 
 def test_peoples_sql_is_read_only_and_cannot_reach_the_host(cluster):
@@ -91,16 +112,15 @@ def test_a_lost_answer_is_answered_again_not_run_twice(cluster):
     """A client whose connection broke asks again with the same request id."""
     request = {
         "name": "pipeline.api:_submit_job",
-        "args": [],
+        "args": [Caller.local("test")],
         "kwargs": {
             "workspace": "default",
             "kind": "transcript",
             "label": "retried.srt",
             "options": {"formats": ["linkedin"], "tone": "friendly", "cta_url": None},
-            "key": uuid.uuid4().hex,
+            "same": [uuid.uuid4().hex],
             "transcript": None,
             "duration_s": None,
-            "actor": "test",
         },
         "request_id": uuid.uuid4().hex,
     }

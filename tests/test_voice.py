@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline import api, qa
+from pipeline.access import Caller
 from pipeline.models import Draft, VoiceProfile
 from pipeline.options import JobOptions
 from pipeline.providers.gemini import GeminiContentProvider
@@ -36,8 +37,10 @@ def talk():
 
 def test_every_save_is_a_new_version_and_the_old_ones_stay(data_dir):
     assert api.voice_profile("studio").version == 0 and api.voice_profile("studio").is_empty
-    first = api.save_voice_profile("studio", VOICE, editor="ana", note="launch")
-    second = api.save_voice_profile("studio", VOICE.model_copy(update={"sign_off": "Onward, Ana"}), editor="ben")
+    first = api.save_voice_profile("studio", VOICE, caller=Caller.local("ana"), note="launch")
+    second = api.save_voice_profile(
+        "studio", VOICE.model_copy(update={"sign_off": "Onward, Ana"}), caller=Caller.local("ben")
+    )
     assert (first, second) == (1, 2)
     current = api.voice_profile("studio")
     assert (
@@ -98,14 +101,16 @@ def test_an_llm_is_told_the_voice_with_its_examples_fenced(settings):
 
 
 def test_a_run_writes_in_the_voice_it_started_with_and_records_it(cluster):
-    api.save_voice_profile("default", VOICE, editor="ana")
+    api.save_voice_profile("default", VOICE, caller=Caller.local("ana"))
     path = SAMPLES / "creator-workflow-talk.srt"
     job_id = api.submit(transcript=path.read_bytes(), transcript_name=path.name).job_id
     report = api.wait_for(job_id, timeout=120)
 
     assert report["status"] == "ANALYTICS_LOGGED", cluster.log_text()[-3000:]
     assert report["runs"][0]["voice_version"] == 1 and api.run_voice(report["runs"][0]["run_id"]).version == 1
-    api.save_voice_profile("default", VOICE.model_copy(update={"sign_off": "Onward"}), editor="ben")  # v2, later
+    api.save_voice_profile(
+        "default", VOICE.model_copy(update={"sign_off": "Onward"}), caller=Caller.local("ben")
+    )  # v2, later
     bundle = api.bundle_files_for(job_id)
     linkedin, newsletter = bundle["drafts/linkedin.txt"], bundle["drafts/newsletter.md"]
     assert "Keep making, Ana" in linkedin and "Onward" not in linkedin

@@ -1,4 +1,4 @@
-"""Pieces the pages share: who is editing, which workspace, messages that survive a rerun, and
+"""Pieces the pages share: who is here, which workspace, messages that survive a rerun, and
 times in the viewer's time zone (the browser's; UTC when it has not said)."""
 
 from __future__ import annotations
@@ -10,10 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import defaults, wording
+from pipeline.access import Caller
+from pipeline.errors import ClipInsightError
 
 __all__ = [
+    "caller",
     "editor",
     "workspace",
+    "or_stop",
     "flash",
     "show_flash",
     "zone",
@@ -25,13 +29,42 @@ __all__ = [
 ]
 
 
+def caller() -> Caller:
+    """Who uses this page: the signed-in email; with no login configured, the local owner under
+    the name typed in the sidebar. Read from the session on every call (fragments and callbacks
+    included); with a login, never from a field the browser could set."""
+    from pipeline import views
+
+    if views.login_configured():
+        if not st.user.is_logged_in:
+            st.stop()  # the shell shows the sign-in page; nothing else runs without an identity
+        return Caller.person(str(st.user.email))
+    return Caller.local(str(st.session_state.get("editor") or "").strip() or "editor")
+
+
 def editor() -> str:
-    """The name edits and review decisions are recorded under (set in the sidebar)."""
-    return str(st.session_state.get("editor") or "").strip() or "editor"
+    """The name edits and review decisions are recorded under."""
+    return caller().name
 
 
-def workspace() -> str:
-    return st.session_state.get("workspace") or defaults.DEFAULT_WORKSPACE
+def workspace() -> str | None:
+    """The workspace chosen in the sidebar (one the person is a member of); before the sidebar
+    has been read once, the default one in local mode, else their first."""
+    chosen = st.session_state.get("workspace")
+    if chosen:
+        return chosen
+    roles = st.session_state.get("roles")
+    return sorted(roles)[0] if roles else defaults.DEFAULT_WORKSPACE
+
+
+def or_stop(load, *args, **kwargs):
+    """What ``load`` returns; when it is refused (or fails for a reason a person can act on), the
+    message instead of the rest of the page."""
+    try:
+        return load(*args, **kwargs)
+    except ClipInsightError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def flash(message: str, kind: str = "success") -> None:

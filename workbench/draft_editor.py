@@ -9,7 +9,7 @@ import streamlit as st
 from pipeline import api, diffs, views
 from pipeline.errors import ClipInsightError, Conflict
 from pipeline.models import Draft
-from workbench.common import editor, flash, when
+from workbench.common import caller, editor, flash, when
 from workbench.text import literal
 
 __all__ = ["draft_editor"]
@@ -64,7 +64,7 @@ def _snapshot(version: dict) -> dict:
 def _save(job_id: str, fmt: str, base: dict, title: str, text: str) -> None:
     fields = views.draft_fields(fmt, title, text)
     try:
-        version = api.edit_draft(job_id, fmt, **fields, editor=editor(), expected_version=base["version"])
+        version = api.edit_draft(job_id, fmt, **fields, caller=caller(), expected_version=base["version"])
     except Conflict as exc:
         st.session_state[f"conflict:{job_id}:{fmt}"] = {"message": str(exc), "mine": fields}
         return

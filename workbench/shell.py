@@ -1,5 +1,12 @@
-"""The shell every page is drawn in: the app's navigation and the sidebar (workspace, plan
-usage, services, editor name). The one place that decides which pages a person sees.
+"""The shell every page is drawn in: who is here, the app's navigation and the sidebar
+(identity, workspace, plan usage, services). The one place that decides which pages a person sees.
+
+Who is here comes first. With a login configured (``[auth]`` in ``.streamlit/secrets.toml``) a
+person signs in with OpenID Connect (``st.login``) and is their email everywhere; their first
+sign-in joins the workspaces the email was invited to. Without one, the UI serves its one local
+user (the owner of every workspace, recorded under the name typed in the sidebar) on 127.0.0.1
+only, and refuses to serve anywhere else. Owners also get Members and API keys in the menu (the
+pages themselves check again, as every operation does).
 
 Two ways into a page, one result:
 
@@ -28,7 +35,18 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pipeline import defaults
 
-__all__ = ["SUBMIT_PAGE", "RUNS_PAGE", "RUN_PAGE", "REVIEW_PAGE", "ANALYTICS_PAGE", "VOICE_PAGE", "run_app", "enter"]
+__all__ = [
+    "SUBMIT_PAGE",
+    "RUNS_PAGE",
+    "RUN_PAGE",
+    "REVIEW_PAGE",
+    "ANALYTICS_PAGE",
+    "VOICE_PAGE",
+    "MEMBERS_PAGE",
+    "KEYS_PAGE",
+    "run_app",
+    "enter",
+]
 
 SUBMIT_PAGE = "pages/submit.py"
 RUNS_PAGE = "pages/runs.py"
@@ -36,6 +54,8 @@ RUN_PAGE = "pages/run.py"
 REVIEW_PAGE = "pages/review.py"
 ANALYTICS_PAGE = "pages/analytics.py"
 VOICE_PAGE = "pages/voice.py"
+MEMBERS_PAGE = "pages/members.py"
+KEYS_PAGE = "pages/api_keys.py"
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,7 @@ class PageEntry:
     title: str
     icon: str
     in_menu: bool = True  # Run detail is reached from a job, not from the menu
+    owners_only: bool = False  # in the menu of the workspace's owners only
 
 
 ENTRIES = [
@@ -53,6 +74,8 @@ ENTRIES = [
     PageEntry(REVIEW_PAGE, "Review", ":material/rate_review:"),
     PageEntry(ANALYTICS_PAGE, "Analytics", ":material/monitoring:"),
     PageEntry(VOICE_PAGE, "Voice", ":material/record_voice_over:"),
+    PageEntry(MEMBERS_PAGE, "Members", ":material/group:", owners_only=True),
+    PageEntry(KEYS_PAGE, "API keys", ":material/key:", owners_only=True),
 ]
 
 #: Set while app.py runs a page, so the page's own :func:`enter` knows the shell is drawn.
@@ -64,11 +87,24 @@ def _home() -> None:
     st.switch_page(SUBMIT_PAGE)
 
 
+def _role() -> str | None:
+    """The person's role in the chosen workspace, as the sidebar read it last (the local user
+    owns every workspace)."""
+    from pipeline import views
+
+    if not views.login_configured():
+        return "owner"
+    from workbench.common import workspace
+
+    return st.session_state.get("roles", {}).get(workspace())
+
+
 def _pages() -> list[st.Page]:
     # The URL of a page is its file name: the same URL Streamlit gives a file in pages/. The
     # default page answers the root URL only, so it is a hidden step to Submit rather than
     # Submit itself (whose bookmarked /submit would otherwise be "not found").
     home = st.Page(_home, title="ClipInsight", url_path="home", default=True, visibility="hidden")
+    owner = _role() == "owner"
     return [home] + [
         st.Page(
             e.path,
@@ -78,6 +114,7 @@ def _pages() -> list[st.Page]:
             visibility="visible" if e.in_menu else "hidden",
         )
         for e in ENTRIES
+        if owner or not e.owners_only  # the owners' pages are not pages for anyone else
     ]
 
 
@@ -96,6 +133,7 @@ def run_app() -> None:
     hold back the page's heading. (A page that reads the workspace before its selector exists
     gets the one chosen last time, which the session keeps.)"""
     st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
+    _identify()
     page, controls = _draw()
     with _drawn():
         page.run()
@@ -114,6 +152,7 @@ def enter() -> None:
     ctx = get_script_run_ctx()
     with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):
         st.set_page_config(page_title="ClipInsight", page_icon=":material/movie:", layout="wide")
+        _identify()
         _, controls = _draw()
         with controls:
             _controls()
@@ -128,18 +167,90 @@ def _drawn():
         _shell_drawn.reset(token)
 
 
+# --- Who is here --------------------------------------------------------------------------
+
+
+def _identify() -> None:
+    """Before any page: refuse an open address without a login, and with a login, stop at the
+    sign-in page until someone is signed in (a first sign-in in a session is recorded, which
+    joins the workspaces the email was invited to)."""
+    from pipeline import people, views
+    from workbench.common import caller
+
+    _refuse_an_open_address()
+    if not views.login_configured():
+        return
+    if not st.user.is_logged_in:
+        st.title("ClipInsight")
+        st.write("Sign in to see your workspaces.")
+        st.button("Sign in", type="primary", on_click=st.login, key="sign_in")
+        st.stop()
+    if not st.user.get("email") or st.user.get("email_verified") is False:
+        st.error("Your identity provider did not give a verified email address, which ClipInsight needs.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    email = caller().name
+    if st.session_state.get("signed_in_as") != email:
+        found = people.sign_in(email, st.user.get("name"))
+        st.session_state["signed_in_as"] = email
+        st.session_state["roles"] = found["roles"]
+        if found["joined"]:
+            st.toast("Joined " + ", ".join(f"{j['workspace']} as {j['role']}" for j in found["joined"]))
+    if not st.session_state.get("roles"):
+        st.title("No workspace yet")
+        st.info(f"{email} is not a member of any workspace. Ask an owner to invite this email address, then reload.")
+        st.button("Sign out", on_click=st.logout, key="sign_out")
+        st.stop()
+
+
+def _refuse_an_open_address() -> None:
+    """A server on another interface with no login would make anyone the owner of everything.
+    (No address set means every interface when a browser reached us over HTTP; a session with no
+    HTTP headers is not served to anyone: AppTest, bare mode.)"""
+    from pipeline import views
+
+    address = st.get_option("server.address")
+    if address is None and not st.context.headers:
+        return
+    problem = views.ui_address_problem(address)
+    if problem:
+        st.error(problem)
+        st.stop()
+
+
 # --- The sidebar -------------------------------------------------------------------------
 
 
 def _controls() -> None:
     from pipeline import views  # after the navigation is out: the first paint needs no database
+    from workbench.common import caller
 
-    info = views.sidebar(st.session_state.get("workspace"))
+    info = views.sidebar(st.session_state.get("workspace"), caller=caller())
+    if info["roles"] != st.session_state.get("roles") and views.login_configured():
+        st.session_state["roles"] = info["roles"]  # a role changed: the menu follows on the next run
     st.session_state["workspace"] = info["workspace"]
+    _identity(info)
+    roles = info["roles"]
     # Kept for the whole session even in a run that ends (st.rerun) before the sidebar is drawn.
-    st.selectbox("Workspace", info["workspaces"], key="workspace", persist_state="session")
+    st.selectbox(
+        "Workspace",
+        info["workspaces"],
+        key="workspace",
+        persist_state="session",
+        format_func=lambda name: f"{name} ({roles[name]})" if views.login_configured() else name,
+    )
     _plan_usage(info)
     _services()
+
+
+def _identity(info: dict) -> None:
+    from pipeline import views
+
+    if views.login_configured():
+        role = info["roles"].get(info["workspace"])
+        st.caption(f"Signed in as {info['actor']}" + (f" · {role} of {info['workspace']}" if role else ""))
+        st.button("Sign out", on_click=st.logout, key="sign_out")
+        return
     st.session_state.setdefault("editor", "editor")
     st.text_input(
         "Editor name",
@@ -147,10 +258,16 @@ def _controls() -> None:
         help="Edits and review decisions are recorded under this name.",
         persist_state="session",
     )
+    st.caption(
+        "Local mode: no login is configured, so whoever uses this page is the owner of every workspace, and the "
+        "UI listens on this machine only. To let others in, configure a login (README: People, roles and login)."
+    )
 
 
 def _plan_usage(info: dict) -> None:
     plan = info["plan"]
+    if plan is None:
+        return
     used, monthly = plan["used_minutes"], plan["monthly_minutes"]
     st.progress(
         min(used / monthly, 1.0) if monthly else 1.0,

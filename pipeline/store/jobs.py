@@ -47,9 +47,9 @@ def create_job(
     job_id = new_id("job")
     db.execute(
         """INSERT INTO jobs (job_id, workspace, source_kind, source, options, dedupe_key, status,
-                             created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [job_id, workspace, source_kind, source, dumps(options), dedupe_key, JobStatus.RECEIVED.value, now, now],
+                             created_at, updated_at, submitted_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [job_id, workspace, source_kind, source, dumps(options), dedupe_key, JobStatus.RECEIVED.value, now, now, actor],
     )
     if plan_exempt:
         db.execute("INSERT INTO plan_exempt_jobs VALUES (?, ?, ?)", [job_id, plan_exempt, now])

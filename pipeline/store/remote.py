@@ -54,20 +54,24 @@ def local_location(settings: Settings) -> str:
 
 
 def answer_error(exc: ClipInsightError) -> bytes:
+    """The error as an answer: its class, message and details (what a copy needs, see
+    ``ClipInsightError.DETAILS``)."""
     kind = type(exc)
-    return b"E" + json.dumps({"class": f"{kind.__module__}:{kind.__qualname__}", "message": str(exc)}).encode()
+    found = {"class": f"{kind.__module__}:{kind.__qualname__}", "message": str(exc), "details": exc.details()}
+    return b"E" + codec.encode(found)
 
 
 def raise_answer_error(body: bytes) -> None:
     """Raise the product error the storekeeper reported (only this package's error classes)."""
-    found = json.loads(body[1:])
+    found = codec.decode(body[1:])
     module_name, _, qualname = found["class"].partition(":")
     error_class: type = ClipInsightError
     if module_name.startswith("pipeline"):
         candidate = getattr(importlib.import_module(module_name), qualname, None)
         if isinstance(candidate, type) and issubclass(candidate, ClipInsightError):
             error_class = candidate
-    raise error_class(found["message"])
+    details = {name: value for name, value in found.get("details", {}).items() if name in error_class.DETAILS}
+    raise error_class(found["message"], **details)
 
 
 class FlightStore(RowReads):

@@ -324,6 +324,73 @@ def m007_plan_exempt_jobs(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m008_people(con: duckdb.DuckDBPyConnection) -> None:
+    """People and programs: users (the signed-in email is the identity), memberships with a role
+    per workspace, invitations by email, per-workspace API keys (only a hash of the secret is
+    kept), refused attempts, Idempotency-Key records, and who submitted each job (a creator may
+    act on their own jobs). Existing jobs keep ``submitted_by`` from their first audit row."""
+    con.execute(
+        """
+        CREATE TABLE users (
+            email VARCHAR PRIMARY KEY,         -- lower case
+            name VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            last_login_at TIMESTAMP
+        );
+        CREATE TABLE memberships (
+            workspace VARCHAR NOT NULL,
+            email VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,             -- owner | editor | creator | viewer
+            added_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (workspace, email)
+        );
+        CREATE TABLE invitations (
+            workspace VARCHAR NOT NULL,
+            email VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            invited_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            accepted_at TIMESTAMP,
+            PRIMARY KEY (workspace, email)
+        );
+        CREATE TABLE api_keys (
+            key_id VARCHAR PRIMARY KEY,        -- the public part of the key, shown in lists
+            workspace VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            secret_hash VARCHAR NOT NULL UNIQUE,  -- sha256 of the whole key; the key itself is never kept
+            created_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            last_used_at TIMESTAMP,
+            revoked_at TIMESTAMP,
+            revoked_by VARCHAR
+        );
+        CREATE SEQUENCE access_refusals_id;
+        CREATE TABLE access_refusals (
+            id BIGINT PRIMARY KEY DEFAULT nextval('access_refusals_id'),
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            workspace VARCHAR,
+            job_id VARCHAR,
+            reason VARCHAR NOT NULL,
+            refused_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE idempotency_keys (
+            workspace VARCHAR NOT NULL,
+            idempotency_key VARCHAR NOT NULL,
+            request_hash VARCHAR NOT NULL,     -- what was asked, so a reuse for something else is refused
+            job_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (workspace, idempotency_key)
+        );
+        ALTER TABLE jobs ADD COLUMN submitted_by VARCHAR;
+        UPDATE jobs SET submitted_by = (
+            SELECT c.actor FROM status_changes c WHERE c.job_id = jobs.job_id ORDER BY c.id LIMIT 1);
+        """
+    )
+
+
 MIGRATIONS = [
     m001_initial,
     m002_experiments,
@@ -332,6 +399,7 @@ MIGRATIONS = [
     m005_voice_profiles,
     m006_quota_reservations,
     m007_plan_exempt_jobs,
+    m008_people,
 ]
 
 

@@ -41,27 +41,42 @@ __all__ = [
 
 #: The status a job waits in for an editor.
 _IN_REVIEW = JobStatus.REQUIRES_MANUAL_REVIEW.value
-_PENDING_ATTEMPT = ("scheduled", "queued", "running")
+PENDING_ATTEMPT = ("scheduled", "queued", "running")
 
 
 def _marks(values) -> str:
     return ", ".join("?" for _ in values)
 
 
+#: One workspace, several (a caller's memberships), or None: every workspace.
+Workspaces = str | tuple[str, ...] | list[str] | None
+
+
+def _workspace_clause(workspace: Workspaces, column: str = "j.workspace") -> tuple[str, list]:
+    """A condition on ``column`` (``TRUE`` for every workspace, ``FALSE`` for none)."""
+    if workspace is None:
+        return "TRUE", []
+    names = (workspace,) if isinstance(workspace, str) else tuple(workspace)
+    if not names:
+        return "FALSE", []
+    return f"{column} IN ({_marks(names)})", list(names)
+
+
 class JobFilter:
-    """A WHERE clause over ``jobs`` (aliased ``j``): workspace, statuses, and a text that matches
+    """A WHERE clause over ``jobs`` (aliased ``j``): workspaces, statuses, and a text that matches
     the id, the title or the source."""
 
-    def __init__(self, workspace: str | None = None, statuses: tuple[str, ...] = (), text: str = ""):
+    def __init__(self, workspace: Workspaces = None, statuses: tuple[str, ...] = (), text: str = ""):
         self.workspace = workspace
         self.statuses = tuple(statuses)
         self.text = text.strip()
 
     def sql(self, *, with_statuses: bool = True) -> tuple[str, list]:
         clauses, params = [], []
-        if self.workspace:
-            clauses.append("j.workspace = ?")
-            params.append(self.workspace)
+        if self.workspace is not None:
+            clause, names = _workspace_clause(self.workspace)
+            clauses.append(clause)
+            params.extend(names)
         if with_statuses and self.statuses:
             clauses.append(f"j.status IN ({', '.join('?' for _ in self.statuses)})")
             params.extend(self.statuses)
@@ -121,8 +136,8 @@ def pending_steps(db: Database, run_ids: list[str]) -> dict[str, list[dict]]:
         return {}
     rows = db.rows(
         f"""SELECT run_id, step, status, attempt FROM run_steps
-            WHERE run_id IN ({_marks(run_ids)}) AND status IN ({_marks(_PENDING_ATTEMPT)}) ORDER BY id""",
-        [*run_ids, *_PENDING_ATTEMPT],
+            WHERE run_id IN ({_marks(run_ids)}) AND status IN ({_marks(PENDING_ATTEMPT)}) ORDER BY id""",
+        [*run_ids, *PENDING_ATTEMPT],
     )
     found: dict[str, list[dict]] = {}
     for row in rows:
@@ -152,9 +167,10 @@ def usage_for(db: Database, job_id: str) -> list[dict]:
 
 
 @transaction(writes=False)
-def review_queue(db: Database, workspace: str | None = None) -> list[dict]:
+def review_queue(db: Database, workspace: Workspaces = None) -> list[dict]:
     """Jobs waiting for an editor, the longest-waiting first (by when they entered review)."""
-    clause, params = ("AND j.workspace = ?", [workspace]) if workspace else ("", [])
+    clause, params = _workspace_clause(workspace)
+    clause = f"AND {clause}"
     return db.rows(
         f"""SELECT j.job_id, j.title, j.source, j.workspace, j.qa_score, j.status_reason, j.created_at,
                    (SELECT max(c.changed_at) FROM status_changes c
@@ -166,9 +182,10 @@ def review_queue(db: Database, workspace: str | None = None) -> list[dict]:
 
 
 @transaction(writes=False)
-def recent_reviews(db: Database, workspace: str | None = None, limit: int = 20) -> list[dict]:
+def recent_reviews(db: Database, workspace: Workspaces = None, limit: int = 20) -> list[dict]:
     """The latest decisions with the job's status now (an approved job moves on to delivery)."""
-    clause, params = ("WHERE j.workspace = ?", [workspace]) if workspace else ("", [])
+    clause, params = _workspace_clause(workspace)
+    clause = f"WHERE {clause}"
     return db.rows(
         f"""SELECT r.job_id, j.title, r.decision, r.reason, r.editor, r.created_at, j.status
             FROM reviews r JOIN jobs j ON j.job_id = r.job_id {clause}
@@ -180,16 +197,12 @@ def recent_reviews(db: Database, workspace: str | None = None, limit: int = 20) 
 # --- Analytics ---------------------------------------------------------------------------
 
 
-def _since(workspace: str | None, since: datetime, column: str) -> tuple[str, list]:
-    clause = f"WHERE {column} >= ?"
-    params: list = [since]
-    if workspace:
-        clause += " AND j.workspace = ?"
-        params.append(workspace)
-    return clause, params
+def _since(workspace: Workspaces, since: datetime, column: str) -> tuple[str, list]:
+    scope, names = _workspace_clause(workspace)
+    return f"WHERE {column} >= ? AND {scope}", [since, *names]
 
 
-def runs_per_day(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+def runs_per_day(db: Database, workspace: Workspaces, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
     """Jobs submitted per day (the viewer's days: ``shift_minutes`` from UTC) by how they ended
     (or that they have not yet)."""
     clause, params = _since(workspace, since, "j.created_at")
@@ -206,7 +219,7 @@ def runs_per_day(db: Database, workspace: str | None, since: datetime, shift_min
     )
 
 
-def step_durations(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def step_durations(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """p50/p95 seconds of successful attempts per step (draft formats kept apart)."""
     clause, params = _since(workspace, since, "s.started_at")
     return db.frame(
@@ -220,7 +233,7 @@ def step_durations(db: Database, workspace: str | None, since: datetime) -> pd.D
     )
 
 
-def failure_reasons(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def failure_reasons(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """Failed attempts by error code and step, whether or not a retry saved the job."""
     clause, params = _since(workspace, since, "s.queued_at")
     return db.frame(
@@ -232,7 +245,7 @@ def failure_reasons(db: Database, workspace: str | None, since: datetime) -> pd.
     )
 
 
-def usage_per_workspace(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def usage_per_workspace(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """Minutes (a job re-run counts once) and estimated cost per workspace."""
     clause, params = _since(workspace, since, "u.recorded_at")
     return db.frame(
@@ -244,7 +257,7 @@ def usage_per_workspace(db: Database, workspace: str | None, since: datetime) ->
     )
 
 
-def qa_scores(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def qa_scores(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """The lowest draft score of each reviewed job, with whether QA sent it to an editor."""
     clause, params = _since(workspace, since, "j.created_at")
     return db.frame(
@@ -256,7 +269,7 @@ def qa_scores(db: Database, workspace: str | None, since: datetime) -> pd.DataFr
     )
 
 
-def content_per_week(db: Database, workspace: str | None, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
+def content_per_week(db: Database, workspace: Workspaces, since: datetime, shift_minutes: int = 0) -> pd.DataFrame:
     """Drafts that went out per week (the viewer's weeks: ``shift_minutes`` from UTC) and format:
     how many were delivered, how many of those an editor approved, and how many a person edited
     before they went out."""
@@ -293,9 +306,10 @@ def minutes_per_day(db: Database, workspace: str, since: datetime, shift_minutes
     )
 
 
-def plan_use_per_workspace(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def plan_use_per_workspace(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """Each workspace's plan, its monthly minutes and what counted against it since then."""
-    clause, params = ("WHERE w.name = ?", [workspace]) if workspace else ("", [])
+    clause, params = _workspace_clause(workspace, "w.name")
+    clause = f"WHERE {clause}"
     return db.frame(
         f"""SELECT w.name AS workspace, w.plan, p.monthly_minutes, coalesce(sum(u.minutes), 0) AS used_minutes
             FROM workspaces w JOIN plans p ON p.name = w.plan
@@ -306,7 +320,7 @@ def plan_use_per_workspace(db: Database, workspace: str | None, since: datetime)
     )
 
 
-def failed_jobs(db: Database, workspace: str | None, since: datetime) -> pd.DataFrame:
+def failed_jobs(db: Database, workspace: Workspaces, since: datetime) -> pd.DataFrame:
     """Jobs that ended failed (not attempts a retry saved), by error code."""
     clause, params = _since(workspace, since, "j.created_at")
     failed = statuses(FAILED)

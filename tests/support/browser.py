@@ -45,12 +45,14 @@ def free_port() -> int:
 
 
 class Product:
-    """``python -m pipeline up`` with the test's data dir: Redis, workers, reconciler and the UI."""
+    """``python -m pipeline up`` with the test's data dir: Redis, workers, reconciler, the UI and
+    the HTTP API, each on a free port."""
 
     def __init__(self, data_dir: Path, workers: int = 2, **env: str):
         self.data_dir = Path(data_dir)
         self.workers = workers
         self.port = free_port()
+        self.api_port = free_port()
         self.env = {**os.environ, "CLIPINSIGHT_DATA_DIR": str(self.data_dir), **env}
         self.log_path = self.data_dir.parent / "up.log"
         self.process: subprocess.Popen | None = None
@@ -59,9 +61,16 @@ class Product:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
     def start(self, timeout: float = 90) -> Product:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pipeline", "up", "--workers", str(self.workers), "--port", str(self.port)]
+        command = [
+            *(sys.executable, "-m", "pipeline", "up", "--workers", str(self.workers)),
+            *("--port", str(self.port), "--api-port", str(self.api_port)),
+        ]
         with open(self.log_path, "w") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -70,14 +79,22 @@ class Product:
         return self
 
     def _wait_ready(self, deadline: float) -> None:
-        while not (self._ui_answers() and len(api.workers_alive(get_settings())) >= self.workers):
+        while not self._ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the product did not start:\n{self.log()[-3000:]}")
             time.sleep(0.25)
 
-    def _ui_answers(self) -> bool:
+    def _ready(self) -> bool:
+        return (
+            self._answers(f"{self.url}/_stcore/health")
+            and self._answers(f"{self.api_url}/openapi.json")
+            and len(api.workers_alive(get_settings())) >= self.workers
+        )
+
+    @staticmethod
+    def _answers(url: str) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
+            with urllib.request.urlopen(url, timeout=2) as answer:
                 return answer.status == 200
         except OSError:
             return False
