@@ -245,10 +245,12 @@ def _controls() -> None:
 
 def _identity(info: dict) -> None:
     from pipeline import views
+    from workbench.text import literal
 
     if views.login_configured():
         role = info["roles"].get(info["workspace"])
-        st.caption(f"Signed in as {info['actor']}" + (f" · {role} of {info['workspace']}" if role else ""))
+        where = f" · {role} of {info['workspace']}" if role else ""
+        st.caption(literal(f"Signed in as {info['actor']}{where}"))
         st.button("Sign out", on_click=st.logout, key="sign_out")
         return
     st.session_state.setdefault("editor", "editor")
