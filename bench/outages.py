@@ -162,15 +162,24 @@ def _kill_workers_while_running(up: subprocess.Popen, jobs: list[str]) -> list[K
 
 
 def _kill_worker(pid: int) -> Kill:
+    name = f"{socket.gethostname()}.{pid}"  # how pipeline.worker names itself
+    current = _rq_job_of(name)
+    os.kill(pid, signal.SIGKILL)
+    at = datetime.now(UTC).replace(tzinfo=None)
+    rq_attempt = int(current.removeprefix("attempt-")) if current else None
+    return Kill(pid, name, at, rq_attempt)
+
+
+def _rq_job_of(worker: str) -> str | None:
+    """The id of the RQ job the worker is executing, if any (what RQ handed it, claimed or not)."""
+    from rq import Worker
+
     from pipeline import queue
     from pipeline.settings import get_settings
 
-    name = f"{socket.gethostname()}.{pid}"  # how pipeline.worker names itself
-    current = queue.redis_client(get_settings()).hget(f"rq:worker:{name}", "current_job")
-    os.kill(pid, signal.SIGKILL)
-    at = datetime.now(UTC).replace(tzinfo=None)
-    rq_attempt = int(current.decode().removeprefix("attempt-")) if current else None
-    return Kill(pid, name, at, rq_attempt)
+    conn = queue.redis_client(get_settings())
+    found = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker, connection=conn)
+    return found.get_current_job_id() if found is not None else None
 
 
 def _all_ended(jobs: list[str]) -> bool:
