@@ -208,9 +208,21 @@ def _recoveries(kills: list[Kill], attempts: list[dict]) -> list[Recovery]:
     return found
 
 
+def _queue_waits(recoveries: list[Recovery]) -> list[float]:
+    """For each recovered step, seconds from being queued again to running again."""
+    return [r.started_s() - r.requeued_s() for r in recoveries if r.started_s() is not None]
+
+
+def _queue_of(step: str) -> str:
+    from pipeline.settings import get_settings
+    from pipeline.stages import load_pipeline
+
+    return load_pipeline(get_settings().pipeline).stage_of(step).queue
+
+
 def _waiting_ahead(recovery: Recovery, attempts: list[dict]) -> int:
-    """Attempts already waiting in the queue when the killed step was queued again."""
-    requeued = recovery.successor["queued_at"]
+    """Attempts already waiting in the same RQ queue when the killed step was queued again."""
+    requeued, queue = recovery.successor["queued_at"], _queue_of(recovery.successor["step"])
     return sum(
         1
         for a in attempts
@@ -218,6 +230,7 @@ def _waiting_ahead(recovery: Recovery, attempts: list[dict]) -> int:
         and a["queued_at"] <= requeued
         and (a["started_at"] is None or a["started_at"] > requeued)
         and a["status"] != "scheduled"
+        and _queue_of(a["step"]) == queue
     )
 
 
@@ -257,12 +270,14 @@ def _worker_rows(load, statuses, kills, recoveries, attempts, copies, elapsed) -
                 f"{max(requeued):.1f} s / {statistics.median(requeued):.1f} s",
                 "",
             ),
+            ("… and the longest wait in the queue after that", f"{max(_queue_waits(recoveries)):.1f} s", ""),
         ]
     if slowest is not None and slowest.started_s() is not None:
         rows.append(
             (
-                "the slowest recovery's step, and the attempts waiting ahead of it when it was queued again",
-                f"{slowest.successor['step']}: {_waiting_ahead(slowest, attempts)}",
+                "the slowest recovery's step (its queue): attempts waiting ahead of it when it was queued again",
+                f"{slowest.successor['step']} ({_queue_of(slowest.successor['step'])}): "
+                f"{_waiting_ahead(slowest, attempts)}",
                 "",
             )
         )
