@@ -101,6 +101,9 @@ WORKER_RUNS = 50
 WORKERS = 4
 KILL_EVERY_S = 5.0
 RECOVERY_TARGET_S = 10.0
+#: Kills stop after this long; then the runs get STUCK_AFTER_S more to end.
+KILLING_FOR_S = 600.0
+STUCK_AFTER_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -140,20 +143,22 @@ def worker_kills() -> list[Row]:
         started = time.monotonic()
         jobs = [submit_transcript(TALK, number) for number in range(WORKER_RUNS)]
         kills = _kill_workers_while_running(up, jobs)
-        statuses = wait_all(jobs)
+        statuses = wait_all(jobs, timeout=STUCK_AFTER_S)
         elapsed = time.monotonic() - started
         attempts = get_store().rows("SELECT * FROM run_steps ORDER BY id")
+        orphans = _orphans([a for a in attempts if a["status"] == "queued"])
         copies = get_store().rows(
             "SELECT run_id, kind, count(*) AS copies FROM artifacts GROUP BY run_id, kind HAVING count(*) > 1"
         )
     recoveries = _recoveries(kills, attempts)
-    return _worker_rows(load, statuses, kills, recoveries, attempts, copies, elapsed)
+    return _worker_rows(load, statuses, kills, recoveries, attempts, orphans, copies, elapsed)
 
 
 def _kill_workers_while_running(up: subprocess.Popen, jobs: list[str]) -> list[Kill]:
-    """SIGKILL a random live worker every KILL_EVERY_S until every job has ended."""
-    rng, kills = random.Random(13), []
-    while not _all_ended(jobs):
+    """SIGKILL a random live worker every KILL_EVERY_S until every job has ended (or
+    KILLING_FOR_S has passed: a job stuck for good must not keep the bench killing forever)."""
+    rng, kills, deadline = random.Random(13), [], time.monotonic() + KILLING_FOR_S
+    while not _all_ended(jobs) and time.monotonic() < deadline:
         time.sleep(KILL_EVERY_S)
         live = sorted(child_pids(up, "pipeline worker"))
         if live:
@@ -208,6 +213,26 @@ def _recoveries(kills: list[Kill], attempts: list[dict]) -> list[Recovery]:
     return found
 
 
+def _left_queued(attempts: list[dict]) -> int:
+    """Attempts still queued after every run has ended or waited STUCK_AFTER_S without a kill:
+    work a kill took out of Redis that nothing put back."""
+    return sum(a["status"] == "queued" for a in attempts)
+
+
+def _orphans(queued: list[dict]) -> int:
+    """Queued attempts whose RQ job says "queued" while no RQ queue holds it: taken off the
+    queue by a worker that was killed before it marked the job started."""
+    from pipeline import queue
+    from pipeline.settings import get_settings
+
+    conn = queue.redis_client(get_settings())
+    found = 0
+    for attempt in queued:
+        waiting = queue.step_queue(conn, _queue_of(attempt["step"])).job_ids
+        found += queue.rq_state(conn, attempt["id"]) == "queued" and queue.rq_job_id(attempt["id"]) not in waiting
+    return found
+
+
 def _queue_waits(recoveries: list[Recovery]) -> list[float]:
     """For each recovered step, seconds from being queued again to running again."""
     return [r.started_s() - r.requeued_s() for r in recoveries if r.started_s() is not None]
@@ -234,7 +259,7 @@ def _waiting_ahead(recovery: Recovery, attempts: list[dict]) -> int:
     )
 
 
-def _worker_rows(load, statuses, kills, recoveries, attempts, copies, elapsed) -> list[Row]:
+def _worker_rows(load, statuses, kills, recoveries, attempts, orphans, copies, elapsed) -> list[Row]:
     done = statuses.count(DONE)
     started = [s for r in recoveries if (s := r.started_s()) is not None]
     requeued = [s for r in recoveries if (s := r.requeued_s()) is not None]
@@ -257,6 +282,11 @@ def _worker_rows(load, statuses, kills, recoveries, attempts, copies, elapsed) -
         ),
         ("artifact kinds stored more than once for a run", str(len(copies)), "0"),
         ("killed steps never run again", str(unrecovered), "0"),
+        (
+            "steps left queued in the database, never run (of them: RQ says queued, but no queue holds them)",
+            f"{_left_queued(attempts)} ({orphans})",
+            "0",
+        ),
     ]
     if started:
         rows += [
