@@ -15,7 +15,7 @@ BENCHMARKS = {
     "asr": "bench.asr",  # offline ASR real-time factor and WER, audio-only download size
     "ui": "bench.ui",  # first render of Runs and Run detail with 10,000 jobs
     "gemini_cost": "bench.gemini_cost",  # estimated Gemini cost per hour of video
-    "chaos": "bench.chaos",  # hostile input, internal webhook targets, Redis killed under up
+    "chaos": "bench.chaos",  # hostile input, webhook targets; Redis, workers, LLM calls failing under up; injection
     "quality": "bench.quality",  # QA recall and false flags; grounding, limits and overlap of the drafts
     "llm_faults": "bench.llm_faults",  # jobs completed and calls per job with 30% of LLM calls failing
     "api": "bench.api",  # HTTP API: POST /api/jobs and GET /api/jobs/{id} with 50 clients, beside in-process

@@ -1,35 +1,35 @@
 """``python -m bench chaos [section ...]``: faults and hostile input, from one run, as figures.
 
 Each section is a function that runs one kind of trouble against the real product and returns
-rows of (measure, figure, target). Sections whose fault injection other work brings are listed
-with what they await, so the table says what is and is not covered yet. Add a section by
-writing its function and one entry in ``SECTIONS``.
+rows of (measure, figure, target). Add a section by writing its function and one entry in
+``SECTIONS``.
 
 - ``hostile_input``: a corpus of mutated, amplified, re-encoded and marked-up transcripts, each
   parsed as an upload is (in the quarantine's child process), timed one by one.
 - ``webhook_targets``: internal targets in every spelling, refused when set and when sent, and
   redirects to them from a "public" receiver; a local receiver stands in for the internal
   service and counts what reached it.
-- ``redis_kills``: ``python -m pipeline up`` with 2 workers, 50 runs submitted, Redis killed
-  with SIGKILL twice while they run.
+- ``redis_kills``, ``worker_kills``, ``llm_faults`` (``bench/outages.py``): ``python -m pipeline
+  up`` with Redis or workers killed with SIGKILL while runs go through, or with 30 % of LLM calls
+  failing at the Gemini stand-in.
+- ``injection`` (``bench/injection.py``): the prompt-injection corpus through ``up``, offline and
+  on a Gemini stand-in that repeats the planted lines.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from bench.injection import injection
+from bench.outages import llm_faults, redis_kills, worker_kills
+from bench.product import SAMPLES, scratch_data_dir
 
 Row = tuple[str, str, str]
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "data" / "samples"
 STALL_S = 2.0
 
 
@@ -184,7 +184,7 @@ def webhook_targets() -> list[Row]:
 
     quick = retrying.CallPolicy(max_tries=2, budget_s=10, initial_s=0.05)
     set_refused = sent_refused = redirects_refused = 0
-    with _scratch_data_dir(), Recorder() as internal:
+    with scratch_data_dir(), Recorder() as internal:
         port = internal.server.server_address[1]
         targets = [(label, url.format(port=port)) for label, url in _INTERNAL]
         for _label, url in targets:
@@ -213,134 +213,16 @@ def webhook_targets() -> list[Row]:
     ]
 
 
-# --- Redis killed under up -------------------------------------------------------------------
-
-RUNS = 50
-
-
-def redis_kills() -> list[Row]:
-    with _scratch_data_dir() as data_dir, _up(workers=2) as up:
-        from pipeline import api
-        from pipeline.options import JobOptions
-
-        workers = _child_pids(up, "worker")
-        talk = (SAMPLES / "creator-workflow-talk.srt").read_bytes()
-        started = time.monotonic()
-        jobs, restarts = [], []
-        for number in range(RUNS):
-            options = JobOptions(cta_url=f"https://example.com/chaos/{number}")  # 50 distinct jobs
-            jobs.append(api.submit(transcript=talk, transcript_name="talk.srt", options=options).job_id)
-            if number in (10, 30):
-                restarts.append(_kill_redis(up, data_dir))
-            time.sleep(0.2)
-        statuses = [api.wait_for(job, timeout=600)["status"] for job in jobs]
-        elapsed = time.monotonic() - started
-        survivors = _child_pids(up, "worker") & workers
-    done = statuses.count("ANALYTICS_LOGGED")
-    return [
-        ("runs completed / started, Redis killed (SIGKILL) twice", f"{done} / {RUNS}", f"{RUNS} / {RUNS}"),
-        ("Redis answering again after each kill", ", ".join(f"{s:.2f} s" for s in restarts), "< 2 s"),
-        ("workers that died with Redis", str(len(workers) - len(survivors)), "0"),
-        ("time for the 50 runs", f"{elapsed:.0f} s", ""),
-    ]
-
-
-def _kill_redis(up: subprocess.Popen, data_dir: Path) -> float:
-    """SIGKILL the Redis child; seconds until a new server answers."""
-    from pipeline.redis_server import embedded
-    from pipeline.settings import get_settings
-
-    [victim] = _child_pids(up, "redis-server")
-    os.kill(victim, signal.SIGKILL)
-    killed = time.monotonic()
-    server = embedded(get_settings())
-    while not (server.running() and _child_pids(up, "redis-server") - {victim}):
-        if time.monotonic() - killed > 60:
-            raise RuntimeError("Redis did not come back within 60 s")
-        time.sleep(0.01)
-    return time.monotonic() - killed
-
-
-def _child_pids(up: subprocess.Popen, marker: str) -> set[int]:
-    import psutil
-
-    pids = set()
-    for child in psutil.Process(up.pid).children(recursive=True):
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE and marker in " ".join(child.cmdline()):
-                pids.add(child.pid)
-        except psutil.Error:
-            continue
-    return pids
-
-
-class _up:  # noqa: N801 (used as a context manager, like open)
-    """``python -m pipeline up --no-ui`` in the current data dir, until the block ends."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def __enter__(self) -> subprocess.Popen:
-        from bench.deploy import wait_for_workers
-
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "up", "--no-ui", "--workers", str(self.workers)],
-            cwd=ROOT,
-            env=os.environ.copy(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not _child_pids(self.process, "redis-server"):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("up did not start Redis")
-            time.sleep(0.1)
-        time.sleep(0.5)
-        wait_for_workers(self.workers)
-        return self.process
-
-    def __exit__(self, *exc) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-class _scratch_data_dir:  # noqa: N801
-    """A temp data dir for this process and the ones it starts."""
-
-    def __enter__(self) -> Path:
-        from pipeline.process import forget_cached_state
-
-        self.tmp = tempfile.TemporaryDirectory(prefix="clipinsight-chaos-")
-        self.saved = os.environ.get("CLIPINSIGHT_DATA_DIR")
-        path = Path(self.tmp.name) / "data"
-        os.environ["CLIPINSIGHT_DATA_DIR"] = str(path)
-        forget_cached_state()
-        return path
-
-    def __exit__(self, *exc) -> None:
-        from pipeline.process import forget_cached_state
-
-        if self.saved is None:
-            os.environ.pop("CLIPINSIGHT_DATA_DIR", None)
-        else:
-            os.environ["CLIPINSIGHT_DATA_DIR"] = self.saved
-        forget_cached_state()
-        self.tmp.cleanup()
-
-
 # --- The table -------------------------------------------------------------------------------
 
-#: name -> the section, or what it awaits.
-SECTIONS: dict[str, Callable[[], list[Row]] | str] = {
+#: name -> the section.
+SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "hostile_input": hostile_input,
     "webhook_targets": webhook_targets,
     "redis_kills": redis_kills,
-    "llm_faults": "awaits the LLM-call retries: 30% 429/503 on every LLM call during 100 runs",
-    "worker_kills": "awaits the recovery work: kill -9 of a random worker every 5 s during 50 runs",
-    "injection": "awaits the QA injection flags: prompt-injection corpus, injected links delivered",
+    "worker_kills": worker_kills,
+    "llm_faults": llm_faults,
+    "injection": injection,
 }
 
 
@@ -350,14 +232,12 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
+    load = os.getloadavg()
+    print(f"load average at the start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
     print("| section | measure | figure | target |\n|---|---|---|---|")
     for name in chosen:
-        section = SECTIONS[name]
-        if isinstance(section, str):
-            print(f"| {name} | {section} | — | — |", flush=True)
-            continue
         started = time.perf_counter()
-        for measure, figure, target in section():
+        for measure, figure, target in SECTIONS[name]():
             print(f"| {name} | {measure} | {figure} | {target} |", flush=True)
         print(f"| {name} | section took | {time.perf_counter() - started:.0f} s | |", flush=True)
     return 0

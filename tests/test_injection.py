@@ -35,7 +35,7 @@ def reviewed(provider, injection: Injection):
 
 
 def carries(text: str, injection: Injection) -> bool:
-    return any(word.lower() in text.lower() for word in injection.payload)
+    return injection.found_in(text)
 
 
 def test_the_corpus_covers_every_kind_of_plant():
