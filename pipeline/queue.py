@@ -28,6 +28,7 @@ __all__ = [
     "step_queue",
     "rq_job_id",
     "enqueue_attempts",
+    "waits_in_queue",
     "try_enqueue",
     "rq_state",
     "rq_worker",
@@ -54,7 +55,11 @@ def rq_job_id(attempt_id: int) -> str:
     return f"attempt-{attempt_id}"
 
 
-def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], pipeline: Pipeline = PIPELINE) -> None:
+def enqueue_attempts(
+    conn: redis.Redis, attempts: Iterable[dict], pipeline: Pipeline = PIPELINE, *, at_front: bool = False
+) -> None:
+    """Put each attempt on its stage's queue; ``at_front`` for work that replaces work already
+    lost or failed (it has waited its turn once)."""
     for attempt in attempts:
         stage = pipeline.stage_of(attempt["step"])
         step_queue(conn, stage.queue).enqueue_call(
@@ -65,17 +70,26 @@ def enqueue_attempts(conn: redis.Redis, attempts: Iterable[dict], pipeline: Pipe
             result_ttl=60,
             failure_ttl=24 * 3600,
             description=f"{attempt['step']} of {attempt['run_id']} (attempt {attempt['attempt']})",
+            at_front=at_front,
         )
 
 
-def try_enqueue(attempts: list[dict], settings: Settings | None = None) -> bool:
+def waits_in_queue(conn: redis.Redis, attempt: dict, pipeline: Pipeline = PIPELINE) -> bool:
+    """Whether the attempt's RQ job is in its stage's queue. RQ says 'queued' from enqueue until a
+    worker marks the job started, and a worker takes it off the queue (BLPOP) before that: a
+    worker killed in between leaves a job RQ calls queued that no queue holds."""
+    stage = pipeline.stage_of(attempt["step"])
+    return conn.lpos(step_queue(conn, stage.queue).key, rq_job_id(attempt["id"])) is not None
+
+
+def try_enqueue(attempts: list[dict], settings: Settings | None = None, *, at_front: bool = False) -> bool:
     """Enqueue after the DuckDB commit. If Redis is away the rows stay 'queued' and the
     reconciler enqueues them when it is back, so a failure here loses nothing."""
     if not attempts:
         return True
     settings = settings or get_settings()
     try:
-        enqueue_attempts(redis_client(settings), attempts, load_pipeline(settings.pipeline))
+        enqueue_attempts(redis_client(settings), attempts, load_pipeline(settings.pipeline), at_front=at_front)
         return True
     except (RedisUnavailable, redis.RedisError, OSError) as exc:
         log.warning("could not enqueue %d attempt(s) now (%s); the reconciler will", len(attempts), exc)

@@ -50,12 +50,13 @@ def reconcile_once(settings: Settings | None = None, conn: redis.Redis | None = 
     if not pending:
         return PassReport()
     leases = queue.has_lease(conn, [a["id"] for a in pending if a["status"] == "running"])
-    work = [(attempt, action) for attempt in pending if (action := _action(conn, attempt, leases))]
+    pipeline = load_pipeline(settings.pipeline)
+    work = [(attempt, action) for attempt in pending if (action := _action(conn, attempt, leases, pipeline))]
     if not work:  # most passes find nothing to do and never write
         return PassReport()
     counts, to_enqueue = store.run(repair, work)
     report = PassReport(**counts)
-    queue.try_enqueue(to_enqueue, settings)
+    queue.try_enqueue(to_enqueue, settings, at_front=True)  # each replaces work that already waited its turn
     if report:
         log.info("reconciled: %s", report)
     return report
@@ -70,12 +71,12 @@ def repair(db, work: list) -> tuple[dict, list[dict]]:
     return vars(report), to_enqueue
 
 
-def _action(conn, attempt: dict, leases: dict[int, bool]):
+def _action(conn, attempt: dict, leases: dict[int, bool], pipeline):
     """What this attempt needs, decided from the snapshot and Redis; None when it is fine."""
     status = attempt["status"]
     if status == "scheduled" and attempt["not_before"] <= utcnow():
         return "promote"
-    if status == "queued" and _needs_requeue(conn, attempt):
+    if status == "queued" and _needs_requeue(conn, attempt, pipeline):
         return "requeue"
     if status == "running" and not leases.get(attempt["id"]) and age_s(attempt["started_at"]) > defaults.LEASE_TTL_S:
         return "recover_lost"
@@ -95,17 +96,21 @@ def _requeue(db, attempt: dict, report: PassReport) -> list[dict]:
     return [attempt] if still_queued else []
 
 
-def _needs_requeue(conn, attempt: dict) -> bool:
+def _needs_requeue(conn, attempt: dict, pipeline) -> bool:
     """A queued attempt that Redis does not carry (any more). An RQ job 'started' for an attempt
     still queued in DuckDB means a worker took it and has not claimed it yet: it is lost when that
-    worker is gone (killed between dequeue and claim), or when it has not claimed it for long."""
+    worker is gone (killed between dequeue and claim), or when it has not claimed it for long. A
+    job RQ calls 'queued' is safe only while it is in its queue: a worker killed between taking
+    it off the queue and marking it started leaves it 'queued' in no queue at all."""
     age = age_s(attempt["queued_at"])
     if age <= defaults.REQUEUE_AFTER_S:
         return False
     state = queue.rq_state(conn, attempt["id"])
     if state == "started":
         return age > defaults.STALE_CLAIM_S or not queue.worker_alive(conn, queue.rq_worker(conn, attempt["id"]))
-    return state not in ("queued", "deferred", "scheduled")
+    if state == "queued":
+        return not queue.waits_in_queue(conn, attempt, pipeline)
+    return state not in ("deferred", "scheduled")
 
 
 def _recover_lost(db, attempt: dict, report: PassReport) -> list[dict]:

@@ -10,6 +10,7 @@ from rq.job import Job
 from rq.job import JobStatus as RQStatus
 
 from pipeline import api, defaults, queue, reconciler
+from pipeline.options import JobOptions
 from pipeline.redis_server import embedded
 from pipeline.settings import get_settings
 from pipeline.store import get_store, transaction, utcnow
@@ -49,6 +50,35 @@ def test_an_attempt_a_live_worker_is_about_to_claim_is_left_alone(taken_but_uncl
     queue.announce_worker(taken_but_unclaimed, "host.4242")
     report = reconciler.reconcile_once(get_settings(), taken_but_unclaimed)
     assert report.requeued == 0
+
+
+@pytest.fixture
+def two_queued(settings):
+    """Two jobs whose first attempts wait in the queue, past the grace for a fresh enqueue."""
+    server = embedded(settings)
+    server.start()
+    talk = SAMPLES / "creator-workflow-talk.srt"
+    jobs = [
+        api.submit(transcript=talk.read_bytes(), transcript_name=talk.name, options=JobOptions(tone=tone)).job_id
+        for tone in ("friendly", "bold")  # two jobs, not the same one twice
+    ]
+    for job_id in jobs:
+        get_store().run(_age_attempts, job_id, defaults.REQUEUE_AFTER_S + 1)
+    attempts = [get_store().row("SELECT id FROM run_steps WHERE job_id = ?", [job_id])["id"] for job_id in jobs]
+    yield queue.redis_client(get_settings()), attempts
+    server.stop()
+
+
+def test_a_job_taken_off_its_queue_by_a_worker_killed_before_it_started_is_enqueued_again_first(two_queued):
+    conn, (first, second) = two_queued
+    waiting = queue.step_queue(conn, "default")
+    assert waiting.job_ids == [queue.rq_job_id(first), queue.rq_job_id(second)]
+    assert reconciler.reconcile_once(get_settings(), conn).requeued == 0  # both wait their turn: left alone
+
+    assert conn.lpop(waiting.key) == queue.rq_job_id(first).encode()  # a worker's BLPOP, then the worker died
+    assert queue.rq_state(conn, first) == "queued"  # RQ still says so; no queue holds it
+    assert reconciler.reconcile_once(get_settings(), conn).requeued == 1
+    assert waiting.job_ids == [queue.rq_job_id(first), queue.rq_job_id(second)]  # back, ahead of the later one
 
 
 class _BrokenInsights:
