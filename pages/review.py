@@ -79,7 +79,7 @@ def flagged_draft(job_id: str, item: dict) -> None:
         for entry in item["evidence"]:
             flag_card(job_id, entry)
     with editing:
-        draft_editor(job_id, item["format"], item["latest"], where="review")
+        draft_editor(job_id, item["format"], item["latest"], where="review", review=review, side_by_side=False)
 
 
 def decide(job_id: str) -> None:

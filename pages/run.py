@@ -361,6 +361,7 @@ def drafts_tab(detail: dict) -> None:
         st.info("No drafts yet.")
         return
     job_id = detail["job"]["job_id"]
+    reviews = {review.format: review for review in detail["qa_report"].drafts} if detail["qa_report"] else {}
     formats = list(detail["drafts"])
     tabs = st.tabs([views.format_label(f) for f in formats], key="draft_format", on_change="rerun")
     for fmt, tab in zip(formats, tabs, strict=True):
@@ -369,11 +370,12 @@ def drafts_tab(detail: dict) -> None:
                 continue  # only the open draft is drawn; unsaved text in the others is kept
             versions = detail["drafts"][fmt]
             latest = versions[-1]
+            note = f" ({literal(latest['note'])})" if latest["source"] == "regenerated" and latest["note"] else ""
             st.caption(
-                f"Version {latest['version']} · {latest['source']} by {literal(latest['author'])} · "
+                f"Version {latest['version']} · {latest['source']}{note} by {literal(latest['author'])} · "
                 f"{when(latest['created_at'])}"
             )
-            draft_editor(job_id, fmt, latest, where="run")
+            draft_editor(job_id, fmt, latest, where="run", review=reviews.get(fmt), can_regenerate=detail["can_rerun"])
             st.markdown("##### Versions")
             history(fmt, versions)
 
@@ -457,7 +459,8 @@ def downloads_tab(detail: dict) -> None:
             on_click="ignore",
         )
     for fmt, versions in detail["drafts"].items():
-        for file in views.draft_downloads(versions[-1]["draft"]):
+        chosen = export_choices(fmt)
+        for file in views.draft_downloads(versions[-1]["draft"], chosen):
             st.download_button(
                 f"{views.format_label(fmt)}: {file['label']} ({file['file_name']}, version {versions[-1]['version']})",
                 data=file["data"],
@@ -481,6 +484,19 @@ def downloads_tab(detail: dict) -> None:
             key=f"artifact_{artifact['kind']}",
             on_click="ignore",
         )
+
+
+def export_choices(fmt: str) -> dict[str, bool]:
+    """What the creator chose about a format's exports (numbered posts, timestamps kept)."""
+    choices = views.export_choices(fmt)
+    if not choices:
+        return {}
+    row = st.container(horizontal=True, gap="medium")
+    row.caption(f"{views.format_label(fmt)}:")
+    return {
+        c["name"]: row.checkbox(c["label"], value=c["default"], help=c["help"] or None, key=f"export_{fmt}_{c['name']}")
+        for c in choices
+    }
 
 
 # --- The page ----------------------------------------------------------------------------

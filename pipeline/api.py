@@ -1,5 +1,6 @@
 """What people do with jobs — submit, follow, export, review, provide a transcript, cancel,
-retry, re-run, edit drafts. The CLI, the pages and the notebooks call these and nothing lower.
+retry, re-run, regenerate a draft, edit drafts. The CLI, the pages and the notebooks call these
+and nothing lower.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pipeline import defaults, export, formats, qa, queue, signing, sources, url
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, QuotaExceeded, StepError
 from pipeline.files import files_for
 from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
-from pipeline.options import JobOptions
+from pipeline.options import JobOptions, RunRequest
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
@@ -47,6 +48,7 @@ __all__ = [
     "cancel",
     "retry",
     "rerun",
+    "regenerate",
     "edit_draft",
     "workers_alive",
     "configure_workspace",
@@ -106,7 +108,7 @@ def job_options(
     try:
         return JobOptions(**fields)
     except ValidationError as exc:
-        raise InvalidInput(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        raise InvalidInput(_first_problem(exc)) from None
 
 
 def submit(
@@ -445,7 +447,10 @@ def retry(job_id: str, *, actor: str = "creator", settings: Settings | None = No
         raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
     pipeline = load_pipeline((settings or get_settings()).pipeline)
     stage = pipeline.stage_of(failed).name if failed else pipeline.first().name
-    return rerun(job_id, stage, actor=actor, reason="retry", settings=settings)
+    settings = settings or get_settings()
+    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, f"retry from {stage}", keep_request=True)
+    queue.try_enqueue(attempts, settings)
+    return target
 
 
 def rerun(
@@ -455,21 +460,65 @@ def rerun(
     settings = settings or get_settings()
     pipeline = load_pipeline(settings.pipeline)
     stage = pipeline.stage(stage).name  # an unknown name is refused with the list of stages
-    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, reason)
+    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, f"{reason} from {stage}")
     queue.try_enqueue(attempts, settings)
     return target
 
 
+def regenerate(
+    job_id: str,
+    fmt: str,
+    instruction: str | None = None,
+    *,
+    actor: str = "creator",
+    settings: Settings | None = None,
+) -> str:
+    """Write one draft again, following the creator's instruction when there is one ("shorter",
+    "lead with the story"): a new run of that draft's step alone, then QA over the job's latest
+    drafts and delivery, as for any re-run. The old version stays in the history; the new one
+    is recorded as regenerated, with the instruction. Returns the job's status."""
+    settings = settings or get_settings()
+    spec = formats.get(fmt)
+    try:
+        request = RunRequest(formats=[spec.name], instruction=instruction)
+    except ValidationError as exc:
+        raise InvalidInput(_first_problem(exc)) from None
+    stage = load_pipeline(settings.pipeline).stage_of(spec.task).name
+    why = f"regenerate the {spec.label}" + (f" ({request.instruction})" if request.instruction else "")
+    target, attempts = _store(settings).run(_rerun, job_id, stage, actor, why, request=request.model_dump())
+    queue.try_enqueue(attempts, settings)
+    return target
+
+
+def _first_problem(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
 @transaction
-def _rerun(db: Database, job_id: str, stage: str, actor: str, reason: str) -> tuple[str, list[dict]]:
+def _rerun(
+    db: Database, job_id: str, stage: str, actor: str, why: str, request: dict | None = None, keep_request: bool = False
+) -> tuple[str, list[dict]]:
+    """A new run from ``stage``: with ``request``, one that asks more than the job's options (a
+    regenerated draft); with ``keep_request``, one that asks what the job's last run asked (a
+    retry of a regenerated draft regenerates it again)."""
     job = job_rows.get_job(db, job_id)
     if JobStatus(job["status"]).active:
         raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
-    run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
+    if keep_request:
+        request = job_rows.run_request(db, job_rows.latest_run(db, job_id)["run_id"])
+    _check_formats(job, request)
+    run = job_rows.create_run(db, job_id, stage, why)
+    if request:
+        job_rows.save_run_request(db, run["run_id"], request, actor)
     target = load_pipeline(get_settings().pipeline).status_before(stage)
-    why = f"{reason} from {stage}"
     job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=why, run_id=run["run_id"], actor=actor)
     return target.value, queue_stage(db, job, run["run_id"], stage)
+
+
+def _check_formats(job: dict, request: dict | None) -> None:
+    missing = [name for name in (request or {}).get("formats") or [] if name not in job["options"]["formats"]]
+    if missing:
+        raise InvalidInput(f"job {job['job_id']} has no {formats.label(missing[0])} draft to regenerate")
 
 
 def edit_draft(

@@ -21,8 +21,9 @@ import redis
 from pipeline import api, defaults, formats, qa, queue, wording
 from pipeline import export as export_module
 from pipeline.errors import InvalidInput, StepError
+from pipeline.formats.shapes import article_html
 from pipeline.models import Draft, DraftReview, InsightPack, QAReport, Transcript
-from pipeline.options import JobOptions
+from pipeline.options import MAX_INSTRUCTION_CHARS, SUGGESTED_INSTRUCTIONS, JobOptions
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.quarantine import parse_transcript
@@ -63,10 +64,16 @@ __all__ = [
     "source_link",
     "editor_text",
     "draft_fields",
+    "editor_draft",
     "bundle_zip",
     "format_label",
     "draft_downloads",
+    "export_choices",
     "format_choices",
+    "draft_preview",
+    "draft_review",
+    "SUGGESTED_INSTRUCTIONS",
+    "MAX_INSTRUCTION_CHARS",
 ]
 
 #: The columns of the Runs table, in order: codes and numbers, then their words (``status_text``,
@@ -338,7 +345,10 @@ _TAB_READS = {
     },
     "Transcript": lambda db, job_id: {"transcript": _transcript_row(db, job_id)},
     "Insights": lambda db, job_id: {"insights": artifact_rows.load_artifact(db, job_id, "insights")},
-    "Drafts": lambda db, job_id: {"versions": view_rows.draft_versions(db, job_id)},
+    "Drafts": lambda db, job_id: {
+        "versions": view_rows.draft_versions(db, job_id),
+        "qa_report": artifact_rows.load_artifact(db, job_id, "qa_report"),
+    },
     "QA": lambda db, job_id: {"qa_report": artifact_rows.load_artifact(db, job_id, "qa_report")},
     "Downloads": lambda db, job_id: {
         "artifacts": artifact_rows.latest_artifacts(db, job_id),
@@ -430,13 +440,65 @@ def format_label(name: str) -> str:
     return formats.label(name)
 
 
-def draft_downloads(draft: Draft) -> list[dict]:
+def draft_downloads(draft: Draft, chosen: dict[str, bool] | None = None) -> list[dict]:
     """The files a draft downloads as, from its format's exports (an X thread as posts ready to
-    paste, a blog post as Markdown and HTML, ...)."""
+    paste, a blog post as Markdown and HTML, ...), made with the creator's export choices."""
     return [
         {"file_name": name, "data": content, "mime": export.mime, "label": export.label}
-        for name, content, export in export_module.draft_exports(draft)
+        for name, content, export in export_module.draft_exports(draft, chosen)
     ]
+
+
+def export_choices(fmt: str) -> list[dict]:
+    """What a creator may choose about a format's exports (numbered posts, timestamps kept)."""
+    choices = {c.name: c for export in formats.get(fmt).exports for c in export.choices}
+    return [{"name": c.name, "label": c.label, "default": c.default, "help": c.help} for c in choices.values()]
+
+
+def draft_preview(fmt: str, title: str, text: str) -> dict:
+    """What the editor shows beside the text being edited, read from the format's spec: the
+    draft as the platform shows it (``kind``: a thread's ``posts``, an article's ``html`` —
+    Markdown rendered with markup in the text kept as text — or ``plain`` text in the platform's
+    ``column_px``), the characters per post and in total against the platform's limits
+    (``counts``; ``over`` those past a limit), and ``as_posted``: what a creator pastes."""
+    spec = formats.get(fmt)
+    draft = editor_draft(fmt, title, text)
+    counts = [{"part": c.part, "chars": c.chars, "limit": c.limit, "over": c.over} for c in spec.counts(draft)]
+    kind = "thread" if spec.threaded else "article" if spec.markdown else "plain"
+    return {
+        "kind": kind,
+        "label": spec.label,
+        "posts": spec.posts_of(draft) if spec.threaded else [],
+        "html": article_html(draft) if kind == "article" else "",
+        "plain": draft.body.strip() if kind == "plain" else "",
+        "column_px": spec.column_px,
+        "counts": counts,
+        "over": [c for c in counts if c["over"]],
+        "limits": spec.limits_text,
+        "per_post": spec.limits.per_post,
+        "total": spec.limits.total,
+        "as_posted": export_module.draft_as_posted(draft) if draft.text().strip() else "",
+    }
+
+
+def editor_draft(fmt: str, title: str, text: str) -> Draft:
+    """The draft the editor's title and text make (a blank title: the format's name)."""
+    spec = formats.get(fmt)
+    fields = spec.from_editor(title, text)
+    return Draft(
+        format=spec.name, title=fields["title"].strip() or spec.label, body=fields["body"], posts=fields["posts"] or []
+    )
+
+
+def draft_review(job_id: str, fmt: str, settings: Settings | None = None) -> DraftReview | None:
+    """How QA scored a job's draft of ``fmt`` last (after every saved edit too); None before QA ran."""
+    report = _model(_store(settings).run(_qa_report_row, job_id), QAReport)
+    return next((review for review in report.drafts if review.format == fmt), None) if report else None
+
+
+@transaction(writes=False)
+def _qa_report_row(db, job_id: str) -> dict | None:
+    return artifact_rows.load_artifact(db, job_id, "qa_report")
 
 
 def format_choices() -> list[dict]:

@@ -8,8 +8,8 @@ from tests.conftest import SAMPLES
 
 
 def review_of(job_id: str, fmt: str):
-    report = views.run_detail(job_id)["qa_report"]
-    return next(r for r in report.drafts if r.format == fmt), report
+    report = views.run_tab(job_id, "QA")["qa_report"]
+    return views.draft_review(job_id, fmt), report
 
 
 def test_a_saved_edit_over_the_limit_loses_its_score_and_is_flagged(cluster):
@@ -28,7 +28,7 @@ def test_a_saved_edit_over_the_limit_loses_its_score_and_is_flagged(cluster):
     assert after.fixes == []  # the editor's text is checked, never rewritten
     assert report.requires_review and api.status_report(job_id)["qa_score"] == after.score
 
-    latest = views.run_detail(job_id)["drafts"]["x_thread"][-1]
+    latest = views.run_tab(job_id, "Drafts")["drafts"]["x_thread"][-1]
     posts = list(latest["draft"].posts)
     posts[1] = posts[1] + " " + "And one more thought that runs on and on. " * 6
     assert len(posts[1]) > 280

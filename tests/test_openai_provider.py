@@ -177,8 +177,7 @@ def test_a_full_run_with_every_format_on_an_openai_compatible_server(openai_clus
     report = api.wait_for(job_id, timeout=180)
 
     assert report["status"] == "ANALYTICS_LOGGED", openai_cluster.log_text()[-3000:]
-    with get_store().session() as db:
-        rows = {r["kind"]: r for r in db.rows("SELECT * FROM artifacts WHERE job_id = ?", [job_id])}
+    rows = {r["kind"]: r for r in get_store().rows("SELECT * FROM artifacts WHERE job_id = ?", [job_id])}
     assert rows["draft:youtube_description"]["provider"] == "openai"
     assert rows["draft:youtube_description"]["prompt_name"] == "draft_youtube_description"
     bundle = api.bundle_files_for(job_id)
