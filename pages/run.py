@@ -507,11 +507,11 @@ RENDER = dict(
 
 
 def first_tab(head: dict) -> str:
-    """What a person opens a run for: the drafts once there are drafts to read; how the run went
-    while it runs or when it stopped short."""
+    """What a person opens a run for: the drafts once there are drafts to read, and while some
+    are written again; how the run went while it runs or when it stopped short."""
     status = JobStatus(head["job"]["status"])
     done = status in (JobStatus.ANALYTICS_LOGGED, JobStatus.REQUIRES_MANUAL_REVIEW)
-    return "Drafts" if done and head["has_drafts"] else "Timeline"
+    return "Drafts" if (done or head["regenerating"]) and head["has_drafts"] else "Timeline"
 
 
 def page(job_id: str) -> None:

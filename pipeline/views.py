@@ -287,6 +287,8 @@ def run_header(job_id: str, settings: Settings | None = None) -> dict:
         "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
         "usage": usage,
         "has_drafts": bool(found["formats"]),
+        #: The job runs to write some drafts again (a creator pressed Regenerate): its page stays on them.
+        "regenerating": status.active and bool(found["request"]),
         "progress": next(iter(live.values()), {}),
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
@@ -297,12 +299,14 @@ def run_header(job_id: str, settings: Settings | None = None) -> dict:
 
 @transaction(writes=False)
 def _run_header_rows(db, job_id: str) -> dict:
+    runs = job_rows.list_runs(db, job_id)
     return {
         "job": job_rows.get_job(db, job_id),
-        "runs": job_rows.list_runs(db, job_id),
+        "runs": runs,
         "reviews": view_rows.reviews_for(db, job_id),
         "usage": view_rows.usage_for(db, job_id),
         "formats": view_rows.draft_formats(db, job_id),
+        "request": job_rows.run_request(db, runs[-1]["run_id"]) if runs else None,
     }
 
 

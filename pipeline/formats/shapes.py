@@ -90,9 +90,11 @@ def _html(draft: Draft) -> str:
 
 
 def _plain(draft: Draft) -> str:
-    """Plain text as a platform takes it: no Markdown headings or rules."""
+    """Plain text as a platform takes it: no Markdown headings or rules, paragraphs one blank
+    line apart (where a rule stood too)."""
     lines = [line for line in draft.body.strip().splitlines() if not _RULE.match(line)]
-    return "\n".join(_HEADING.sub("", line) for line in lines).strip() + "\n"
+    text = "\n".join(_HEADING.sub("", line) for line in lines)
+    return re.sub(r"\n\s*\n(?:\s*\n)+", "\n\n", text).strip() + "\n"
 
 
 NUMBERED = Choice("numbered", "Number the posts (1/7, 2/7, ...)", default=True)
