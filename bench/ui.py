@@ -223,10 +223,12 @@ RUNS_MARKS = [
     ("heading", lambda page: page.get_by_role("heading", name="Runs")),
     ("table", lambda page: page.get_by_test_id("stDataFrame")),
 ]
-DETAIL_MARKS = [  # a delivered job opens on its drafts
+DETAIL_MARKS = [  # a delivered job opens on its drafts: the editor, then its preview and copy button
     ("app", lambda page: page.get_by_role("link", name="Analytics")),
     ("heading", lambda page: page.get_by_role("heading", name="Long workshop")),
     ("drafts", lambda page: page.get_by_label("Newsletter text")),
+    ("preview", lambda page: page.locator(".draft-preview")),
+    ("copy button", lambda page: page.get_by_role("button", name="Copy the whole draft")),
 ]
 TIMELINE_MARKS = [
     ("heading", lambda page: page.get_by_role("heading", name="Long workshop")),

@@ -307,7 +307,9 @@ def test_a_creator_uploads_a_talk_checks_the_counters_copies_the_thread_and_rege
     page.get_by_role("button", name="Regenerate the X thread").click()
     page.get_by_text("Regenerating the X thread (shorter)").first.wait_for()
     page.get_by_text("Version 2 is the regenerated X thread (regenerated: shorter).").wait_for(timeout=WAIT_MS)
-    expect(page.get_by_text(re.compile(r"Version 2 · regenerated \(regenerated: shorter\) by clipinsight"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Version 2 · regenerated \(regenerated: shorter\) by clipinsight"))
+    ).to_be_visible()
     regenerated = api.bundle_files_for(job_id)["drafts/x_thread.txt"].strip().split("\n\n")
     assert len(regenerated) < len(posts)
     expect(page.get_by_role("button", name=f"Copy post {len(regenerated)}")).to_be_visible()
