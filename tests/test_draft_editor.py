@@ -214,6 +214,18 @@ def test_regenerate_with_an_instruction_makes_a_new_version_and_keeps_the_old(th
     assert list(table["source"]) == ["generated", "regenerated"]
 
 
+def test_a_regenerate_that_ends_without_a_new_version_says_so(thread_job):
+    at = drafts_page(thread_job, "linkedin")
+    button(at, "Regenerate the LinkedIn post").click().run()
+    api.cancel(thread_job)
+    at.query_params["tab"] = "Drafts"  # a failed job opens on its timeline; the person goes back to the drafts
+    at.run()
+    assert "The LinkedIn post was not regenerated; the Timeline says why." in [w.value for w in at.warning]
+    assert not any("opens here once it is written" in i.value for i in at.info)
+    at.run()
+    assert not at.warning  # said once
+
+
 def test_regenerate_waits_while_the_job_runs(thread_job):
     api.regenerate(thread_job, "linkedin")  # queued, not run: the job is active
     at = drafts_page(thread_job, "x_thread")

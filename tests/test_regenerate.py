@@ -187,6 +187,13 @@ def test_lead_with_the_story_puts_a_story_first(offline, fmt):
     assert story_cues(first_passage(usual)) == 0 or first_passage(usual) == first  # it was not first before
 
 
+def test_every_format_names_only_slots_the_material_has():
+    from pipeline.extractive.material import SLOTS
+
+    for spec in formats.specs():
+        assert spec.slots and set(spec.slots) <= set(SLOTS), spec.name
+
+
 def test_an_instruction_the_offline_writer_cannot_follow_is_said_so(offline):
     usual = offline("linkedin")
     funnier = offline("linkedin", "make it funnier")

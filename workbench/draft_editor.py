@@ -54,6 +54,7 @@ def draft_editor(
     """Edit a draft (``latest``: its newest version) beside its preview. ``review``: how QA
     scored it; ``can_regenerate``: the job rests (a running job cannot be re-run)."""
     base = _base(job_id, fmt, latest)
+    _regenerate_ended(job_id, fmt, latest, resting=can_regenerate)
     _newer_version_notice(job_id, fmt, latest, base)
     key = f"{where}:{job_id}:{fmt}:v{base['version']}"
     left, right = st.columns(2, gap="medium") if side_by_side else (st.container(), st.container())
@@ -95,6 +96,15 @@ def _base(job_id: str, fmt: str, latest: dict) -> dict:
     if key not in st.session_state:
         st.session_state[key] = _snapshot(latest)
     return st.session_state[key]
+
+
+def _regenerate_ended(job_id: str, fmt: str, latest: dict, *, resting: bool) -> None:
+    """A regenerate the person asked for that ended without a new version (it failed, or was
+    cancelled) says so instead of waiting for ever."""
+    asked = st.session_state.get(_regenerating_key(job_id, fmt))
+    if asked is not None and resting and latest["version"] <= asked:
+        st.session_state.pop(_regenerating_key(job_id, fmt))
+        st.warning(f"The {views.format_label(fmt)} was not regenerated; the Timeline says why.")
 
 
 def _snapshot(version: dict) -> dict:

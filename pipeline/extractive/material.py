@@ -148,7 +148,7 @@ class Material:
         self.story = self._claim_story() if (params or {}).get("lead_with_story") else []
         self._parts = self._parts_of(insights, sentences)
         self.themes = self._themes(insights)
-        first = tuple((params or {}).get("claim_first") or ()) if self._technical else ()
+        first = [slot for slot in (params or {}).get("claim_first") or () if slot in SLOTS] if self._technical else []
         for slot in [*first, *(slot for slot in SLOTS if slot not in first)]:
             self._claim_slot(slot, insights)
 
