@@ -53,8 +53,8 @@ def draft_editor(
 ) -> None:
     """Edit a draft (``latest``: its newest version) beside its preview. ``review``: how QA
     scored it; ``can_regenerate``: the job rests (a running job cannot be re-run)."""
+    _regenerated(job_id, fmt, latest, resting=can_regenerate)
     base = _base(job_id, fmt, latest)
-    _regenerate_ended(job_id, fmt, latest, resting=can_regenerate)
     _newer_version_notice(job_id, fmt, latest, base)
     key = f"{where}:{job_id}:{fmt}:v{base['version']}"
     left, right = st.columns(2, gap="medium") if side_by_side else (st.container(), st.container())
@@ -83,28 +83,28 @@ def _regenerating_key(job_id: str, fmt: str) -> str:
 
 
 def _base(job_id: str, fmt: str, latest: dict) -> dict:
-    """The version this session opened (the latest, the first time); a regenerated version the
-    person asked for opens as soon as it is written."""
+    """The version this session opened (the latest, the first time)."""
     key = _base_key(job_id, fmt)
-    asked = st.session_state.get(_regenerating_key(job_id, fmt))
-    if asked is not None and latest["version"] > asked and latest["source"] == "regenerated":
-        st.session_state.pop(_regenerating_key(job_id, fmt))
-        st.session_state[key] = _snapshot(latest)
-        st.success(
-            f"Version {latest['version']} is the regenerated {views.format_label(fmt)} ({literal(latest['note'])})."
-        )
     if key not in st.session_state:
         st.session_state[key] = _snapshot(latest)
     return st.session_state[key]
 
 
-def _regenerate_ended(job_id: str, fmt: str, latest: dict, *, resting: bool) -> None:
-    """A regenerate the person asked for that ended without a new version (it failed, or was
-    cancelled) says so instead of waiting for ever."""
+def _regenerated(job_id: str, fmt: str, latest: dict, *, resting: bool) -> None:
+    """What became of a regenerate this person asked for, once the job rests again (QA may have
+    added a fixed version after the regenerated one): the newest version opens in the editor, or
+    they are told that none came (the run failed or was cancelled)."""
     asked = st.session_state.get(_regenerating_key(job_id, fmt))
-    if asked is not None and resting and latest["version"] <= asked:
-        st.session_state.pop(_regenerating_key(job_id, fmt))
-        st.warning(f"The {views.format_label(fmt)} was not regenerated; the Timeline says why.")
+    if asked is None or not resting:
+        return
+    st.session_state.pop(_regenerating_key(job_id, fmt))
+    label = views.format_label(fmt)
+    if latest["version"] <= asked["version"]:
+        st.warning(f"The {label} was not regenerated; the Timeline says why.")
+        return
+    st.session_state[_base_key(job_id, fmt)] = _snapshot(latest)
+    instruction = f" ({literal(asked['instruction'])})" if asked["instruction"] else ""
+    st.success(f"Version {latest['version']} is the regenerated {label}{instruction}.")
 
 
 def _snapshot(version: dict) -> dict:
@@ -237,7 +237,7 @@ def _regenerate(job_id: str, fmt: str, latest: dict, instruction: str) -> None:
     except ClipInsightError as exc:
         st.error(literal(str(exc)))
         return
-    st.session_state[_regenerating_key(job_id, fmt)] = latest["version"]
+    st.session_state[_regenerating_key(job_id, fmt)] = {"version": latest["version"], "instruction": instruction}
     asked = f" ({literal(instruction)})" if instruction else ""
     flash(f"Regenerating the {label}{asked}; version {latest['version']} stays in the history.")
     st.rerun()
