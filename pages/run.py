@@ -370,10 +370,10 @@ def drafts_tab(detail: dict) -> None:
                 continue  # only the open draft is drawn; unsaved text in the others is kept
             versions = detail["drafts"][fmt]
             latest = versions[-1]
-            note = f" ({literal(latest['note'])})" if latest["source"] == "regenerated" and latest["note"] else ""
+            # a regenerated version says with what instruction ("regenerated: shorter")
+            made = literal(latest["note"]) if latest["source"] == "regenerated" and latest["note"] else latest["source"]
             st.caption(
-                f"Version {latest['version']} · {latest['source']}{note} by {literal(latest['author'])} · "
-                f"{when(latest['created_at'])}"
+                f"Version {latest['version']} · {made} by {literal(latest['author'])} · {when(latest['created_at'])}"
             )
             draft_editor(job_id, fmt, latest, where="run", review=reviews.get(fmt), can_regenerate=detail["can_rerun"])
             st.markdown("##### Versions")

@@ -206,6 +206,7 @@ def test_regenerate_with_an_instruction_makes_a_new_version_and_keeps_the_old(th
     at.run()
     assert not at.exception
     assert "Version 2 is the regenerated X thread (shorter)." in [read(s.value) for s in at.success]
+    assert any(read(c.value).startswith("Version 2 · regenerated: shorter by clipinsight") for c in at.caption)
     after = versions(thread_job, "x_thread")
     assert [(v["source"], v["note"]) for v in after] == [("generated", None), ("regenerated", "regenerated: shorter")]
     assert after[0]["posts"] == before and len(after[1]["posts"]) < len(before)
