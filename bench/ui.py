@@ -223,15 +223,25 @@ RUNS_MARKS = [
     ("heading", lambda page: page.get_by_role("heading", name="Runs")),
     ("table", lambda page: page.get_by_test_id("stDataFrame")),
 ]
-DETAIL_MARKS = [  # a delivered job opens on its drafts
-    ("app", lambda page: page.get_by_role("link", name="Analytics")),
-    ("heading", lambda page: page.get_by_role("heading", name="Long workshop")),
-    ("drafts", lambda page: page.get_by_label("Newsletter text")),
-]
-TIMELINE_MARKS = [
-    ("heading", lambda page: page.get_by_role("heading", name="Long workshop")),
-    ("timeline chart", lambda page: page.get_by_test_id("stPlotlyChart")),
-]
+
+
+def detail_marks(title: str) -> list:
+    """A delivered job opens on its drafts: the editor, then its preview and copy button. The
+    heading is the job's title (the insight pack's, once there is one)."""
+    return [
+        ("app", lambda page: page.get_by_role("link", name="Analytics")),
+        ("heading", lambda page: page.get_by_role("heading", name=title)),
+        ("drafts", lambda page: page.get_by_label("Newsletter text")),
+        ("preview", lambda page: page.locator(".draft-preview")),
+        ("copy button", lambda page: page.get_by_role("button", name="Copy the whole draft")),
+    ]
+
+
+def timeline_marks(title: str) -> list:
+    return [
+        ("heading", lambda page: page.get_by_role("heading", name=title)),
+        ("timeline chart", lambda page: page.get_by_test_id("stPlotlyChart")),
+    ]
 
 
 def browser_lines(label: str, samples: list[dict[str, float]]) -> list[str]:
@@ -263,13 +273,16 @@ def measure_floor(folder: Path, repeat: int) -> list[str]:
 def measure_browser(long_job: str, repeat: int) -> list[str]:
     from playwright.sync_api import sync_playwright
 
+    from pipeline import api
+
+    title = api.status_report(long_job)["title"]
     port = free_port()
     ui = start_ui(port)
     base = f"http://localhost:{port}"
     pages = [
         ("Runs", f"{base}/runs", RUNS_MARKS),
-        ("Run detail", f"{base}/run?job={long_job}", DETAIL_MARKS),
-        ("Run detail, Timeline tab", f"{base}/run?job={long_job}&tab=Timeline", TIMELINE_MARKS),
+        ("Run detail", f"{base}/run?job={long_job}", detail_marks(title)),
+        ("Run detail, Timeline tab", f"{base}/run?job={long_job}&tab=Timeline", timeline_marks(title)),
     ]
     try:
         with sync_playwright() as playwright:

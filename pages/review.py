@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import api, defaults, views, wording
+from pipeline.access import Action
 from pipeline.errors import ClipInsightError
 from workbench import shell
 from workbench.common import (
@@ -81,7 +82,7 @@ def flag_card(job_id: str, entry: dict) -> None:
             st.caption("About the draft itself: no transcript passage is behind it.")
 
 
-def flagged_draft(job_id: str, item: dict) -> None:
+def flagged_draft(job_id: str, item: dict, allowed: dict, needs: dict) -> None:
     review = item["review"]
     st.subheader(f"{views.format_label(item['format'])} · QA score {review.score}")
     flags, editing = st.columns([2, 3])  # what was flagged first: also on a phone, where columns stack
@@ -90,20 +91,33 @@ def flagged_draft(job_id: str, item: dict) -> None:
         for entry in item["evidence"]:
             flag_card(job_id, entry)
     with editing:
-        draft_editor(job_id, item["format"], item["latest"], where="review")
+        edit = Action.EDIT_DRAFT.value
+        draft_editor(
+            job_id,
+            item["format"],
+            item["latest"],
+            where="review",
+            review=review,
+            editable=allowed[edit],
+            who_may=needs[edit],
+            side_by_side=False,
+        )
 
 
-def decide(job_id: str) -> None:
+def decide(job_id: str, allowed: dict, needs: dict) -> None:
     st.subheader("Decision")
+    review = Action.REVIEW.value
+    if not allowed[review]:
+        st.caption(f"Only {needs[review]} may approve or reject drafts.")
     approve_column, reject_column = st.columns(2)
     with approve_column.form("approve"):
         note = st.text_input("Note (optional)", key="approve_note")
-        if st.form_submit_button("Approve: continue to delivery", type="primary"):
+        if st.form_submit_button("Approve: continue to delivery", type="primary", disabled=not allowed[review]):
             run(api.approve, job_id, "Approved", note=note.strip() or None)
     with reject_column.form("reject"):
         reason = st.text_input("Reason (required)", key="reject_reason")
         error_slot = st.empty()
-        if st.form_submit_button("Reject"):
+        if st.form_submit_button("Reject", disabled=not allowed[review]):
             if not reason.strip():
                 error_slot.error("Say why the drafts are rejected; the creator sees the reason.")
             else:
@@ -138,8 +152,8 @@ def item_section(item: dict) -> None:
     if not item["flagged"]:
         st.warning("No draft repeats what QA found; read the drafts on the run page before approving.")
     for flagged in item["flagged"]:
-        flagged_draft(job["job_id"], flagged)
-    decide(job["job_id"])
+        flagged_draft(job["job_id"], flagged, item["allowed"], item["needs"])
+    decide(job["job_id"], item["allowed"], item["needs"])
     audit(item)
 
 

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pipeline import api, defaults, diffs, views, wording
+from pipeline.access import Action
 from pipeline.errors import ClipInsightError, NotFound
 from pipeline.stages import JobStatus
 from pipeline.transcript import timestamp
@@ -31,6 +32,10 @@ from workbench.shell import REVIEW_PAGE, RUN_PAGE, RUNS_PAGE
 from workbench.text import literal, literal_frame
 
 shell.enter()  # first: the app's navigation, even when Streamlit runs this file directly
+
+#: What a person may do on this page, as ``views.run_header``'s ``allowed`` names it.
+EDIT, CANCEL, RETRY, RERUN = (a.value for a in (Action.EDIT_DRAFT, Action.CANCEL, Action.RETRY, Action.RERUN))
+PROVIDE = Action.PROVIDE_TRANSCRIPT.value
 
 STATUS_COLORS = {
     "done": "#2e7d32",
@@ -159,20 +164,34 @@ def actions(detail: dict) -> None:
     """A job's actions sit in one menu; the ones that undo work ask first."""
     job_id = detail["job"]["job_id"]
     menu = st.popover("Actions", icon=":material/more_horiz:", key="actions")
+    allowed, needs = detail["allowed"], detail["needs"]
+    can_rerun, can_cancel = detail["can_rerun"] and allowed[RERUN], detail["can_cancel"] and allowed[CANCEL]
     menu.button(
-        "Re-run from a step…", disabled=not detail["can_rerun"], key="open_rerun", on_click=confirm, args=("rerun",)
+        "Re-run from a step…",
+        disabled=not can_rerun,
+        key="open_rerun",
+        on_click=confirm,
+        args=("rerun",),
+        help=None if allowed[RERUN] else f"Only {needs[RERUN]} may re-run a step.",
     )
     menu.button(
-        "Cancel the job…", disabled=not detail["can_cancel"], key="open_cancel", on_click=confirm, args=("cancel",)
+        "Cancel the job…",
+        disabled=not can_cancel,
+        key="open_cancel",
+        on_click=confirm,
+        args=("cancel",),
+        help=None if allowed[CANCEL] else f"Only {needs[CANCEL]} may cancel a job.",
     )
-    if menu.button("Retry from the failed step", disabled=not detail["can_retry"], key="retry"):
+    retry_help = None if allowed[RETRY] else f"Only {needs[RETRY]} may retry a job."
+    if menu.button("Retry from the failed step", disabled=not (detail["can_retry"] and allowed[RETRY]), key="retry",
+                   help=retry_help):  # fmt: skip
         act(api.retry, "Retrying from the failed step", job_id)
     confirming = st.session_state.get("confirming")
-    if confirming == "rerun" and detail["can_rerun"]:
+    if confirming == "rerun" and can_rerun:
         confirm_rerun(job_id, detail["stages"], detail["rerun_default"])
-    elif confirming == "cancel" and detail["can_cancel"]:
+    elif confirming == "cancel" and can_cancel:
         confirm_cancel(job_id)
-    if detail["job"]["status"] == JobStatus.NEEDS_USER_INPUT.value:
+    if detail["job"]["status"] == JobStatus.NEEDS_USER_INPUT.value and allowed[PROVIDE]:
         provide(job_id)
 
 
@@ -370,6 +389,7 @@ def drafts_tab(detail: dict) -> None:
         st.info("No drafts yet.")
         return
     job_id = detail["job"]["job_id"]
+    reviews = {review.format: review for review in detail["qa_report"].drafts} if detail["qa_report"] else {}
     formats = list(detail["drafts"])
     tabs = st.tabs([views.format_label(f) for f in formats], key="draft_format", on_change="rerun")
     for fmt, tab in zip(formats, tabs, strict=True):
@@ -378,11 +398,21 @@ def drafts_tab(detail: dict) -> None:
                 continue  # only the open draft is drawn; unsaved text in the others is kept
             versions = detail["drafts"][fmt]
             latest = versions[-1]
+            # a regenerated version says with what instruction ("regenerated: shorter")
+            made = literal(latest["note"]) if latest["source"] == "regenerated" and latest["note"] else latest["source"]
             st.caption(
-                f"Version {latest['version']} · {latest['source']} by {literal(latest['author'])} · "
-                f"{when(latest['created_at'])}"
+                f"Version {latest['version']} · {made} by {literal(latest['author'])} · {when(latest['created_at'])}"
             )
-            draft_editor(job_id, fmt, latest, where="run")
+            draft_editor(
+                job_id,
+                fmt,
+                latest,
+                where="run",
+                review=reviews.get(fmt),
+                editable=detail["allowed"][EDIT],
+                who_may=detail["needs"][EDIT],
+                can_regenerate=detail["can_rerun"],
+            )
             st.markdown("##### Versions")
             history(fmt, versions)
 
@@ -466,7 +496,8 @@ def downloads_tab(detail: dict) -> None:
             on_click="ignore",
         )
     for fmt, versions in detail["drafts"].items():
-        for file in views.draft_downloads(versions[-1]["draft"]):
+        chosen = export_choices(fmt)
+        for file in views.draft_downloads(versions[-1]["draft"], chosen):
             st.download_button(
                 f"{views.format_label(fmt)}: {file['label']} ({file['file_name']}, version {versions[-1]['version']})",
                 data=file["data"],
@@ -492,6 +523,19 @@ def downloads_tab(detail: dict) -> None:
         )
 
 
+def export_choices(fmt: str) -> dict[str, bool]:
+    """What the creator chose about a format's exports (numbered posts, timestamps kept)."""
+    choices = views.export_choices(fmt)
+    if not choices:
+        return {}
+    row = st.container(horizontal=True, gap="medium")
+    row.caption(f"{views.format_label(fmt)}:")
+    return {
+        c["name"]: row.checkbox(c["label"], value=c["default"], help=c["help"] or None, key=f"export_{fmt}_{c['name']}")
+        for c in choices
+    }
+
+
 # --- The page ----------------------------------------------------------------------------
 
 RENDER = dict(
@@ -500,11 +544,11 @@ RENDER = dict(
 
 
 def first_tab(head: dict) -> str:
-    """What a person opens a run for: the drafts once there are drafts to read; how the run went
-    while it runs or when it stopped short."""
+    """What a person opens a run for: the drafts once there are drafts to read, and while some
+    are written again; how the run went while it runs or when it stopped short."""
     status = JobStatus(head["job"]["status"])
     done = status in (JobStatus.ANALYTICS_LOGGED, JobStatus.REQUIRES_MANUAL_REVIEW)
-    return "Drafts" if done and head["has_drafts"] else "Timeline"
+    return "Drafts" if (done or head["regenerating"]) and head["has_drafts"] else "Timeline"
 
 
 def page(job_id: str) -> None:

@@ -1,6 +1,6 @@
 """What people do with jobs — submit, follow, export, review, provide a transcript, cancel,
-retry, re-run, edit drafts. The CLI, the pages, the HTTP API and the notebooks call these and
-nothing lower.
+retry, re-run, regenerate a draft, edit drafts. The CLI, the pages, the HTTP API and the
+notebooks call these and nothing lower.
 
 Every operation takes its ``caller`` (``pipeline.access.Caller``; None: the local administrator,
 as the CLI and notebooks are) and runs one domain transaction through ``access.run``, which hands
@@ -28,7 +28,7 @@ from pipeline.access import Action, Caller, Principal, job_for, require, resolve
 from pipeline.errors import Conflict, ErrorCode, InvalidInput, NotFound, QuotaExceeded, StepError
 from pipeline.files import files_for
 from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
-from pipeline.options import JobOptions
+from pipeline.options import JobOptions, RunRequest
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.quarantine import parse_transcript
 from pipeline.redis_server import RedisUnavailable
@@ -66,6 +66,7 @@ __all__ = [
     "cancel",
     "retry",
     "rerun",
+    "regenerate",
     "edit_draft",
     "workers_alive",
     "configure_workspace",
@@ -145,9 +146,7 @@ def job_options(
     try:
         return JobOptions(**fields)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else None
-        raise InvalidInput(str(error["msg"]).removeprefix("Value error, "), field=field) from None
+        raise InvalidInput(_first_problem(exc), field=_first_field(exc)) from None
 
 
 def submit(
@@ -658,36 +657,90 @@ def retry(job_id: str, *, caller: Caller | None = None, settings: Settings | Non
         raise Conflict(f"job {job_id} is {status.value}; only a failed or blocked job can be retried (re-run a step)")
     pipeline = load_pipeline((settings or get_settings()).pipeline)
     stage = pipeline.stage_of(failed).name if failed else pipeline.first().name
-    return _start_again(job_id, stage, Action.RETRY, "retry", caller, settings)
+    return _start_again(job_id, stage, Action.RETRY, f"retry from {stage}", caller, settings, keep_request=True)
 
 
 def rerun(
     job_id: str, stage: str, *, caller: Caller | None = None, reason: str = "re-run", settings: Settings | None = None
 ) -> str:
     """Regenerate ``stage`` and everything after it in a new run; what came before is reused."""
-    return _start_again(job_id, stage, Action.RERUN, reason, caller, settings)
+    return _start_again(job_id, stage, Action.RERUN, f"{reason} from {stage}", caller, settings)
 
 
-def _start_again(job_id: str, stage: str, action: Action, reason: str, caller: Caller | None, settings) -> str:
+def _start_again(job_id: str, stage: str, action: Action, why: str, caller: Caller | None, settings, **request) -> str:
     settings = settings or get_settings()
     pipeline = load_pipeline(settings.pipeline)
     stage = pipeline.stage(stage).name  # an unknown name is refused with the list of stages
-    target, attempts = access.run(_rerun, caller, job_id, stage, action, reason, settings=settings)
+    target, attempts = access.run(_rerun, caller, job_id, stage, action, why, settings=settings, **request)
     queue.try_enqueue(attempts, settings)
     return target
 
 
+def regenerate(
+    job_id: str,
+    fmt: str,
+    instruction: str | None = None,
+    *,
+    caller: Caller | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Write one draft again, following the creator's instruction when there is one ("shorter",
+    "lead with the story"): a new run of that draft's step alone, then QA over the job's latest
+    drafts and delivery, as for any re-run. The old version stays in the history; the new one
+    is recorded as regenerated, with the instruction. Returns the job's status."""
+    settings = settings or get_settings()
+    spec = formats.get(fmt)
+    try:
+        request = RunRequest(formats=[spec.name], instruction=instruction)
+    except ValidationError as exc:
+        raise InvalidInput(_first_problem(exc), field=_first_field(exc)) from None
+    stage = load_pipeline(settings.pipeline).stage_of(spec.task).name
+    why = f"regenerate the {spec.label}" + (f" ({request.instruction})" if request.instruction else "")
+    return _start_again(job_id, stage, Action.EDIT_DRAFT, why, caller, settings, request=request.model_dump())
+
+
+def _first_problem(exc: ValidationError) -> str:
+    return str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+
+
+def _first_field(exc: ValidationError) -> str | None:
+    location = exc.errors()[0]["loc"]
+    return str(location[0]) if location else None
+
+
 @transaction
-def _rerun(db: Database, caller: Caller, job_id: str, stage: str, action: str, reason: str) -> tuple[str, list[dict]]:
+def _rerun(
+    db: Database,
+    caller: Caller,
+    job_id: str,
+    stage: str,
+    action: str,
+    why: str,
+    request: dict | None = None,
+    keep_request: bool = False,
+) -> tuple[str, list[dict]]:
+    """A new run from ``stage``: with ``request``, one that asks more than the job's options (a
+    regenerated draft); with ``keep_request``, one that asks what the job's last run asked (a
+    retry of a regenerated draft regenerates it again)."""
     who = resolve(db, caller)
     job = job_for(db, who, job_id, Action(action))
     if JobStatus(job["status"]).active:
         raise Conflict(f"job {job_id} is still running ({job['status']}); cancel it first or wait")
-    run = job_rows.create_run(db, job_id, stage, f"{reason} from {stage}")
+    if keep_request:
+        request = job_rows.run_request(db, job_rows.latest_run(db, job_id)["run_id"])
+    _check_formats(job, request)
+    run = job_rows.create_run(db, job_id, stage, why)
+    if request:
+        job_rows.save_run_request(db, run["run_id"], request, who.actor)
     target = load_pipeline(get_settings().pipeline).status_before(stage)
-    why = f"{reason} from {stage}"
     job_rows.set_status(db, job_id, target, move=Move.RERUN, reason=why, run_id=run["run_id"], actor=who.actor)
     return target.value, queue_stage(db, job, run["run_id"], stage)
+
+
+def _check_formats(job: dict, request: dict | None) -> None:
+    missing = [name for name in (request or {}).get("formats") or [] if name not in job["options"]["formats"]]
+    if missing:
+        raise InvalidInput(f"job {job['job_id']} has no {formats.label(missing[0])} draft to regenerate")
 
 
 def edit_draft(

@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     rerun = sub.add_parser("rerun", help="regenerate a step and everything after it")
     rerun.add_argument("job_id")
     rerun.add_argument("step")
+    regenerate = sub.add_parser("regenerate", help="write one draft again, optionally following an instruction")
+    regenerate.add_argument("job_id")
+    regenerate.add_argument("format", choices=formats.names())
+    regenerate.add_argument("--instruction", help='e.g. "shorter", "more technical", "lead with the story"')
 
     workspace = sub.add_parser("workspace", help="show or change a workspace's plan and webhook")
     workspace.add_argument("name", nargs="?", default=defaults.DEFAULT_WORKSPACE)
@@ -415,6 +419,11 @@ def _rerun(args) -> int:
     return 0
 
 
+def _regenerate(args) -> int:
+    print(f"{args.job_id} {api.regenerate(args.job_id, args.format, args.instruction, caller=_caller(args))}")
+    return 0
+
+
 def _workspace(args) -> int:
     info = api.configure_workspace(
         args.name, plan=args.plan, webhook_url=args.webhook, clear_webhook=args.no_webhook, caller=_caller(args)
@@ -574,6 +583,7 @@ COMMANDS = {
     "cancel": _cancel,
     "retry": _retry,
     "rerun": _rerun,
+    "regenerate": _regenerate,
     "workspace": _workspace,
     "members": _members,
     "apikey": _apikey,

@@ -27,10 +27,11 @@ def draft_as_posted(draft: Draft) -> str:
     return formats.get(draft.format).exports[0].render(draft)
 
 
-def draft_exports(draft: Draft) -> list[tuple[str, str, Export]]:
-    """(file name, content, export) for each file the draft's format exports."""
+def draft_exports(draft: Draft, chosen: dict[str, bool] | None = None) -> list[tuple[str, str, Export]]:
+    """(file name, content, export) for each file the draft's format exports, made with the
+    creator's ``chosen`` export choices (numbered posts, timestamps kept; the defaults where none)."""
     spec = formats.get(draft.format)
-    return [(f"{spec.name}{export.suffix}", export.render(draft), export) for export in spec.exports]
+    return [(f"{spec.name}{export.suffix}", export.make(draft, chosen), export) for export in spec.exports]
 
 
 def bundle_files(

@@ -85,6 +85,13 @@ class Draft(BaseModel):
         return "\n\n".join(self.posts) if self.posts else self.body
 
 
+class NotedDraft(BaseModel):
+    """A draft with a note for the version it becomes ("regenerated: shorter")."""
+
+    draft: Draft
+    note: str | None = None
+
+
 class QACheck(BaseModel):
     name: str
     passed: bool

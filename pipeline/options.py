@@ -1,5 +1,6 @@
 """What a creator asks of a job — the draft formats, tone, call-to-action link, whose talk it is,
-a title — and what the runner tells a step about its job.
+a title — what a creator asks of one run of it (regenerate one draft, with an instruction), and
+what the runner tells a step about its job.
 
 These sit above :mod:`pipeline.formats` (the options name formats, and only the format specs know
 which exist and which a job gets by default) and below everything that runs a job. The format
@@ -16,7 +17,16 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from pipeline import formats
 
-__all__ = ["FormatName", "TONES", "MAX_NAME_CHARS", "JobOptions", "JobInfo"]
+__all__ = [
+    "FormatName",
+    "TONES",
+    "MAX_NAME_CHARS",
+    "MAX_INSTRUCTION_CHARS",
+    "SUGGESTED_INSTRUCTIONS",
+    "JobOptions",
+    "RunRequest",
+    "JobInfo",
+]
 
 
 def _known_format(name: str) -> str:
@@ -29,6 +39,11 @@ FormatName = Annotated[str, AfterValidator(_known_format)]
 TONES = ("friendly", "professional", "bold")
 #: Longest speaker name and title a creator may give.
 MAX_NAME_CHARS = 120
+#: Longest instruction for a regenerated draft: a request ("shorter, lead with the story"), not
+#: a prompt.
+MAX_INSTRUCTION_CHARS = 200
+#: What the page suggests; the offline writer follows exactly these (an LLM follows anything).
+SUGGESTED_INSTRUCTIONS = ("shorter", "more technical", "lead with the story")
 
 
 class JobOptions(BaseModel):
@@ -88,6 +103,39 @@ class JobOptions(BaseModel):
         if len(value) > 500:
             raise ValueError("the call-to-action link is longer than 500 characters")
         return value
+
+
+class RunRequest(BaseModel):
+    """What one run asks beyond the job's options: regenerate only some of its drafts, following
+    a creator's instruction. The instruction is untrusted text: one line, bounded, with no
+    control characters; it reaches a model as a quoted request, never as a system rule, and a
+    page shows it as text."""
+
+    formats: list[FormatName] | None = None  # None: every format the job asked for
+    instruction: str | None = None
+
+    @field_validator("instruction", mode="before")
+    @classmethod
+    def _one_plain_line(cls, value: object) -> str | None:
+        text = " ".join("".join(c if c.isprintable() else " " for c in str(value or "")).split())
+        if len(text) > MAX_INSTRUCTION_CHARS:
+            raise ValueError(
+                f"an instruction is at most {MAX_INSTRUCTION_CHARS} characters; say what to change in a few words"
+            )
+        return text or None
+
+    @field_validator("formats")
+    @classmethod
+    def _some_formats(cls, value: list[str] | None) -> list[str] | None:
+        return formats.in_order(set(value)) if value else None
+
+    @property
+    def regenerates(self) -> bool:
+        return self.formats is not None or self.instruction is not None
+
+    def note(self) -> str:
+        """How a version this run made says where it came from."""
+        return f"regenerated: {self.instruction}" if self.instruction else "regenerated"
 
 
 class JobInfo(BaseModel):

@@ -17,6 +17,8 @@ __all__ = [
     "number_posts",
     "numbering_width",
     "trim_at_sentence",
+    "split_to_fit",
+    "QUOTED_SPAN",
     "shorten",
     "find_links",
     "find_profanity",
@@ -29,6 +31,8 @@ _NUMBERING = re.compile(r"^\s*\d+\s*/\s*\d+[.:)]?\s+")
 # inside a web address does not end one.
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?\"'\u201d\u2019)]))+(?:[.!?]+[\"'\u201d\u2019)]*|$)\s*")
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*(?=\s|$)")
+#: A quotation on one line: "..." or “...”.
+QUOTED_SPAN = re.compile(r'["\u201c][^"\u201c\u201d\n]*["\u201d]')
 #: A web address as people write it: with a scheme, with www., or a bare domain with a path
 #: ("example.com/offer"). The trailing punctuation of a sentence is not part of it.
 _LINK = re.compile(
@@ -77,6 +81,30 @@ def trim_at_sentence(text: str, limit: int) -> str:
         return text[: ends[-1]].rstrip()
     cut = text[: max(limit - 1, 0)].rsplit(" ", 1)[0].rstrip(" ,;:-")
     return cut + "\u2026"
+
+
+def _split_points(text: str) -> list[int]:
+    """Where a text may be cut: after a sentence, else after a word, never inside a quote."""
+    quoted = [m.span() for m in QUOTED_SPAN.finditer(text)]
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    word_ends = [m.start() for m in re.finditer(r" ", text)]
+    for points in (sentence_ends, word_ends):
+        outside = [p for p in points if 0 < p < len(text) and not any(a < p < b for a, b in quoted)]
+        if outside:
+            return outside
+    return word_ends
+
+
+def split_to_fit(text: str, budget: int) -> list[str]:
+    """``text`` cut into pieces of at most ``budget`` characters, as evenly as the allowed cut
+    points permit (two pieces whenever two are enough): a post too long for its platform
+    becomes posts that fit."""
+    if len(text) <= budget:
+        return [text]
+    fitting = [p for p in _split_points(text) if p <= budget] or [budget]
+    balanced = [p for p in fitting if len(text) - p <= budget]
+    cut = min(balanced, key=lambda p: abs(p - len(text) / 2)) if balanced else max(fitting)
+    return [text[:cut].strip(), *split_to_fit(text[cut:].strip(), budget)]
 
 
 def shorten(text: str, size: int = 80) -> str:

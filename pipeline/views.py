@@ -23,10 +23,11 @@ import redis
 
 from pipeline import access, api, defaults, formats, qa, queue, wording
 from pipeline import export as export_module
-from pipeline.access import Action, Caller, Principal, check_ui_address, job_for, permits, require, resolve
+from pipeline.access import RULES, Action, Caller, Principal, check_ui_address, job_for, permits, require, resolve
 from pipeline.errors import InvalidInput, StepError
+from pipeline.formats.shapes import article_html
 from pipeline.models import Draft, DraftReview, InsightPack, QAReport, Transcript
-from pipeline.options import JobOptions
+from pipeline.options import MAX_INSTRUCTION_CHARS, SUGGESTED_INSTRUCTIONS, JobOptions
 from pipeline.plans import check_quota, estimate_minutes
 from pipeline.providers import describe
 from pipeline.quarantine import parse_transcript
@@ -69,10 +70,16 @@ __all__ = [
     "source_link",
     "editor_text",
     "draft_fields",
+    "editor_draft",
     "bundle_zip",
     "format_label",
     "draft_downloads",
+    "export_choices",
     "format_choices",
+    "draft_preview",
+    "draft_review",
+    "SUGGESTED_INSTRUCTIONS",
+    "MAX_INSTRUCTION_CHARS",
 ]
 
 #: The columns of the Runs table, in order: codes and numbers, then their words (``status_text``,
@@ -297,11 +304,14 @@ def run_header(job_id: str, *, caller: Caller | None = None, settings: Settings 
         "approved_by": next((r["editor"] for r in reversed(reviews) if r["decision"] == "approved"), None),
         "usage": usage,
         "has_drafts": bool(found["formats"]),
+        #: The job runs to write some drafts again (a creator pressed Regenerate): its page stays on them.
+        "regenerating": status.active and bool(found["request"]),
         "progress": next(iter(live.values()), {}),
         "can_cancel": status.active,
         "can_retry": status in RETRYABLE_STATUSES,
         "can_rerun": status.terminal,
         "allowed": found["allowed"],
+        "needs": {action.value: RULES[action].describe() for action in Action},
         **_shape(JobOptions.model_validate(job["options"])),
     }
 
@@ -310,13 +320,15 @@ def run_header(job_id: str, *, caller: Caller | None = None, settings: Settings 
 def _run_header_rows(db, caller: Caller, job_id: str) -> dict:
     who = resolve(db, caller)
     job = job_for(db, who, job_id)
+    runs = job_rows.list_runs(db, job_id)
     return {
         "job": job,
         "allowed": _allowed(who, job),
-        "runs": job_rows.list_runs(db, job_id),
+        "runs": runs,
         "reviews": view_rows.reviews_for(db, job_id),
         "usage": view_rows.usage_for(db, job_id),
         "formats": view_rows.draft_formats(db, job_id),
+        "request": job_rows.run_request(db, runs[-1]["run_id"]) if runs else None,
     }
 
 
@@ -367,7 +379,10 @@ _TAB_READS = {
     },
     "Transcript": lambda db, job_id: {"transcript": _transcript_row(db, job_id)},
     "Insights": lambda db, job_id: {"insights": artifact_rows.load_artifact(db, job_id, "insights")},
-    "Drafts": lambda db, job_id: {"versions": view_rows.draft_versions(db, job_id)},
+    "Drafts": lambda db, job_id: {
+        "versions": view_rows.draft_versions(db, job_id),
+        "qa_report": artifact_rows.load_artifact(db, job_id, "qa_report"),
+    },
     "QA": lambda db, job_id: {"qa_report": artifact_rows.load_artifact(db, job_id, "qa_report")},
     "Downloads": lambda db, job_id: {
         "artifacts": artifact_rows.latest_artifacts(db, job_id),
@@ -459,13 +474,68 @@ def format_label(name: str) -> str:
     return formats.label(name)
 
 
-def draft_downloads(draft: Draft) -> list[dict]:
+def draft_downloads(draft: Draft, chosen: dict[str, bool] | None = None) -> list[dict]:
     """The files a draft downloads as, from its format's exports (an X thread as posts ready to
-    paste, a blog post as Markdown and HTML, ...)."""
+    paste, a blog post as Markdown and HTML, ...), made with the creator's export choices."""
     return [
         {"file_name": name, "data": content, "mime": export.mime, "label": export.label}
-        for name, content, export in export_module.draft_exports(draft)
+        for name, content, export in export_module.draft_exports(draft, chosen)
     ]
+
+
+def export_choices(fmt: str) -> list[dict]:
+    """What a creator may choose about a format's exports (numbered posts, timestamps kept)."""
+    choices = {c.name: c for export in formats.get(fmt).exports for c in export.choices}
+    return [{"name": c.name, "label": c.label, "default": c.default, "help": c.help} for c in choices.values()]
+
+
+def draft_preview(fmt: str, title: str, text: str) -> dict:
+    """What the editor shows beside the text being edited, read from the format's spec: the
+    draft as the platform shows it (``kind``: a thread's ``posts``, an article's ``html`` —
+    Markdown rendered with markup in the text kept as text — or ``plain`` text in the platform's
+    ``column_px``), the characters per post and in total against the platform's limits
+    (``counts``; ``over`` those past a limit), and ``as_posted``: what a creator pastes."""
+    spec = formats.get(fmt)
+    draft = editor_draft(fmt, title, text)
+    counts = [{"part": c.part, "chars": c.chars, "limit": c.limit, "over": c.over} for c in spec.counts(draft)]
+    kind = "thread" if spec.threaded else "article" if spec.markdown else "plain"
+    return {
+        "kind": kind,
+        "label": spec.label,
+        "posts": spec.posts_of(draft) if spec.threaded else [],
+        "html": article_html(draft) if kind == "article" else "",
+        "plain": draft.body.strip() if kind == "plain" else "",
+        "column_px": spec.column_px,
+        "counts": counts,
+        "over": [c for c in counts if c["over"]],
+        "limits": spec.limits_text,
+        "per_post": spec.limits.per_post,
+        "total": spec.limits.total,
+        "as_posted": export_module.draft_as_posted(draft) if draft.text().strip() else "",
+    }
+
+
+def editor_draft(fmt: str, title: str, text: str) -> Draft:
+    """The draft the editor's title and text make (a blank title: the format's name)."""
+    spec = formats.get(fmt)
+    fields = spec.from_editor(title, text)
+    return Draft(
+        format=spec.name, title=fields["title"].strip() or spec.label, body=fields["body"], posts=fields["posts"] or []
+    )
+
+
+def draft_review(
+    job_id: str, fmt: str, *, caller: Caller | None = None, settings: Settings | None = None
+) -> DraftReview | None:
+    """How QA scored a job's draft of ``fmt`` last (after every saved edit too); None before QA ran."""
+    report = _model(access.run(_qa_report_row, caller, job_id, settings=settings), QAReport)
+    return next((review for review in report.drafts if review.format == fmt), None) if report else None
+
+
+@transaction(writes=False)
+def _qa_report_row(db, caller: Caller, job_id: str) -> dict | None:
+    job_for(db, resolve(db, caller), job_id)
+    return artifact_rows.load_artifact(db, job_id, "qa_report")
 
 
 def format_choices() -> list[dict]:
@@ -494,13 +564,16 @@ def review(
 
 @transaction(writes=False)
 def _review_rows(db, caller: Caller, workspace: str | None, selected: str | None) -> dict:
-    waiting = view_rows.review_queue(db, _scope(resolve(db, caller), workspace))
+    who = resolve(db, caller)
+    waiting = view_rows.review_queue(db, _scope(who, workspace))
     chosen = selected if selected in {row["job_id"] for row in waiting} else None
     chosen = chosen or (waiting[0]["job_id"] if waiting else None)
     if chosen is None:
         return {"queue": waiting, "item": None}
+    job = job_rows.get_job(db, chosen)
     item = {
-        "job": job_rows.get_job(db, chosen),
+        "job": job,
+        "allowed": _allowed(who, job),
         "transcript": artifact_rows.load_artifact(db, chosen, "transcript"),
         "qa_report": artifact_rows.load_artifact(db, chosen, "qa_report"),
         "drafts": artifact_rows.latest_drafts(db, chosen),
@@ -556,6 +629,8 @@ def _review_item(found: dict) -> dict:
         "flagged": flagged,
         "audit": found["audit"],
         "reviews": found["reviews"],
+        "allowed": found["allowed"],
+        "needs": {action.value: RULES[action].describe() for action in Action},
     }
 
 

@@ -341,15 +341,16 @@ def test_each_person_sees_their_workspaces_and_owners_get_members_and_keys(login
         signed_in("alice@example.com", "pages/members.py")  # only owners have the page
 
 
-def test_a_viewers_edit_is_refused_on_the_page_and_nothing_is_saved(login):
+def test_a_viewer_reads_a_draft_the_page_will_not_let_them_change_and_a_save_is_refused(login):
     at = signed_in("vic@example.com", "pages/run.py", job=login["north"], tab="Drafts")
     at.session_state["draft_format"] = "LinkedIn post"
     at.run()
     [area] = [a for a in at.text_area if a.key.startswith("text:run:") and ":linkedin:" in a.key]
-    area.input("A viewer tries an edit.")
     [save] = [b for b in at.button if b.label == "Save LinkedIn post as a new version"]
-    save.click().run()
-    assert "vic@example.com is a viewer in north" in page_text(at)
+    assert area.disabled and save.disabled
+    assert "only the editor role (or creator, on jobs they submitted) may change it" in page_text(at)
+    with pytest.raises(Forbidden, match="vic@example.com is a viewer in north"):  # whatever the page shows
+        api.edit_draft(login["north"], "linkedin", title="t", body="A viewer tries an edit.", caller=VIC)
     assert [d["version"] for d in api.drafts(login["north"])] == [1, 1, 1, 1]
     assert refusals()[-1]["action"] == "edit a draft"
 

@@ -257,3 +257,70 @@ def test_a_bookmarked_submit_opens_and_its_uploader_states_the_products_cap(fast
     expect(tab.get_by_text(re.compile(r"500\s?MB per file"))).to_be_visible()
     assert tab.get_by_text(re.compile(r"200\s?MB")).count() == 0
     assert tab.errors == []
+
+
+def test_a_creator_uploads_a_talk_checks_the_counters_copies_the_thread_and_regenerates_it(fast_product, browser):
+    context = browser.new_context(viewport=LAPTOP, timezone_id="Europe/Berlin")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=fast_product.url)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(fast_product.url)
+    page.get_by_text("workers alive").wait_for()
+
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(SAMPLES / "creator-workflow-talk.srt")
+    page.get_by_text("Left this month").wait_for()
+    page.get_by_role("button", name="Submit", exact=True).click()
+    job_id = submitted_job(page)
+    go(page, "Runs")
+    page.get_by_text("✓ Done 1").wait_for(timeout=WAIT_MS)
+    click_first_row(page)
+    page.get_by_role("tab", name="X thread").click()  # a finished job opens on its drafts
+
+    posts = api.bundle_files_for(job_id)["drafts/x_thread.txt"].strip().split("\n\n")
+    first_counter = page.get_by_text(f"{len(posts[0])} / 280", exact=True).first
+    expect(first_counter).to_be_visible()  # each post's counter, in the preview beside the editor
+    live = page.locator("div.count", has_text="of 280 each")  # the live counter under the thread's text
+    expect(live).to_contain_text(f"Post 1: {len(posts[0])} · Post 2: {len(posts[1])}")
+    shoot(page, "editor-x-thread")
+
+    page.get_by_role("button", name="Copy post 1").click()
+    expect(page.get_by_role("button", name="Copied ✓")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == posts[0]
+    page.get_by_role("button", name="Copy all posts").click()
+    assert page.evaluate("navigator.clipboard.readText()") == api.bundle_files_for(job_id)["drafts/x_thread.txt"]
+
+    area = page.get_by_label("X thread text")
+    area.click()
+    area.press("Control+Home")
+    page.keyboard.type("So here is a much longer opening that goes on and on. " * 5)
+    over = live.locator("span.over")
+    expect(over).to_have_text(re.compile(r"^Post 1: \d{3}$"))  # red while typing, before the page hears of it
+    assert over.evaluate("e => getComputedStyle(e).color") == "rgb(255, 43, 43)"
+    area.press("Tab")  # the text reaches the page: the preview's counter turns red too
+    red = page.get_by_text(re.compile(r"^\d{3} / 280 · \d+ over$")).first
+    red.wait_for()
+    assert red.evaluate("e => getComputedStyle(e.closest('span') || e).color") not in ("rgb(49, 51, 63)", "")
+    shoot(page, "editor-x-thread-over-the-limit")
+
+    page.get_by_role("button", name="Regenerate…").click()
+    page.get_by_role("button", name="shorter", exact=True).click()
+    page.get_by_role("button", name="Regenerate the X thread").click()  # offline it takes a second or two
+    page.get_by_text("Version 2 is the regenerated X thread (shorter).").wait_for(timeout=WAIT_MS)
+    expect(page.get_by_text(re.compile(r"Version 2 · regenerated: shorter by clipinsight"))).to_be_visible()
+    regenerated = api.bundle_files_for(job_id)["drafts/x_thread.txt"].strip().split("\n\n")
+    assert len(regenerated) < len(posts)
+    expect(page.get_by_role("button", name=f"Copy post {len(regenerated)}")).to_be_visible()
+    assert page.get_by_role("button", name=f"Copy post {len(regenerated) + 1}").count() == 0
+    expect(page.get_by_text(f"Total: {len(regenerated)} posts", exact=False)).to_be_visible()
+    shoot(page, "editor-x-thread-regenerated")
+    assert errors == []
+    phone = context.new_page()
+    phone.set_viewport_size(PHONE)
+    phone.goto(f"{fast_product.url}/run?job={job_id}&tab=Drafts")
+    phone.get_by_role("tab", name="X thread").click()
+    expect(phone.get_by_role("button", name="Copy post 1")).to_be_visible()
+    time.sleep(1)
+    shoot(phone, "editor-x-thread-phone")
+    context.close()

@@ -4,7 +4,7 @@ signed ID tokens; its page signs in whatever email is typed).
 
 north: alice creator, erin editor, vic viewer. south: bob owner. Each signs in in a browser of
 their own and sees only their workspace's jobs; the creator submits, follows and edits her job;
-the editor approves a flagged draft under her email; the viewer's edit is refused; the owner
+the editor approves a flagged draft under her email; the viewer reads drafts she may not change; the owner
 makes an API key, a script submits with it and follows the job's events to the end, and the key
 revoked in the UI is refused at its next request.
 """
@@ -169,11 +169,23 @@ def test_people_see_and_do_what_their_role_in_their_workspace_allows(product, br
     assert approval == {"actor": "erin@example.com"} and decision == {"editor": "erin@example.com"}
     shoot(erin, "login-editor-approved")
 
-    # The viewer reads the drafts; saving an edit is refused with the reason, and nothing is saved.
+    # The viewer reads the drafts and may not change them: the page says so, and an edit sent by a
+    # viewer's key is refused with the reason; nothing is saved.
     vic = signed_in(browser, product, "vic@example.com")
-    save_linkedin(vic, product, mine, "A viewer's edit.")
-    vic.get_by_text(as_shown("vic@example.com is a viewer in north: only the editor role")).wait_for()
-    shoot(vic, "login-viewer-refused")
+    vic.goto(f"{product.url}/run?job={mine}&tab=Drafts")
+    vic.get_by_role("tab", name="LinkedIn post").click()
+    panel = vic.get_by_role("tabpanel", name="LinkedIn post")
+    panel.get_by_text("only the editor role (or creator, on jobs they submitted) may change it").wait_for()
+    expect(panel.get_by_label("LinkedIn post text")).to_be_disabled()
+    expect(panel.get_by_role("button", name="Save LinkedIn post as a new version")).to_be_disabled()
+    expect(panel.get_by_role("button", name=re.compile("Copy the whole draft"))).to_be_enabled()  # reading is hers
+    shoot(vic, "login-viewer-read-only")
+    viewer_key = people.create_key("north", "viewer", "a viewer's script", caller=ADMIN)["secret"]
+    edit = json.dumps({"title": "Mine", "body": "A viewer's edit."}).encode()
+    status, answer = request(
+        "PUT", f"{product.api_url}/api/jobs/{mine}/drafts/linkedin", viewer_key, edit, "application/json"
+    )
+    assert status == 403 and "is a viewer in north" in json.loads(answer)["error"]["message"]
     assert [d["version"] for d in api.drafts(mine) if d["format"] == "linkedin"] == [2]
 
     # The owner makes a key; a script submits with it and follows the job to its end.
@@ -200,7 +212,7 @@ def test_people_see_and_do_what_their_role_in_their_workspace_allows(product, br
 
     # Revoked in the UI, the key is refused at its very next request.
     bob.reload()
-    bob.get_by_text("Revoke").first.wait_for()
+    bob.get_by_role("button", name="Revoke").wait_for()
     bob.get_by_role("button", name="Revoke").click()
     bob.get_by_text("it is refused from now on").wait_for()
     status, answer = request("GET", f"{product.api_url}/api/jobs/{scripted}", secret)

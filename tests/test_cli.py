@@ -231,3 +231,24 @@ def _redis_pid(up: subprocess.Popen) -> int | None:
 
 def _redis_answers() -> bool:
     return embedded(get_settings()).running()
+
+
+def test_regenerate_one_draft_from_the_command_line(data_dir):
+    from pipeline import api
+    from pipeline.runner import run_queued
+    from pipeline.store import artifacts as artifact_rows
+    from pipeline.store import get_store
+
+    path = SAMPLES / "creator-workflow-talk.srt"
+    job_id = api.submit(transcript=path.read_bytes(), transcript_name=path.name).job_id
+    run_queued()
+    done = cli("regenerate", job_id, "linkedin", "--instruction", "lead with the story")
+    assert done.returncode == 0 and done.stdout.strip() == f"{job_id} INSIGHTS", done.stderr
+    run_queued()
+    history = get_store().run(artifact_rows.draft_history, job_id, "linkedin")
+    assert [(v["source"], v["note"]) for v in history] == [
+        ("generated", None),
+        ("regenerated", "regenerated: lead with the story"),
+    ]
+    assert history[-1]["body"].startswith("Two years ago I was publishing")
+    assert_one_line_error(cli("regenerate", job_id, "linkedin", "--instruction", "x" * 300), "at most 200 characters")

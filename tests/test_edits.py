@@ -10,7 +10,7 @@ from tests.conftest import SAMPLES
 
 def review_of(job_id: str, fmt: str):
     report = views.run_tab(job_id, "QA")["qa_report"]
-    return next(r for r in report.drafts if r.format == fmt), report
+    return views.draft_review(job_id, fmt), report
 
 
 def test_a_saved_edit_over_the_limit_loses_its_score_and_is_flagged(cluster):

@@ -13,7 +13,7 @@ from pipeline.export import draft_exports
 from pipeline.models import InsightPack, Quote, Theme, VoiceProfile
 from pipeline.options import JobOptions
 from pipeline.prompts import list_versions
-from pipeline.providers.base import DRAFTS, INSIGHTS, JUDGE, ContentProvider
+from pipeline.providers.base import DRAFTS, INSIGHTS, INSTRUCTIONS, JUDGE, ContentProvider
 from pipeline.providers.local import LocalContentProvider, rebuild_sentences
 from pipeline.qa import run_checks
 from pipeline.text import normalize_text, sentences
@@ -407,7 +407,7 @@ def test_the_voice_profile_reaches_the_offline_drafts(provider, talk, talk_insig
 
 def test_provider_contract_and_provenance(provider, talk, talk_insights):
     assert isinstance(provider, ContentProvider)
-    assert provider.capabilities == frozenset({INSIGHTS, DRAFTS}) and JUDGE not in provider.capabilities
+    assert provider.capabilities == frozenset({INSIGHTS, DRAFTS, INSTRUCTIONS}) and JUDGE not in provider.capabilities
     insights = provider.insights(talk, JobOptions())
     assert insights.provenance.provider == "local" and insights.provenance.model == "extractive-v2"
     assert (insights.provenance.prompt_name, insights.provenance.prompt_version) == ("local_insights", "v3")

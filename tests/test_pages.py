@@ -469,7 +469,8 @@ def test_editing_a_draft_saves_a_new_version_with_its_author_and_a_diff(talk):
     at = open_page("pages/run.py", job=talk, tab="Drafts")
     at.session_state["editor"] = "Maya"
     edit(at, "linkedin", "Ten posts from one talk: here is how.\n\nRead the full guide.")
-    assert "Saved the LinkedIn post as version 2 (by Maya)." in texts(at, "success")
+    [saved] = texts(at, "success")
+    assert saved.startswith("Saved the LinkedIn post as version 2 (by Maya). QA scored it ")  # QA scores every save
     assert at.text_input(key="editor").value == "Maya"  # the save reran the page; the sidebar kept the name
     history = get_store().run(artifact_rows.draft_history, talk, "linkedin")
     assert [(v["version"], v["source"], v["author"]) for v in history] == [

@@ -12,7 +12,15 @@ order, to named slots; each format takes the slots its shape needs:
 - ``takeaways``, ``shorts`` and ``details``: a second, third and fourth line per theme (shorts
   fit a post; details lengthen a long talk's newsletter items);
 - ``closing``: the strongest line of the talk's end;
-- ``sections``: everything left, per outline part, in the order it was said (long form).
+- ``sections``: everything left, per outline part, in the order it was said (long form);
+- ``story``: when a creator asked to lead with the story, the talk's most story-like passage,
+  claimed right after the quotes so that no other slot repeats it.
+
+A creator who asked for a more technical draft (``prefer_technical``; see
+:mod:`pipeline.extractive.instruction`) gets lines with numbers and technical terms ranked
+higher, and the slots the format reads (``claim_first``, from its spec) claimed before the
+others, so that they get those lines rather than a slot the format never shows. That draft may
+then share a line with another draft of the job; QA's cross-format check says so.
 
 A line is *stand-alone* when it does not lean on what came before ("This is why...") and
 carries nothing untrusted; only stand-alone lines go to the slots a reader sees out of context.
@@ -29,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.extractive.corpus import Corpus, build_corpus, cosine, sum_counters
+from pipeline.extractive.instruction import story_cues, technical_terms
 from pipeline.extractive.quotes import span_terms
 from pipeline.extractive.sentences import Sentence, is_usable, punch, rebuild_sentences, tidy, weakness
 from pipeline.models import InsightPack, Quote, Transcript, VoiceProfile
@@ -56,6 +65,11 @@ LONG_TALK_WORDS = 4000
 SHORT_LINE_CHARS = 240
 #: Times a word (or two-word phrase) is said before it can be a hashtag.
 HASHTAG_MIN_USES = 3
+#: The slots, in the order they claim lines (the quotes, and the story when asked for, first).
+SLOTS = ("opening", "lead", "summary", "overview", "takeaway", "short", "detail", "closing", "sections")
+#: How much each number or technical term (up to three) raises a line's rank in a draft asked
+#: to be more technical.
+TECHNICAL_BOOST = 0.75
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,7 @@ class Material:
         #: A prompt version may keep quotes that hold a statistic the speaker never sources (to
         #: compare with one that leaves them out; QA flags them either way).
         self._keep_unsourced = bool((params or {}).get("quote_unsourced_statistics", False))
+        self._technical = bool((params or {}).get("prefer_technical", False))
         self.voice = voice or VoiceProfile()
         self.title = insights.title
         self.speaker = options.speaker
@@ -130,17 +145,26 @@ class Material:
         self._claimed: set[int] = set()
         self.quotes = self._quotes(insights.quotes, sentences)
         self._claimed |= {q.index for q in self.quotes}
+        self.story = self._claim_story() if (params or {}).get("lead_with_story") else []
         self._parts = self._parts_of(insights, sentences)
-        self.opening = self._claim_opening()
         self.themes = self._themes(insights)
-        self.summary = self._claim_summary(insights.summary, 3)
-        self.overview = self._claim_central(min(2 + self.source_words // 4000, 4))  # longer talks say more
-        self._claim_per_theme("takeaway")
-        self._claim_per_theme("short")
-        if self.source_words >= LONG_TALK_WORDS:  # only long talks' newsletters use a second line per item
-            self._claim_per_theme("detail")
-        self.closing = self._claim_closing()
-        self.sections = self._sections(insights)
+        first = [slot for slot in (params or {}).get("claim_first") or () if slot in SLOTS] if self._technical else []
+        for slot in [*first, *(slot for slot in SLOTS if slot not in first)]:
+            self._claim_slot(slot, insights)
+
+    def _claim_slot(self, slot: str, insights: InsightPack) -> None:
+        if slot == "opening":
+            self.opening = self._claim_opening()
+        elif slot == "summary":
+            self.summary = self._claim_summary(insights.summary, 3)
+        elif slot == "overview":
+            self.overview = self._claim_central(min(2 + self.source_words // 4000, 4))  # longer talks say more
+        elif slot == "closing":
+            self.closing = self._claim_closing()
+        elif slot == "sections":
+            self.sections = self._sections(insights)
+        elif slot != "detail" or self.source_words >= LONG_TALK_WORDS:  # only long talks' items take a second line
+            self._claim_per_theme(slot)
 
     # --- how lines are shown ---------------------------------------------------------------
 
@@ -230,6 +254,8 @@ class Material:
         weights = self._corpus.term_weights
         information = sum(weights.get(t, 0.0) for t in set(sentence.terms)) / sentence.words**0.6
         boost = 1.0 + _tone_boost(sentence.text, self.options.tone)
+        if self._technical:
+            boost *= 1 + TECHNICAL_BOOST * min(technical_terms(sentence.text), 3)
         return (1 + information / 10) * (1 + punch(sentence.text)) * weakness(sentence.text) * boost
 
     def _parts_of(self, insights: InsightPack, sentences: list[Sentence]) -> list[tuple[int, list[Sentence]]]:
@@ -297,10 +323,10 @@ class Material:
     def _themes(self, insights: InsightPack) -> list[Theme]:
         self._by_theme = self._theme_sentences(insights)
         themes = []
-        for theme, sentences in zip(insights.themes, self._by_theme, strict=True):
+        for theme in insights.themes:
             themed = {q.text for q in insights.quotes if q.theme == theme.title}
             quote = next((q for q in self.quotes if q.text in themed), None)
-            themes.append(Theme(title=theme.title, quote=quote, lead=self._claim(sentences)))
+            themes.append(Theme(title=theme.title, quote=quote))
         return themes
 
     def _claim_per_theme(self, slot: str) -> None:
@@ -340,6 +366,21 @@ class Material:
         follow = self._claim(after, standalone=False) if after and after[0].index not in self._claimed else None
         return [line, follow] if follow else [line]
 
+    def _claim_story(self) -> list[Line]:
+        """The most story-like stand-alone line of the talk ("Two years ago I was..."), and the
+        line after it when that one goes on with the story; none when nothing reads like one."""
+        told = [s for s in self._ranked(self._corpus.sentences, standalone=True) if story_cues(s.text)]
+        if not told:
+            return []
+        best = max(told, key=lambda s: (story_cues(s.text), self._strength(s)))
+        self._claimed.add(best.index)
+        lines = [Line(best.text, best.start, best.speaker, best.index)]
+        after = [s for s in self._corpus.sentences if s.index == best.index + 1 and s.index not in self._claimed]
+        if after and self._usable(after[0]) and _goes_on(after[0].text):
+            self._claimed.add(after[0].index)
+            lines.append(Line(after[0].text, after[0].start, after[0].speaker, after[0].index))
+        return lines
+
     def _claim_closing(self) -> Line | None:
         last = self._parts[-1][1] if self._parts else []
         return self._claim(last)
@@ -360,10 +401,11 @@ class Material:
     # --- what a composer asks for --------------------------------------------------------------
 
     def passage(self, section: Section, count: int) -> list[Line]:
-        """The ``count`` strongest lines of a section, in the order they were said; a line that
-        leans on the one before it only comes with that one."""
+        """The ``count`` strongest lines of a section (the most technical first, in a draft asked
+        to be more technical), in the order they were said; a line that leans on the one before
+        it only comes with that one."""
         chosen: list[Line] = []
-        for line in section.lines:  # strongest first
+        for line in self._preferred(section.lines):  # strongest first
             if len(chosen) >= count:
                 break
             leans = weakness(line.text) < STANDALONE or line.words < PASSAGE_MIN_WORDS
@@ -374,13 +416,19 @@ class Material:
     def theme_line(self, theme: Theme, *slots: str) -> Line | None:
         """The theme's first line among ``slots`` (``lead``, ``takeaway``, ``short``, ``quote``);
         a short talk has few lines, so a format falls back to the next slot it names. The best
-        quote of the talk is never one: formats lead with it already."""
+        quote of the talk is never one: formats lead with it already. A draft asked to be more
+        technical takes the slot whose line carries the most numbers and technical terms."""
         top = self.top_quote()
-        for slot in slots:
-            line = getattr(theme, slot)
-            if line is not None and line != top:
-                return line
-        return None
+        lines = [line for slot in slots if (line := getattr(theme, slot)) is not None and line != top]
+        return self._preferred(lines)[0] if lines else None
+
+    def _preferred(self, lines: Sequence[Line]) -> list[Line]:
+        """``lines`` in the order a format should choose among them: as given, or, in a draft
+        asked to be more technical, those with the most numbers and technical terms first.
+        Which lines each slot holds stays the same, so drafts still do not repeat each other."""
+        if not self._technical:
+            return list(lines)
+        return sorted(lines, key=lambda line: -min(technical_terms(line.text), 3))  # stable: equals keep their order
 
     def top_quote(self) -> Line | None:
         return self.quotes[0] if self.quotes else None
@@ -419,6 +467,14 @@ class Material:
     def allowed_links(self) -> list[str]:
         links = [self.options.cta_url] if self.options.cta_url else []
         return links + find_links(self.voice.default_cta or "") + find_links(self.voice.sign_off or "")
+
+
+_GOES_ON = re.compile(r"^(?:today|now|then|so|since then|after that|that's when|that was when)\b", re.I)
+
+
+def _goes_on(text: str) -> bool:
+    """Whether a line carries on the story of the line before it ("Today I publish...")."""
+    return bool(story_cues(text) or _GOES_ON.match(text) or weakness(text) < STANDALONE)
 
 
 def quote_marks(text: str) -> str:

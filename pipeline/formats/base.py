@@ -10,7 +10,13 @@ A spec says:
 - its shape: a thread of numbered posts or one body, Markdown or plain text; how the editor
   shows it and reads it back;
 - the answer an LLM must give (``answer``, a :class:`DraftAnswer`), and the offline composer;
-- its exports (:class:`Export`): what a creator pastes into the platform;
+- its exports (:class:`Export`): what a creator pastes into the platform, with the choices a
+  creator may make about them (:class:`Choice`: numbered posts, video timestamps kept);
+- how the editor counts it against the platform's limits (:meth:`FormatSpec.counts`) and how
+  its preview looks (a thread as posts, plain text in the platform's column width, Markdown
+  rendered);
+- how the offline composer makes it shorter when a creator asks (``shorter``: composer
+  parameters) and how a passage is put first (:meth:`FormatSpec.lead_with`);
 - its own QA checks beyond the common ones, and the judge's measure of its length.
 """
 
@@ -24,14 +30,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from pipeline.models import Draft, QACheck
-from pipeline.text import number_posts, numbering_width, strip_numbering
+from pipeline.text import number_posts, numbering_width, strip_numbering, trim_at_sentence
 
 if TYPE_CHECKING:  # options name formats; a format takes them only as a parameter
     from pipeline.extractive.material import Material
     from pipeline.options import JobOptions
     from pipeline.prompts import Prompt
 
-__all__ = ["FormatSpec", "Limits", "Export", "DraftAnswer", "Measure", "Length"]
+__all__ = ["FormatSpec", "Limits", "Export", "Choice", "Count", "DraftAnswer", "Measure", "Length"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,44 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Count:
+    """Characters of one part of a draft (a post, or the whole) as the platform counts them,
+    against the platform's limit for it (None: no limit)."""
+
+    part: str  # "Post 3" or "Total"
+    chars: int
+    limit: int | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.chars > self.limit
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Something a creator may choose about an export (``render`` takes it as a keyword
+    argument; the bundle uses ``default``)."""
+
+    name: str  # the keyword: "numbered"
+    label: str  # "Number the posts (1/7)"
+    default: bool
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class Export:
     """One file a creator takes to the platform: ``drafts/<format><suffix>`` in the bundle."""
 
     suffix: str  # ".txt", ".md", ".html"
     mime: str
-    render: Callable[[Draft], str]
+    render: Callable[..., str]  # render(draft, **choices)
     label: str  # "plain text, ready to paste"
+    choices: tuple[Choice, ...] = ()
+
+    def make(self, draft: Draft, chosen: dict[str, bool] | None = None) -> str:
+        """The file for ``draft``, with the creator's choices (the defaults where none)."""
+        values = {c.name: bool((chosen or {}).get(c.name, c.default)) for c in self.choices}
+        return self.render(draft, **values)
 
 
 @dataclass(frozen=True)
@@ -130,6 +167,15 @@ class FormatSpec:
     distinct_from: tuple[str, ...] = ()
     #: How the format's limits are put to an LLM and a person ("each post at most 280 characters").
     limits_text: str = "no length limit"
+    #: The width of the platform's text column in pixels, for the editor's preview of a plain
+    #: text format (None: the preview takes the room it has).
+    column_px: int | None = None
+    #: Composer parameters that make the offline draft shorter, for a creator who asks for a
+    #: shorter one (merged over the prompt's own parameters).
+    shorter: dict[str, int] = field(default_factory=dict)
+    #: The material's slots the offline composer shows (``pipeline.extractive.material``), its
+    #: content first: a draft asked to be more technical claims them before the others.
+    slots: tuple[str, ...] = ()
 
     # --- names derived from the format's name ---
     @property
@@ -179,7 +225,36 @@ class FormatSpec:
         posts = [post.strip() for post in re.split(r"^\s*---\s*$", text, flags=re.MULTILINE) if post.strip()]
         return {"title": title, "body": "\n\n".join(posts), "posts": posts}
 
+    def lead_with(self, draft: Draft, passage: str) -> Draft:
+        """The draft with ``passage`` first: a thread's first post (cut at a sentence to fit),
+        the first paragraph under an article's title, else the first paragraph."""
+        if self.threaded:
+            room = self.post_room
+            first = passage if room is None else trim_at_sentence(passage, room)
+            texts = [first, *(strip_numbering(p) for p in self.posts_of(draft))]
+            return self.with_posts(draft, texts[: self.limits.max_posts])
+        head, rest = _title_and_rest(draft.body) if self.markdown else ("", draft.body.strip())
+        body = "\n\n".join(part for part in (head, passage, rest) if part)
+        return draft.model_copy(update={"body": body + ("\n" if draft.body.endswith("\n") else "")})
+
     # --- sizes ---
     def posted_text(self, draft: Draft) -> str:
         """The text as the platform counts it (a thread: its posts; else the body)."""
         return draft.text()
+
+    def counts(self, draft: Draft) -> list[Count]:
+        """Characters per post (a thread) and in total, each against the platform's limit."""
+        if not self.threaded:
+            return [Count("Total", len(self.posted_text(draft)), self.limits.total)]
+        posts = self.posts_of(draft)
+        each = [Count(f"Post {number}", len(post), self.limits.per_post) for number, post in enumerate(posts, 1)]
+        return [*each, Count("Total", sum(len(post) for post in posts), self.limits.total)]
+
+
+def _title_and_rest(body: str) -> tuple[str, str]:
+    """A Markdown body's ``# Title`` line (empty when it opens otherwise) and what follows it."""
+    text = body.strip()
+    first, _, rest = text.partition("\n")
+    if first.startswith("# "):
+        return first, rest.strip()
+    return "", text

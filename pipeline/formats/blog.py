@@ -70,4 +70,6 @@ SPEC = FormatSpec(
     length=Length(base=200, per_source_word=0.12, floor=200, ceiling=2200),
     markdown=True,
     quotes_expected=2,
+    shorter={"min_lines": 1, "max_lines": 2, "source_words_per_line": 400},
+    slots=("sections", "summary"),
 )

@@ -91,4 +91,7 @@ SPEC = FormatSpec(
     limits=LIMITS,
     quotes_expected=1,
     limits_text=f"at most {LIMITS.total:,} characters",
+    column_px=552,  # the feed's post column on a laptop
+    shorter={"takeaways": 2, "quotes": 0},
+    slots=("takeaway", "short", "closing"),
 )

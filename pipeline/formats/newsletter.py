@@ -75,4 +75,6 @@ SPEC = FormatSpec(
     markdown=True,
     quotes_expected=1,
     distinct_from=("blog",),
+    shorter={"min_items": 2, "max_items": 2},
+    slots=("lead", "detail", "opening", "closing"),
 )

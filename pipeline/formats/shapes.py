@@ -2,8 +2,10 @@
 text, a thread ready to paste), and the LLM answer shapes most formats use.
 
 Exports never let markup through from the text: HTML is rendered from Markdown with raw HTML
-disabled (a ``<script>`` in a draft arrives as the words ``<script>``), and plain-text exports
-drop Markdown headings and rules.
+disabled (a ``<script>`` in a draft arrives as the words ``<script>``), links only where
+markdown-it allows them (never ``javascript:``, ``vbscript:``, ``file:`` or ``data:``) and no
+images (nothing a draft says makes a reader's browser fetch from a server); plain-text exports
+drop Markdown headings and rules. The editor's preview of an article is the same HTML.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import TYPE_CHECKING, Annotated
 from markdown_it import MarkdownIt
 from pydantic import Field, create_model
 
-from pipeline.formats.base import DraftAnswer, Export, FormatSpec
+from pipeline.formats.base import Choice, DraftAnswer, Export, FormatSpec, Limits
 from pipeline.models import Draft
-from pipeline.text import strip_numbering
+from pipeline.text import number_posts, numbering_width, split_to_fit, strip_numbering
 
 if TYPE_CHECKING:  # options name formats; a format takes them only as a parameter
     from pipeline.options import JobOptions
@@ -26,6 +28,7 @@ __all__ = [
     "blocks",
     "part",
     "titled",
+    "article_html",
     "markdown_export",
     "html_export",
     "plain_export",
@@ -38,8 +41,8 @@ __all__ = [
 
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
-_TIMESTAMP = re.compile(r"\s*\(?\b\d{1,2}:\d{2}(?::\d{2})?\b\)?")
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_TIMESTAMP = re.compile(r"\s*[(\[]?\b\d{1,2}:\d{2}(?::\d{2})?\b[)\]]?")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
 
 
 def blocks(*parts: str | None) -> str:
@@ -72,9 +75,14 @@ def _markdown(draft: Draft) -> str:
     return body + "\n" if body.startswith("#") else f"# {draft.title}\n\n{body}\n"
 
 
+def article_html(draft: Draft) -> str:
+    """The draft's Markdown (under its title) as an HTML fragment; markup in the text stays text."""
+    return _MARKDOWN.render(_markdown(draft))
+
+
 def _html(draft: Draft) -> str:
     """A standalone HTML page of the draft; markup in the text stays text."""
-    rendered = _MARKDOWN.render(_markdown(draft))
+    rendered = article_html(draft)
     return (
         f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(draft.title)}</title></head>\n'
         f"<body>\n{rendered}</body></html>\n"
@@ -82,27 +90,48 @@ def _html(draft: Draft) -> str:
 
 
 def _plain(draft: Draft) -> str:
-    """Plain text as a platform takes it: no Markdown headings or rules."""
+    """Plain text as a platform takes it: no Markdown headings or rules, paragraphs one blank
+    line apart (where a rule stood too)."""
     lines = [line for line in draft.body.strip().splitlines() if not _RULE.match(line)]
-    return "\n".join(_HEADING.sub("", line) for line in lines).strip() + "\n"
+    text = "\n".join(_HEADING.sub("", line) for line in lines)
+    return re.sub(r"\n\s*\n(?:\s*\n)+", "\n\n", text).strip() + "\n"
 
 
-def _thread(draft: Draft) -> str:
-    """The posts, one blank line apart, as they are pasted one by one: numbered, no timestamps,
-    no headings, no separators."""
-    posts = draft.posts or [p for p in draft.body.split("\n\n") if p.strip()]
-    cleaned = []
-    for post in posts:
-        text = _HEADING.sub("", _TIMESTAMP.sub("", post)).strip()
-        if not _RULE.match(text) and strip_numbering(text):
-            cleaned.append(text)
-    return "\n\n".join(cleaned) + "\n"
+NUMBERED = Choice("numbered", "Number the posts (1/7, 2/7, ...)", default=True)
+TIMESTAMPS = Choice(
+    "timestamps",
+    "Keep video timestamps like (0:45)",
+    default=False,
+    help="They mean nothing to a reader unless the thread links the video.",
+)
+
+
+def _thread_post(post: str, timestamps: bool) -> str:
+    """One post's words as pasted: no number, heading or separator, one paragraph apart at most
+    (a blank line separates posts in the file), and video timestamps only when asked for."""
+    text = strip_numbering(post)
+    text = text if timestamps else _TIMESTAMP.sub("", text)
+    text = "\n".join(_HEADING.sub("", line) for line in text.splitlines() if not _RULE.match(line))
+    return re.sub(r"\n\s*\n", "\n", text).strip()
+
+
+def thread_export(limits: Limits) -> Export:
+    """A thread as its posts, one blank line apart, ready to paste one by one. A post over the
+    platform's limit (an editor may save one) is split at a sentence so that every post pastes."""
+
+    def render(draft: Draft, numbered: bool = True, timestamps: bool = False) -> str:
+        posts = draft.posts or [p for p in draft.body.split("\n\n") if p.strip()]
+        texts = [text for post in posts if (text := _thread_post(post, timestamps))]
+        room = limits.per_post - (numbering_width(limits.max_posts) if numbered else 0)
+        pieces = [piece for text in texts for piece in split_to_fit(text, room)]
+        return "\n\n".join(number_posts(pieces) if numbered else pieces) + "\n"
+
+    return Export(".txt", "text/plain", render, "posts, ready to paste one by one", (NUMBERED, TIMESTAMPS))
 
 
 markdown_export = Export(".md", "text/markdown", _markdown, "Markdown")
 html_export = Export(".html", "text/html", _html, "HTML")
 plain_export = Export(".txt", "text/plain", _plain, "plain text, ready to paste")
-thread_export = Export(".txt", "text/plain", _thread, "posts, ready to paste one by one")
 
 
 # --- LLM answers -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ def _hook(material: Material) -> str | None:
 def compose(material: Material, prompt: Prompt) -> Draft:
     params = prompt.params
     lines = [line for theme in material.themes if (line := material.theme_line(theme, "short", "quote"))]
+    lines = lines[: params.get("max_theme_posts", len(lines))]
     lines += material.quotes[1 : 1 + params.get("max_quote_posts", 2)]
     posts = [_hook(material), *(_post(material, line) for line in lines)]
     closing = material.cta_line(prompt.template)
@@ -73,12 +74,14 @@ SPEC = FormatSpec(
     position=30,
     answer=thread_answer("ThreadAnswer", _ROOM),
     compose=compose,
-    exports=(thread_export,),
+    exports=(thread_export(LIMITS),),
     measure=Measure("posts", (5, 12)),
     length=Length(base=110, per_source_word=0.01, floor=110, ceiling=400),
     limits=LIMITS,
     threaded=True,
     quotes_expected=1,
     checks=(check_posts_paste_clean,),
+    shorter={"max_theme_posts": 2, "max_quote_posts": 0},
+    slots=("short", "closing"),
     limits_text=f"each post at most {LIMITS.per_post} characters, numbering included",
 )

@@ -106,6 +106,7 @@ class YouTubeDescriptionAnswer(DraftAnswer):
 def _summary(material: Material, prompt: Prompt) -> str | None:
     top = material.top_quote()
     lines = material.overview or ([top] if top else []) + material.opening  # a short talk has few lines left
+    lines = lines[: prompt.params.get("summary_lines", len(lines))]
     if not lines:
         return None
     said = material.said(lines)
@@ -166,5 +167,8 @@ SPEC = FormatSpec(
     limits=LIMITS,
     quotes_expected=0,
     checks=(check_chapters, check_no_angle_brackets),
+    column_px=640,  # the description under the video on a laptop
+    shorter={"summary_lines": 1},
+    slots=("overview", "opening"),
     limits_text=f"at most {LIMITS.total:,} characters; chapters as m:ss Title lines from 0:00",
 )

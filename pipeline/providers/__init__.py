@@ -7,13 +7,23 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 
-from pipeline.providers.base import ASR, DRAFTS, INSIGHTS, JUDGE, ContentProvider, Generation, SpeechRecognizer
+from pipeline.providers.base import (
+    ASR,
+    DRAFTS,
+    INSIGHTS,
+    INSTRUCTIONS,
+    JUDGE,
+    ContentProvider,
+    Generation,
+    SpeechRecognizer,
+)
 from pipeline.settings import Settings
 
 __all__ = [
     "ASR",
     "DRAFTS",
     "INSIGHTS",
+    "INSTRUCTIONS",
     "JUDGE",
     "ContentProvider",
     "Generation",

@@ -20,6 +20,9 @@ T = TypeVar("T")
 INSIGHTS = "insights"
 DRAFTS = "drafts"
 JUDGE = "judge"  # scores drafts against a rubric
+#: Follows a creator's instruction for a regenerated draft ("shorter", "lead with the story"):
+#: ``draft(..., instruction=...)``. Without it a draft is regenerated as it would be anyway.
+INSTRUCTIONS = "instructions"
 ASR = "asr"
 
 ProgressFn = Callable[[float], None]
@@ -55,6 +58,7 @@ class ContentProvider(Protocol):
         *,
         prompt_version: str | None = None,
         voice: VoiceProfile | None = None,
+        instruction: str | None = None,  # only for a provider with the INSTRUCTIONS capability
     ) -> Generation[Draft]: ...
 
     def judge(

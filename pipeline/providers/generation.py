@@ -7,6 +7,8 @@ model needs is here, once:
 
 - prompts are versioned files (``insights``, ``draft_<format>``, ``qa_judge``) rendered with
   the job's tone, call to action, whose talk it is and the workspace's voice profile;
+- a creator's instruction for a regenerated draft ("shorter") goes in the user turn as a fenced,
+  quoted request (``draft_request``), never in the system instructions, and cannot lift a rule;
 - untrusted text (the transcript, the insight pack, a draft, the voice's example posts) goes in
   fenced with markers unique to the call, so that it cannot close the fence;
 - every answer has a schema (the format spec's ``answer`` for drafts) and is validated, asked
@@ -31,7 +33,7 @@ from pipeline.grounding import ground_quotes
 from pipeline.models import Draft, InsightPack, JudgeScore, OutlineItem, Provenance, Quote, Theme, VoiceProfile
 from pipeline.options import JobOptions
 from pipeline.prompts import Prompt, load_prompt
-from pipeline.providers.base import DRAFTS, INSIGHTS, JUDGE, Generation
+from pipeline.providers.base import DRAFTS, INSIGHTS, INSTRUCTIONS, JUDGE, Generation
 from pipeline.providers.llm import LLMClient, ModelParams, ask
 from pipeline.qa import BANNED_PHRASES
 from pipeline.structured import Structured
@@ -49,6 +51,7 @@ __all__ = [
     "voice_text",
     "attribution_text",
     "keep_allowed_links",
+    "request_text",
 ]
 
 log = logging.getLogger("clipinsight.generation")
@@ -261,7 +264,7 @@ def keep_allowed_links(draft: Draft, allowed: list[str], transcript: Transcript)
 class LLMContentProvider:
     """Insights, drafts and the QA judge from one language model (through its adapter)."""
 
-    capabilities = frozenset({INSIGHTS, DRAFTS, JUDGE})
+    capabilities = frozenset({INSIGHTS, DRAFTS, JUDGE, INSTRUCTIONS})
 
     def __init__(self, client: LLMClient):
         self.client = client
@@ -276,11 +279,13 @@ class LLMContentProvider:
             return spec.prompt_name
         return task if task in ("insights", "qa_judge") else None
 
-    def _ask(self, prompt: Prompt, values: dict, schema: type[BaseModel], context: dict | None = None) -> Structured:
+    def _ask(
+        self, prompt: Prompt, values: dict, schema: type[BaseModel], context: dict | None = None, request: str = ""
+    ) -> Structured:
         return ask(
             self.client,
             prompt.render("system", **values).strip(),
-            prompt.render("user", **values),
+            prompt.render("user", **values) + request,
             schema,
             ModelParams.of(prompt.params),
             context=context,
@@ -327,6 +332,7 @@ class LLMContentProvider:
         *,
         prompt_version: str | None = None,
         voice: VoiceProfile | None = None,
+        instruction: str | None = None,
     ) -> Generation[Draft]:
         spec = formats.get(fmt)
         prompt, fence = load_prompt(spec.prompt_name, prompt_version), Fence.new()
@@ -345,7 +351,7 @@ class LLMContentProvider:
             "transcript": fence.wrap("TRANSCRIPT", transcript_lines(transcript)),
         }
         context = {"cta_url": cta, "duration": transcript.duration}
-        result = self._ask(prompt, values, spec.answer, context=context)
+        result = self._ask(prompt, values, spec.answer, context=context, request=request_text(instruction, fence))
         draft, removed = keep_allowed_links(
             result.value.to_draft(spec, options), allowed_links(options, voice), transcript
         )
@@ -366,6 +372,15 @@ class LLMContentProvider:
         }
         result = self._ask(prompt, values, JudgeAnswer)
         return Generation(result.value.scores(), self._provenance(prompt, result), _reask_notes(result))
+
+
+def request_text(instruction: str | None, fence: Fence) -> str:
+    """A creator's instruction as the end of a draft prompt's user turn: fenced and quoted as
+    data, with what it may and may not change (empty when there is none)."""
+    if not instruction:
+        return ""
+    quoted = fence.wrap("REQUEST", instruction)
+    return "\n" + load_prompt("draft_request").render("request", fence_id=fence.id, request=quoted).rstrip() + "\n"
 
 
 def _without_untrusted_quotes(pack: InsightPack) -> tuple[InsightPack, tuple[str, ...]]:

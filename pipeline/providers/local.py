@@ -14,12 +14,13 @@ import time
 
 from pipeline import defaults, formats
 from pipeline.extractive.insights import extract_insights
+from pipeline.extractive.instruction import Asks, read_instruction
 from pipeline.extractive.material import Material
 from pipeline.extractive.sentences import Sentence, rebuild_sentences
 from pipeline.models import Draft, InsightPack, JudgeScore, Provenance, VoiceProfile
 from pipeline.options import JobOptions
 from pipeline.prompts import Prompt, load_prompt
-from pipeline.providers.base import DRAFTS, INSIGHTS, Generation
+from pipeline.providers.base import DRAFTS, INSIGHTS, INSTRUCTIONS, Generation
 from pipeline.transcript import Transcript
 
 __all__ = ["LocalContentProvider", "extract_insights", "compose_draft", "Sentence", "rebuild_sentences"]
@@ -32,9 +33,15 @@ def compose_draft(
     options: JobOptions,
     prompt: Prompt,
     voice: VoiceProfile | None = None,
+    asks: Asks | None = None,
 ) -> Draft:
-    """One draft of ``fmt`` composed offline from the talk's own lines."""
-    return formats.get(fmt).compose(Material(transcript, insights, options, voice, prompt.params), prompt)
+    """One draft of ``fmt`` composed offline from the talk's own lines, following what a
+    creator's instruction asks that the offline writer can do (``asks``)."""
+    spec, asks = formats.get(fmt), asks or Asks()
+    prompt = prompt.model_copy(update={"params": {**prompt.params, **asks.params(spec)}})
+    material = Material(transcript, insights, options, voice, prompt.params)
+    draft = spec.compose(material, prompt)
+    return spec.lead_with(draft, material.said(material.story)) if material.story else draft
 
 
 def _tokens(words: int) -> int:
@@ -45,7 +52,7 @@ class LocalContentProvider:
     """Insights and drafts without a network or a model: extractive and deterministic."""
 
     name = "local"
-    capabilities = frozenset({INSIGHTS, DRAFTS})
+    capabilities = frozenset({INSIGHTS, DRAFTS, INSTRUCTIONS})  # the common ones: see extractive.instruction
 
     def __init__(self, model: str = "extractive-v2"):
         self.model = model
@@ -75,11 +82,14 @@ class LocalContentProvider:
         *,
         prompt_version: str | None = None,
         voice: VoiceProfile | None = None,
+        instruction: str | None = None,
     ) -> Generation[Draft]:
         started = time.perf_counter()
         prompt = load_prompt(formats.get(fmt).local_prompt_name, prompt_version)
-        draft = compose_draft(fmt, transcript, insights, options, prompt, voice)
-        return Generation(draft, self._provenance(prompt, started, _pack_words(insights), len(draft.text().split())))
+        asks = read_instruction(instruction)
+        draft = compose_draft(fmt, transcript, insights, options, prompt, voice, asks)
+        provenance = self._provenance(prompt, started, _pack_words(insights), len(draft.text().split()))
+        return Generation(draft, provenance, asks.notes())
 
     def judge(
         self, draft: Draft, transcript: Transcript, *, prompt_version: str | None = None

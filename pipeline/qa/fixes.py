@@ -16,7 +16,7 @@ from pipeline.models import Draft, QAFix
 from pipeline.qa import checks as c
 from pipeline.qa.context import Context
 from pipeline.qa.reading import HEADING, QUOTED_SPAN
-from pipeline.text import normalize_text, sentences, shorten, strip_numbering, trim_at_sentence
+from pipeline.text import normalize_text, sentences, shorten, split_to_fit, strip_numbering, trim_at_sentence
 
 __all__ = ["auto_fix", "FIXES"]
 
@@ -162,36 +162,13 @@ def fix_markup(draft: Draft, spec: FormatSpec, ctx: Context) -> tuple[Draft, lis
 # --- Limits -----------------------------------------------------------------------------------
 
 
-def _split_points(text: str) -> list[int]:
-    """Where a post may be cut: after a sentence, else after a word, never inside a quote."""
-    quoted = [m.span() for m in QUOTED_SPAN.finditer(text)]
-    sentence_ends = [m.end() for m in re.finditer(r"[.!?][\"'\u201d\u2019)]*(?=\s|$)", text)]
-    word_ends = [m.start() for m in re.finditer(r" ", text)]
-    for points in (sentence_ends, word_ends):
-        outside = [p for p in points if 0 < p < len(text) and not any(a < p < b for a, b in quoted)]
-        if outside:
-            return outside
-    return word_ends
-
-
-def _split_text(text: str, budget: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``budget`` characters, as evenly as the allowed cut
-    points permit (two pieces whenever two are enough)."""
-    if len(text) <= budget:
-        return [text]
-    fitting = [p for p in _split_points(text) if p <= budget] or [budget]
-    balanced = [p for p in fitting if len(text) - p <= budget]
-    cut = min(balanced, key=lambda p: abs(p - len(text) / 2)) if balanced else max(fitting)
-    return [text[:cut].strip(), *_split_text(text[cut:].strip(), budget)]
-
-
 def _split_long_posts(draft: Draft, spec: FormatSpec) -> tuple[Draft, list[QAFix]]:
     texts, fixes = [], []
     for i, post in enumerate(spec.posts_of(draft), 1):
         if len(post) <= spec.limits.per_post:
             texts.append(strip_numbering(post))
             continue
-        pieces = _split_text(strip_numbering(post), spec.post_room)
+        pieces = split_to_fit(strip_numbering(post), spec.post_room)
         texts.extend(pieces)
         description = f"split post {i} ({len(post)} characters) into {len(pieces)} posts and renumbered the thread"
         fixes.append(QAFix(check="platform_limits", description=description, before=post, after="\n\n".join(pieces)))

@@ -7,7 +7,7 @@ import re
 
 from pipeline import formats
 from pipeline.models import Draft
-from pipeline.text import CURLY, normalize_text, sentences, strip_numbering
+from pipeline.text import CURLY, QUOTED_SPAN, normalize_text, sentences, strip_numbering
 
 __all__ = [
     "HEADING",
@@ -24,7 +24,6 @@ __all__ = [
 
 HEADING = re.compile(r"^(#{1,6})\s+\S")
 QUOTED = re.compile(r'"([^"\n]+)"')
-QUOTED_SPAN = re.compile(r'["\u201c][^"\u201c\u201d\n]*["\u201d]')
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*\u2022\u2192]\s+|\d+[.)]\s+)")
 #: Sentences shorter than this are too common to mean one draft repeats another.
 SENTENCE_KEY_WORDS = 6

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.context import StepContext
-from pipeline.models import Draft, UsageRecord, WebhookResult, WorkspaceInfo
-from pipeline.options import JobInfo
+from pipeline.models import Draft, NotedDraft, UsageRecord, WebhookResult, WorkspaceInfo
+from pipeline.options import JobInfo, RunRequest
 from pipeline.plans import PlanStatus
 from pipeline.stages import JobStatus
 from pipeline.steps.io import declared_writes, reads, writes
@@ -22,6 +22,8 @@ __all__ = [
     "StepOutputs",
     "StepContext",
     "JobInfo",
+    "NotedDraft",
+    "RunRequest",
     "PlanStatus",
     "WorkspaceInfo",
     "UsageRecord",
@@ -49,7 +51,7 @@ class StepOutputs(BaseModel):
         for name, value in self._declared("draft_version"):
             for write in declared_writes(type(self))[name]:
                 if write.target == "draft_version":
-                    found += [(draft, write.source, write.note) for draft in _as_list(value)]
+                    found += [_version(item, write) for item in _as_list(value)]
         return found
 
     def records(self) -> list[BaseModel]:
@@ -81,6 +83,13 @@ class StepOutputs(BaseModel):
             if value is not None and any(mark.target == target for mark in marks):
                 found.append((name, value))
         return found
+
+
+def _version(item: Draft | NotedDraft, write) -> tuple[Draft, str, str | None]:
+    """(draft, source, note) of a new version; a NotedDraft brings its own note."""
+    if isinstance(item, NotedDraft):
+        return item.draft, write.source, item.note or write.note
+    return item, write.source, write.note
 
 
 def _as_list(value) -> list:

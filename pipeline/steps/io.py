@@ -68,6 +68,8 @@ class reads:  # noqa: N801  (a namespace: ``reads.JOB``, ``reads.artifact("trans
     PROMPT_PINS = Read("prompt_pins")
     #: The workspace's voice profile, as the run is pinned to it (pinned on first use).
     VOICE = Read("voice")
+    #: What the run asks beyond the job's options (regenerate some drafts, with an instruction).
+    RUN_REQUEST = Read("run_request")
 
     @staticmethod
     def artifact(kind: str) -> Read:

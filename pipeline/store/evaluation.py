@@ -36,11 +36,11 @@ def flag_reason(db: Database, job_id: str) -> str | None:
 
 def generated_drafts(db: Database, job_id: str, run_id: str | None = None) -> dict[str, dict]:
     """format -> the draft the pipeline generated (in ``run_id`` when it made one, else its
-    latest generated draft), with the prompt that made it."""
+    latest generated or regenerated draft), with the prompt that made it."""
     rows = db.rows(
         """SELECT d.*, a.prompt_name, a.prompt_version FROM draft_versions d
            LEFT JOIN artifacts a ON a.run_id = d.run_id AND a.kind = 'draft:' || d.format
-           WHERE d.job_id = ? AND d.source = 'generated'
+           WHERE d.job_id = ? AND d.source IN ('generated', 'regenerated')
            ORDER BY d.format, CASE WHEN d.run_id = ? THEN 0 ELSE 1 END, d.version DESC""",
         [job_id, run_id],
     )

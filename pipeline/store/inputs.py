@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pipeline.errors import InvalidInput
 from pipeline.store import Database
 from pipeline.store import artifacts as artifact_rows
+from pipeline.store import jobs as job_rows
 from pipeline.store import prompts as prompt_rows
 from pipeline.store import usage as usage_rows
 from pipeline.store import voices as voice_rows
@@ -59,6 +60,11 @@ def _drafts(db: Database, job: dict, kind: str | None, context: dict):
     return drafts or None
 
 
+def _run_request(db: Database, job: dict, kind: str | None, context: dict):
+    """What the run asks beyond the job's options (None for a run that asks nothing more)."""
+    return job_rows.run_request(db, context["run_id"])
+
+
 def _costs(db: Database, job: dict, kind: str | None, context: dict):
     return usage_rows.job_costs(db, job["job_id"])
 
@@ -79,6 +85,7 @@ SOURCES: dict[str, Callable] = {
     "artifact": _artifact,
     "drafts": _drafts,
     "costs": _costs,
+    "run_request": _run_request,
     "prompt_pins": _prompt_pins,
     "voice": _voice,
 }

@@ -22,6 +22,9 @@ __all__ = [
     "list_runs",
     "finish_run",
     "reopen_run",
+    "save_run_request",
+    "run_request",
+    "run_options",
     "record_review",
     "audit_trail",
 ]
@@ -166,6 +169,31 @@ def finish_run(db: Database, run_id: str) -> None:
 def reopen_run(db: Database, run_id: str) -> None:
     """A run that rested (flagged for review) goes on: it is not finished any more."""
     db.execute("UPDATE job_runs SET finished_at = NULL WHERE run_id = ?", [run_id])
+
+
+def save_run_request(db: Database, run_id: str, request: dict, requested_by: str) -> None:
+    """What the run asks beyond its job's options (``formats``, ``instruction``; a RunRequest as data)."""
+    formats = dumps(request["formats"]) if request.get("formats") else None
+    db.execute(
+        "INSERT INTO run_requests (run_id, formats, instruction, requested_by, created_at) VALUES (?, ?, ?, ?, ?)",
+        [run_id, formats, request.get("instruction"), requested_by, utcnow()],
+    )
+
+
+def run_request(db: Database, run_id: str) -> dict | None:
+    row = db.row("SELECT formats, instruction FROM run_requests WHERE run_id = ?", [run_id])
+    if row is None:
+        return None
+    return {"formats": json.loads(row["formats"]) if row["formats"] else None, "instruction": row["instruction"]}
+
+
+def run_options(db: Database, job: dict, run_id: str) -> dict:
+    """The job's options as this run sees them: a run that regenerates some drafts fans out to
+    those alone."""
+    request = run_request(db, run_id)
+    if request and request["formats"]:
+        return {**job["options"], "formats": request["formats"]}
+    return job["options"]
 
 
 def record_review(db: Database, job_id: str, run_id: str, decision: str, reason: str | None, editor: str) -> None:

@@ -29,8 +29,9 @@ def _pipeline() -> Pipeline:
 
 
 def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
-    """Queue every step of ``stage`` for this run (one per format for a fan-out)."""
-    options = job["options"]
+    """Queue every step of ``stage`` for this run (one per format for a fan-out; a run that
+    regenerates some drafts, one per format it regenerates)."""
+    options = job_rows.run_options(db, job, run_id)
     return [
         step_rows.queue_attempt(db, run_id=run_id, job_id=job["job_id"], step=step)
         for step in _pipeline().steps_of(stage, options)
@@ -40,7 +41,7 @@ def queue_stage(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
 def advance(db: Database, job: dict, run_id: str, stage: str) -> list[dict]:
     """The stage is done in this run (all its steps): move the status, queue the next stage."""
     pipeline = _pipeline()
-    options = job["options"]
+    options = job_rows.run_options(db, job, run_id)
     if not step_rows.steps_done(db, run_id, pipeline.steps_of(stage, options)):
         return []  # the other steps of the fan-out are still running
     for status in pipeline.stage(stage).statuses:

@@ -391,6 +391,23 @@ def m008_people(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def m009_run_requests(con: duckdb.DuckDBPyConnection) -> None:
+    """What a run asks beyond its job's options (regenerate only some drafts, with a creator's
+    instruction). A table of its own rather than columns of ``job_runs``, so inserts listing
+    ``job_runs`` columns by position keep working."""
+    con.execute(
+        """
+        CREATE TABLE run_requests (
+            run_id VARCHAR PRIMARY KEY,
+            formats VARCHAR,                   -- JSON list; NULL: every format the job asked for
+            instruction VARCHAR,               -- the creator's words, bounded; NULL: none
+            requested_by VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS = [
     m001_initial,
     m002_experiments,
@@ -400,6 +417,7 @@ MIGRATIONS = [
     m006_quota_reservations,
     m007_plan_exempt_jobs,
     m008_people,
+    m009_run_requests,
 ]
 
 
