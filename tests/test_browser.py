@@ -148,7 +148,8 @@ def test_sample_runs_live_on_runs_opens_on_one_click_and_a_draft_edit_survives_a
     shoot(page, "runs")
 
     click_first_row(page)  # one action opens the job
-    page.get_by_role("heading", name="Repurposing One Video into a Week of Content").wait_for()  # the pack's title
+    title = page.get_by_test_id("stHeading").get_by_role("heading", name="Repurposing One Video into a Week of Content")
+    title.wait_for()  # the pack's title (the newsletter's preview repeats it as its own heading)
     assert f"job={job_id}" in page.url
     expect(page.get_by_text(re.compile(r"Done$")).first).to_be_visible()  # the status badge, in words
     page.get_by_role("tab", name="Timeline").click()
