@@ -1,5 +1,6 @@
 """What a piece of work may use besides its inputs: who it is, settings, logging, progress,
-provenance, and a once-only guard for side effects such as webhooks.
+provenance, a once-only guard for side effects such as webhooks, and a small memory a step
+keeps across its own attempts (``recall``/``remember``) so a retry repeats only what failed.
 
 Steps get one from the runner; the domain modules a step calls (``sources``, ``transcription``)
 take the same object, so they log and report progress the same way without knowing about steps.
@@ -35,6 +36,8 @@ class StepContext:
     params: dict = field(default_factory=dict)
     report_progress: Callable[[float], None] = lambda fraction: None
     claim_once: Callable[[str], bool] = lambda key: True
+    recall: Callable[[str], str | None] = lambda key: None
+    remember: Callable[[str, str], None] = lambda key, value: None
     log_lines: list[tuple] = field(default_factory=list)
     provenance: dict[str, Provenance] = field(default_factory=dict)
 

@@ -40,6 +40,8 @@ __all__ = [
     "set_progress",
     "progress_of",
     "claim_once",
+    "recall",
+    "remember",
 ]
 
 log = logging.getLogger("clipinsight.queue")
@@ -191,3 +193,21 @@ def progress_of(conn: redis.Redis, run_id: str) -> dict[str, float]:
 def claim_once(conn: redis.Redis, key: str) -> bool:
     """True the first time ``key`` is claimed (kept 30 days), False after."""
     return bool(conn.set(f"{P}once:{key}", "1", nx=True, ex=30 * 24 * 3600))
+
+
+def recall(conn: redis.Redis, key: str) -> str | None:
+    """What a step kept under ``key`` in an earlier attempt, or None. A lost Redis answers None:
+    the memory only saves repeated work, it never decides an outcome."""
+    try:
+        raw = conn.get(f"{P}kept:{key}")
+    except redis.RedisError:
+        return None
+    return raw.decode() if raw is not None else None
+
+
+def remember(conn: redis.Redis, key: str, value: str, ttl_s: int = 24 * 3600) -> None:
+    """Keep ``value`` for the step's later attempts (a day; best effort, like ``recall``)."""
+    try:
+        conn.set(f"{P}kept:{key}", value, ex=ttl_s)
+    except redis.RedisError:
+        log.warning("could not keep %s for a later attempt (Redis unavailable)", key.split(":")[0])

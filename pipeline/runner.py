@@ -134,6 +134,8 @@ def _context(settings: Settings, attempt: dict, spec: StepSpec) -> StepContext:
         params=dict(spec.params),
         report_progress=(lambda f: queue.set_progress(conn, run_id, step, f)) if conn else (lambda f: None),
         claim_once=(lambda key: queue.claim_once(conn, key)) if conn else (lambda key: True),
+        recall=(lambda key: queue.recall(conn, key)) if conn else (lambda key: None),
+        remember=(lambda key, value: queue.remember(conn, key, value)) if conn else (lambda key, value: None),
     )
 
 

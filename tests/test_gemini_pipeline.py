@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import api
+from pipeline import api, defaults
 from pipeline.options import JobOptions
 from pipeline.store import get_store
 from tests.support.gemini_server import SCRIPT, GeminiServer, answer, blocked, error, smart_payload
@@ -115,6 +115,27 @@ def test_a_judge_that_flags_high_risk_sends_the_job_to_an_editor(gemini_cluster,
 
     assert report["status"] == "REQUIRES_MANUAL_REVIEW", gemini_cluster.log_text()[-3000:]
     assert "accuracy 2/10" in report["status_reason"]
+
+
+def test_a_qa_retry_judges_again_only_the_drafts_still_without_a_verdict(gemini_cluster, server):
+    """The first draft is judged, the second's call spends its whole budget on 503s, the step
+    fails once; its retry keeps the first verdict and asks the judge about the other three."""
+    overloaded = error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+    server.script("judge", smart_payload_reply, *[overloaded] * defaults.CALL_MAX_TRIES)
+    job_id = submit()
+    report = api.wait_for(job_id, timeout=180)
+
+    assert report["status"] == "ANALYTICS_LOGGED", gemini_cluster.log_text()[-3000:]
+    assert [(a, s) for a, s, _ in attempts(report, "qa_review")] == [(1, "failed"), (2, "done")]
+    judged = [c.reply.status for c in server.generate_calls("judge")]
+    assert judged.count(200) == 4  # one verdict per draft: the first was not asked for twice
+    assert judged.count(503) == defaults.CALL_MAX_TRIES
+    logs = [r["message"] for r in get_store().rows("SELECT message FROM run_logs WHERE job_id = ?", [job_id])]
+    assert any("the judge's scores from attempt 1 kept" in message for message in logs)
+
+
+def smart_payload_reply(request):
+    return answer(smart_payload(request))
 
 
 @pytest.mark.slow

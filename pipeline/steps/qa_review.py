@@ -4,19 +4,20 @@ the decision whether an editor must look first.
 One judge call per draft. Each call retries its own transient failures in place (the one retry
 policy: up to 5 tries within 90 s, Retry-After honoured, through the shared rate limiter), so a
 429 or 503 on one draft costs that one call again, never the judge calls that succeeded; the step
-itself fails only when one call has spent its whole budget. Then the step's retry judges again
-from the start — at a 30 % fault rate a call fails 5 times in a row 0.2 % of the time, so that
-repeat is rare enough not to be worth persisting judge results between attempts.
+itself fails only when one call has spent its whole budget. Each verdict is kept for the step's
+later attempts (``ctx.remember``, keyed by the run, the draft's exact text and the judge's prompt
+version and model), so the step's retry judges only the drafts still without one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 from pydantic import BaseModel
 
 from pipeline import formats, qa
-from pipeline.models import Draft, InsightPack, Provenance, QAReport, Transcript, VoiceProfile
+from pipeline.models import Draft, InsightPack, JudgeScore, Provenance, QAReport, Transcript, VoiceProfile
 from pipeline.providers import JUDGE, content_provider
 from pipeline.providers.base import merge_provenance
 from pipeline.stages import JobStatus
@@ -79,10 +80,34 @@ def _judge(ctx: StepContext, provider, transcript: Transcript, version: str | No
         return None
 
     def judge(draft: Draft):
+        key = _verdict_key(ctx, provider, draft, version)
+        kept = ctx.recall(key)
+        if kept is not None:
+            verdict = Verdict.model_validate_json(kept)
+            ctx.record(f"judge:{draft.format}", verdict.provenance)  # paid once, by the attempt that asked
+            ctx.info(f"{formats.label(draft.format)}: the judge's scores from attempt {verdict.attempt} kept")
+            return verdict.scores
         generation = provider.judge(draft, transcript, prompt_version=version)
         ctx.record(f"judge:{draft.format}", generation.provenance)
         for note in generation.notes:
             ctx.info(note)
+        ctx.remember(
+            key,
+            Verdict(scores=generation.value, provenance=generation.provenance, attempt=ctx.attempt).model_dump_json(),
+        )
         return generation.value
 
     return judge
+
+
+class Verdict(BaseModel):
+    """A judge's answer on one draft, kept for the step's later attempts."""
+
+    scores: list[JudgeScore]
+    provenance: Provenance
+    attempt: int
+
+
+def _verdict_key(ctx: StepContext, provider, draft: Draft, version: str | None) -> str:
+    text = f"{provider.name}\n{provider.model}\n{version}\n{draft.title}\n{draft.text()}"
+    return f"judge:{ctx.run_id}:{draft.format}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
