@@ -128,11 +128,17 @@ class EmbeddedRedis:
 
 
 def _alive(pid: int) -> bool:
+    """True while ``pid`` runs. A daemonized server that exited is nobody's child but init's, so
+    it stays a zombie until init reaps it (seconds in some containers): that counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the signal answered, so it runs
+    return state not in ("Z", "X")
 
 
 def _ping(client: redis.Redis) -> bool:

@@ -90,7 +90,7 @@ def shoot(page, name: str) -> None:
     size = page.viewport_size
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
     page.set_viewport_size({"width": size["width"], "height": 3200})
-    time.sleep(0.5)
+    time.sleep(0.3)
     page.screenshot(path=SCREENSHOTS / f"{name}-full.png")
     page.set_viewport_size(size)
 
@@ -236,7 +236,7 @@ def test_every_page_at_laptop_and_phone_width_with_untrusted_text_shown_as_text(
             tab.goto(fast_product.url + path)
             tab.get_by_role("heading").first.wait_for()
             tab.get_by_text(re.compile(r"workers? alive|no worker alive")).first.wait_for(state="attached")
-            time.sleep(1.5)  # charts and grids draw after their bundles load
+            time.sleep(1.0)  # charts and grids draw after their bundles load
             shoot(tab, f"{name}-{size_name}")
             if name == "run-transcript":
                 shown = tab.get_by_text("object.__setattr__").first

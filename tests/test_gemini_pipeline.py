@@ -30,6 +30,7 @@ def gemini_cluster(cluster_factory, server, monkeypatch):
         "GEMINI_API_KEY": "test-key",
         "GEMINI_BASE_URL": server.base_url,
         "GEMINI_RPM": "600",
+        "GEMINI_TPM": "100000000",
         "CLIPINSIGHT_CALL_RETRY_INITIAL_S": "0.05",
     }
     for name, value in env.items():
@@ -185,6 +186,7 @@ def test_jobs_complete_when_30_percent_of_calls_answer_429_or_503(cluster_factor
         GEMINI_API_KEY="test-key",
         GEMINI_BASE_URL=faulty_server.base_url,
         GEMINI_RPM="600",
+        GEMINI_TPM="100000000",  # the hour-long talk's calls would otherwise wait for the minute's token budget
         CLIPINSIGHT_CALL_RETRY_INITIAL_S="0.05",
     )
     jobs = [submit(name) for name in ("creator-workflow-talk.srt", "moon-speech-1962.srt", "long-workshop.srt")]

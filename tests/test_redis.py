@@ -28,12 +28,13 @@ def test_redis_url_wins_over_the_embedded_server(cluster_factory, monkeypatch, t
     other = embedded(get_settings()).__class__(tmp_path / "elsewhere")
     other.start()
     try:
-        cluster_factory(REDIS_URL=f"unix://{other.socket_path}")
+        cluster = cluster_factory(REDIS_URL=f"unix://{other.socket_path}")
         job_id = api.submit(
             transcript=(SAMPLES / "creator-workflow-talk.srt").read_bytes(), transcript_name="talk.srt"
         ).job_id
         assert api.wait_for(job_id, timeout=120)["status"] == "ANALYTICS_LOGGED"
         assert queue.live_workers(other.client())  # the workers announced themselves there
+        cluster.stop()  # while their Redis still answers, so they stop at once
     finally:
         other.stop()
 
