@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline import queue
+from pipeline import api, queue
 from pipeline.process import forget_cached_state
 from pipeline.settings import get_settings
 from pipeline.supervisor import Endpoint, Supervisor
@@ -29,6 +29,7 @@ def deployment(workers: int, api: Endpoint | None = None, **env: str) -> Iterato
         supervisor.start()
         try:
             wait_for_workers(workers)
+            api.configure_workspace("default", plan="studio")  # minutes are reserved at submit: room for 200 runs
             yield supervisor
         finally:
             supervisor.stop()
