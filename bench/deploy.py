@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline import api, queue
+from pipeline import api as operations
+from pipeline import queue
 from pipeline.process import forget_cached_state
 from pipeline.settings import get_settings
 from pipeline.supervisor import Endpoint, Supervisor
@@ -29,7 +30,7 @@ def deployment(workers: int, api: Endpoint | None = None, **env: str) -> Iterato
         supervisor.start()
         try:
             wait_for_workers(workers)
-            api.configure_workspace("default", plan="studio")  # minutes are reserved at submit: room for 200 runs
+            operations.configure_workspace("default", plan="studio")  # minutes are reserved at submit
             yield supervisor
         finally:
             supervisor.stop()
