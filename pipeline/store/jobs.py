@@ -72,13 +72,12 @@ def find_active_duplicate(db: Database, workspace: str, dedupe_key: str) -> dict
 
 @transaction(writes=False)
 def get_job(db: Database, job_id: str) -> dict:
-    job = db.row(
-        """SELECT j.*, EXISTS (SELECT 1 FROM plan_exempt_jobs x WHERE x.job_id = j.job_id) AS plan_exempt
-           FROM jobs j WHERE j.job_id = ?""",
-        [job_id],
-    )
+    # Two point reads: DuckDB plans a correlated EXISTS as a join, 1.7 ms against 0.7 ms for both
+    # reads, and every step reads its job one to two times.
+    job = db.row("SELECT * FROM jobs WHERE job_id = ?", [job_id])
     if job is None:
         raise NotFound(f"no job with id {job_id}")
+    job["plan_exempt"] = db.scalar("SELECT count(*) FROM plan_exempt_jobs WHERE job_id = ?", [job_id]) > 0
     job["options"] = json.loads(job["options"])
     job["metadata"] = json.loads(job["metadata"]) if job["metadata"] else {}
     return job

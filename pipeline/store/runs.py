@@ -178,8 +178,10 @@ def fail(
 def _reserve(db: Database, attempt: dict, minutes: float | None) -> StepError | None:
     """Hold the plan minutes a step learned the job needs, checked against what the workspace
     has left at this moment (other jobs may have taken minutes since the step read the plan)."""
+    if not minutes:  # most steps learn nothing about the length: no read at all
+        return None
     job = job_rows.get_job(db, attempt["job_id"])
-    if not minutes or job.get("plan_exempt"):
+    if job.get("plan_exempt"):
         return None
     workspace = job["workspace"]
     try:
