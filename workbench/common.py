@@ -39,7 +39,20 @@ def caller() -> Caller:
         if not st.user.is_logged_in:
             st.stop()  # the shell shows the sign-in page; nothing else runs without an identity
         return Caller.person(str(st.user.email))
-    return Caller.local(str(st.session_state.get("editor") or "").strip() or "editor")
+    return Caller.local(str(st.session_state.get("editor") or kept("editor") or "").strip() or "editor")
+
+
+def keep(name: str, value) -> None:
+    """Remember a sidebar widget's value for the whole session. Streamlit forgets a widget's
+    state after a run that did not draw it (one that ended early, with ``st.rerun`` or
+    ``st.stop``); a plain key survives. (Widgets with ``persist_state`` would too, but they held
+    every page's first paint back by ~0.5 s in Chromium: docs/benchmarks.md.)"""
+    st.session_state[f"kept:{name}"] = value
+
+
+def kept(name: str):
+    """What :func:`keep` remembered, or None."""
+    return st.session_state.get(f"kept:{name}")
 
 
 def editor() -> str:
@@ -50,7 +63,7 @@ def editor() -> str:
 def workspace() -> str | None:
     """The workspace chosen in the sidebar (one the person is a member of); before the sidebar
     has been read once, the default one in local mode, else their first."""
-    chosen = st.session_state.get("workspace")
+    chosen = st.session_state.get("workspace") or kept("workspace")
     if chosen:
         return chosen
     roles = st.session_state.get("roles")

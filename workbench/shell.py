@@ -223,7 +223,7 @@ def _refuse_an_open_address() -> None:
 
 def _controls() -> None:
     from pipeline import views  # after the navigation is out: the first paint needs no database
-    from workbench.common import caller
+    from workbench.common import caller, keep
 
     info = views.sidebar(st.session_state.get("workspace"), caller=caller())
     if info["roles"] != st.session_state.get("roles") and views.login_configured():
@@ -231,20 +231,20 @@ def _controls() -> None:
     st.session_state["workspace"] = info["workspace"]
     _identity(info)
     roles = info["roles"]
-    # Kept for the whole session even in a run that ends (st.rerun) before the sidebar is drawn.
-    st.selectbox(
+    chosen = st.selectbox(
         "Workspace",
         info["workspaces"],
         key="workspace",
-        persist_state="session",
         format_func=lambda name: f"{name} ({roles[name]})" if views.login_configured() else name,
     )
+    keep("workspace", chosen)
     _plan_usage(info)
     _services()
 
 
 def _identity(info: dict) -> None:
     from pipeline import views
+    from workbench.common import keep, kept
     from workbench.text import literal
 
     if views.login_configured():
@@ -253,12 +253,10 @@ def _identity(info: dict) -> None:
         st.caption(literal(f"Signed in as {info['actor']}{where}"))
         st.button("Sign out", on_click=st.logout, key="sign_out")
         return
-    st.session_state.setdefault("editor", "editor")
-    st.text_input(
-        "Editor name",
-        key="editor",
-        help="Edits and review decisions are recorded under this name.",
-        persist_state="session",
+    st.session_state.setdefault("editor", kept("editor") or "editor")
+    keep(
+        "editor",
+        st.text_input("Editor name", key="editor", help="Edits and review decisions are recorded under this name."),
     )
     st.caption(
         "Local mode: no login is configured, so whoever uses this page is the owner of every workspace, and the "
