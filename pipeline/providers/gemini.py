@@ -35,10 +35,9 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from pipeline import defaults, retrying
 from pipeline.errors import ErrorCode, StepError
-from pipeline.models import Provenance
 from pipeline.prompts import Prompt, load_prompt
 from pipeline.providers.base import ASR, Generation, ProgressFn
-from pipeline.providers.generation import LLMContentProvider, clock_seconds
+from pipeline.providers.generation import LLMContentProvider, clock_seconds, provenance, reask_notes
 from pipeline.providers.llm import ModelParams, Turn, ask
 from pipeline.ratelimit import limiter_for
 from pipeline.settings import Settings
@@ -458,25 +457,14 @@ class GeminiSpeechRecognizer:
         finally:
             self._delete(uploaded)
         report(1.0)
-        return Generation(result.value.to_transcript(), self._provenance(prompt, result), _reask_notes(result))
+        made = provenance("gemini", self.model, prompt, result)
+        return Generation(result.value.to_transcript(), made, reask_notes(result))
 
     def _ask(self, prompt: Prompt, audio: types.Part, audio_tokens: int) -> Structured:
         turn = Turn("user", prompt.render("user"), attachments=(audio,))
         params = ModelParams.of(prompt.params)
         return ask(
             self._gemini, prompt.render("system").strip(), [turn], TranscriptAnswer, params, extra_tokens=audio_tokens
-        )
-
-    def _provenance(self, prompt: Prompt, result: Structured) -> Provenance:
-        return Provenance(
-            provider="gemini",
-            model=self.model,
-            prompt_name=prompt.name,
-            prompt_version=prompt.version,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=round(result.cost_usd, 6),
-            latency_ms=round(result.latency_ms, 3),
         )
 
     def _wait_until_active(self, uploaded: types.File) -> types.File:
@@ -505,7 +493,3 @@ class GeminiSpeechRecognizer:
 
 def _as_step_error(exc: BaseException) -> StepError | None:
     return exc if isinstance(exc, StepError) else None
-
-
-def _reask_notes(result: Structured) -> tuple[str, ...]:
-    return tuple(f"the model's answer did not fit the schema ({problem}); asked again" for problem in result.problems)

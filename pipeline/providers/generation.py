@@ -292,16 +292,7 @@ class LLMContentProvider:
         )
 
     def _provenance(self, prompt: Prompt, result: Structured) -> Provenance:
-        return Provenance(
-            provider=self.name,
-            model=self.model,
-            prompt_name=prompt.name,
-            prompt_version=prompt.version,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=round(result.cost_usd, 6),
-            latency_ms=round(result.latency_ms, 3),
-        )
+        return provenance(self.name, self.model, prompt, result)
 
     def insights(
         self, transcript: Transcript, options: JobOptions, *, prompt_version: str | None = None
@@ -320,7 +311,7 @@ class LLMContentProvider:
         for repair in report.repaired:
             log.info("quote repaired to the transcript's words: %r -> %r", repair.before, repair.after)
         pack, dropped = _without_untrusted_quotes(pack)
-        notes = (*_reask_notes(result), report.summary(), *dropped)
+        notes = (*reask_notes(result), report.summary(), *dropped)
         return Generation(pack, self._provenance(prompt, result), notes)
 
     def draft(
@@ -355,7 +346,7 @@ class LLMContentProvider:
         draft, removed = keep_allowed_links(
             result.value.to_draft(spec, options), allowed_links(options, voice), transcript
         )
-        notes = _reask_notes(result) + tuple(f"removed a link nobody supplied: {link}" for link in removed)
+        notes = reask_notes(result) + tuple(f"removed a link nobody supplied: {link}" for link in removed)
         return Generation(draft, self._provenance(prompt, result), notes)
 
     def judge(
@@ -371,7 +362,7 @@ class LLMContentProvider:
             "transcript": fence.wrap("TRANSCRIPT", transcript_lines(transcript)),
         }
         result = self._ask(prompt, values, JudgeAnswer)
-        return Generation(result.value.scores(), self._provenance(prompt, result), _reask_notes(result))
+        return Generation(result.value.scores(), self._provenance(prompt, result), reask_notes(result))
 
 
 def request_text(instruction: str | None, fence: Fence) -> str:
@@ -395,5 +386,20 @@ def _without_untrusted_quotes(pack: InsightPack) -> tuple[InsightPack, tuple[str
     return pack.model_copy(update={"quotes": kept}), dropped
 
 
-def _reask_notes(result: Structured) -> tuple[str, ...]:
+def provenance(provider: str, model: str, prompt: Prompt, result: Structured) -> Provenance:
+    """How an answer was made: the provider, model and prompt, its tokens, cost and time."""
+    return Provenance(
+        provider=provider,
+        model=model,
+        prompt_name=prompt.name,
+        prompt_version=prompt.version,
+        tokens_in=result.tokens_in,
+        tokens_out=result.tokens_out,
+        cost_usd=round(result.cost_usd, 6),
+        latency_ms=round(result.latency_ms, 3),
+    )
+
+
+def reask_notes(result: Structured) -> tuple[str, ...]:
+    """What the step should log about answers that were asked for again."""
     return tuple(f"the model's answer did not fit the schema ({problem}); asked again" for problem in result.problems)
