@@ -248,12 +248,21 @@ def _put_words(row: dict) -> None:
     row["took"] = wording.duration(row["took_s"])
 
 
+#: Where QA's summary says what an editor must look at (``qa.build_report``): flagged drafts,
+#: and what the transcript holds.
+_FLAGGED = ("need an editor: ", "The transcript holds what an editor must see: ")
+
+
 def _why(reason: str | None) -> str | None:
     """The part of a status reason a person looks for: what QA flagged, not how many drafts it
-    reviewed ('4 draft(s) reviewed, 0 auto-fix(es) applied; 1 need an editor: <this>')."""
+    reviewed ('4 draft(s) reviewed, 0 auto-fix(es) applied; 1 need an editor: <this>', or '...;
+    all scored at least 70 with no risks. The transcript holds what an editor must see: <this>')."""
     if not reason:
         return None
-    return reason.split("need an editor: ", 1)[-1]
+    for marker in _FLAGGED:
+        if marker in reason:
+            return reason.split(marker, 1)[1]
+    return reason
 
 
 #: How far a job is (the rule lives in ``pipeline.api``, which reports it to every entry).

@@ -333,6 +333,14 @@ def test_runs_speak_in_words_with_the_codes_in_tooltips(flagged):
     assert "⚑ In review: REQUIRES_MANUAL_REVIEW" in legend and "✓ Done: ANALYTICS_LOGGED" in legend
 
 
+def test_runs_say_why_a_job_waits_for_an_editor_not_how_many_drafts_qa_read(flagged):
+    reason = api.status_report(flagged)["status_reason"]
+    assert reason.startswith("4 draft(s) reviewed")  # QA's whole summary, kept on the job
+    shown = table(open_page("pages/runs.py"))
+    why = dict(zip(shown["job_id"], shown["why"], strict=True))
+    assert not why[flagged].startswith("4 draft(s)") and why[flagged] in reason  # what to look at, first
+
+
 def test_a_click_on_a_row_opens_the_job(talk):
     seed_jobs(2)
     at = open_page("pages/runs.py")
