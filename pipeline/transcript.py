@@ -106,8 +106,9 @@ def timestamp(seconds: float) -> str:
 #: ``<00:00:01.500>``, ``<!-- -->``) and ASS override blocks (``{\an8}``).
 _TAG = re.compile(r"<(?:[/?]?[A-Za-z0-9.:]|!)[^<>]*+>|\{\\[^{}]*+\}")
 #: What is left of a tag that was never closed: its opening ``<`` is dropped so no renderer
-#: can read the rest as markup.
-_TAG_OPENER = re.compile(r"<++(?=[A-Za-z/!?])")
+#: can read the rest as markup. A match starts only at the first ``<`` of a run (the
+#: lookbehind): without it a run of ``<`` was rescanned from each of its characters.
+_TAG_OPENER = re.compile(r"(?<!<)<++(?=[A-Za-z/!?])")
 _SPACE = re.compile(r"\s++")
 _SPEAKER = re.compile(r"^(?:>>\s*+)?([A-Z][A-Z0-9 .'-]{1,30}+):\s")
 #: A cue timing line, per format: (start, end) each as (hours, minutes, seconds, fraction).

@@ -129,6 +129,18 @@ def test_the_quadratic_cases_of_round_one_parse_in_one_pass(guarded, suffix, ato
     assert not re.search(r"<[A-Za-z/!?]", transcript.text)  # not even an unclosed tag's opener ("<3" stays)
 
 
+@pytest.mark.parametrize("suffix", ["srt", "vtt", "txt"])
+@pytest.mark.parametrize("atom", ["&lt;", "<", "&lt;&lt;a"])
+def test_a_run_of_openers_as_large_as_the_cap_parses_in_one_pass(guarded, suffix, atom):
+    # A run of "<" (escaped or not) was rescanned from each of its characters: 512 KB took 5 s,
+    # a file at the 5 MB cap would hold a parser for about eight minutes. In one pass: ~1 s.
+    repeats = (defaults.MAX_TRANSCRIPT_BYTES - 1024) // len(atom)
+    transcript = parse_guarded(guarded, HEADERS[suffix] + "Before " + atom * repeats + " after", suffix)
+    assert isinstance(transcript, Transcript)
+    assert transcript.text.startswith("Before ") and transcript.text.endswith(" after")
+    assert not re.search(r"<[A-Za-z/!?]", transcript.text)
+
+
 def test_a_file_over_the_cap_is_refused_at_every_entry(tmp_path):
     big = "1\n00:00:01,000 --> 00:00:02,000\n" + "word " * (defaults.MAX_TRANSCRIPT_BYTES // 5)
     with pytest.raises(TranscriptFormatError, match="the limit is 5 MB"):

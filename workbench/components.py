@@ -84,12 +84,18 @@ function show(line, text, data) {
 export default function (component) {
   const { parentElement, data } = component;
   const line = parentElement.querySelector(".count");
-  const area = document.querySelector(`.st-key-${data.area} textarea`);
+  const selector = `.st-key-${data.area} textarea`;
+  const area = document.querySelector(selector);
   show(line, area ? area.value : data.text, data);
-  if (!area) return;
-  const update = () => show(line, area.value, data);
-  area.addEventListener("input", update);
-  return () => area.removeEventListener("input", update);
+  // Listen on the document, not on the text area: Streamlit may draw the area after this
+  // component, or draw it anew on a rerun, and a listener on the element would then hear nothing.
+  const update = (event) => {
+    if (event.target instanceof HTMLTextAreaElement && event.target.matches(selector)) {
+      show(line, event.target.value, data);
+    }
+  };
+  document.addEventListener("input", update, true);
+  return () => document.removeEventListener("input", update, true);
 }
 """
 
