@@ -18,13 +18,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m pipeline up
 
-## Every test, slow ones included (what CI runs)
+## Every test, slow ones included (what CI runs), in two processes: most tests wait on workers,
+## a browser or a server, so two at a time keep both cores busy. Each file stays in one process
+## (its module fixtures are built once).
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 ## Skip the slow tests while developing
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 ## Chromium for the browser tests (Debian package; Playwright's own download does not work offline)
 system-deps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,15 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     forget_cached_state()
     yield path
     forget_cached_state()
+
+
+@pytest.fixture(autouse=True)
+def main_module_kept():
+    """Streamlit's AppTest makes its script ``__main__`` and leaves it there; a later
+    ``multiprocessing`` spawn would run that script again in its child and fail."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ JOB_ID = re.compile(r"job_[0-9a-f]{10}")
 #: With no login configured the UI's one user is the local owner, named after the OS user.
 LOCAL_OWNER = getpass.getuser()
 WAIT_MS = 90_000
+# An assertion waits up to this long for the page to agree (5 s by default): the suite runs two
+# test processes on two cores, and a rerun of a page may wait for the other's work.
+expect.set_options(timeout=20_000)
 LAPTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
 NAVIGATION = ["Submit", "Runs", "Review", "Analytics"]
