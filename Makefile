@@ -19,9 +19,10 @@ run: $(STAMP)
 	$(BIN)/python -m pipeline up
 
 ## Every test, slow ones included (what CI runs), in two processes: most tests wait on workers,
-## a browser or a server, so two at a time keep both cores busy. Each file stays in one process
-## (its module fixtures are built once).
-PYTEST_PARALLEL ?= -n 2 --dist loadfile
+## a browser or a server, so two at a time keep both cores busy. Work stealing hands out tests by
+## their place in the collection: the file- and scope-based modes hand them out by node id, and
+## schemathesis gives every route's test the same one (all but one route would not run).
+PYTEST_PARALLEL ?= -n 2 --dist worksteal
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 

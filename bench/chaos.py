@@ -37,6 +37,7 @@ STALL_S = 2.0
 
 _TOKENS = ["<", ">", "<a", "</", "<v ", "{\\", "}", "&", "&lt;", "&#", ";", "-->", "\n", "\n\n", "\r", "\x00", "é"]
 _ATOMS = ["<a", "{\\", "<1", "&lt;a", "<v a<", "-->", "00:00:01,000 --> ", "[1:02] ", "A" * 40 + ": ", ". "]
+_ATOMS += ["<", "&lt;", "é\n"]  # a run of openers was quadratic until round 2; one-letter lines are refused
 _MARKUP = [
     "&lt;script&gt;alert(1)&lt;/script&gt; Welcome back",
     '&lt;a href="https://evil.example"&gt;Claim&lt;/a&gt; your refund',

@@ -285,6 +285,11 @@ def _parse_plain(text: str) -> list[Segment]:
         line = clean_text(raw)
         if not line:
             continue
+        if len(segments) >= defaults.MAX_TRANSCRIPT_LINES:
+            raise TranscriptFormatError(
+                f"the text has more than {defaults.MAX_TRANSCRIPT_LINES:,} lines; a transcript of a "
+                "10-hour talk has about 10,000. Is this a transcript?"
+            )
         stamp = _TXT_STAMP.match(line)
         if stamp:
             clock = _clock_to_seconds(stamp.group(1))

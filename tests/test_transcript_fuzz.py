@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pipeline import api, defaults
 from pipeline.quarantine import ParseTimeout, Quarantine
 from pipeline.transcript import Transcript, TranscriptFormatError
+from tests.conftest import SAMPLES
 
 #: A parse that has not ended after this long is a stall (a linear parse of 5 MB takes ~3 s).
 HANG_GUARD_S = 60.0
@@ -139,6 +140,14 @@ def test_a_run_of_openers_as_large_as_the_cap_parses_in_one_pass(guarded, suffix
     assert isinstance(transcript, Transcript)
     assert transcript.text.startswith("Before ") and transcript.text.endswith(" after")
     assert not re.search(r"<[A-Za-z/!?]", transcript.text)
+
+
+def test_a_file_of_a_million_one_letter_lines_is_refused_as_no_transcript(guarded):
+    refused = parse_guarded(guarded, "é\n" * (defaults.MAX_TRANSCRIPT_BYTES // 3), "txt")
+    assert isinstance(refused, TranscriptFormatError)
+    assert "more than 200,000 lines" in str(refused) and "Is this a transcript?" in str(refused)
+    prose = (SAMPLES / "creator-workflow-talk.txt").read_text() * 200  # 2.2 MB of real lines still reads
+    assert isinstance(parse_guarded(guarded, prose, "txt"), Transcript)
 
 
 def test_a_file_over_the_cap_is_refused_at_every_entry(tmp_path):
