@@ -98,10 +98,13 @@ MAX_TRANSCRIPT_BYTES = MAX_TRANSCRIPT_MB * 1024 * 1024
 #: stopped and refused. Parsing is linear: the slowest 5 MB file measured (100,000 WebVTT cues)
 #: takes about 3 s on one core; a quadratic parser would take hours on the same file.
 PARSE_TIMEOUT_S = 15.0
-#: Most lines of text a plain-text transcript may have: a 10-hour talk has about 10,000, and
-#: 5 MB of prose about 60,000. A file of 1.7 million one-letter lines (5 MB) took 11 s to
-#: parse before this bound; it is refused after 200,000 in about 1 s.
-MAX_TRANSCRIPT_LINES = 200_000
+#: Most lines a transcript file may have: a 10-hour talk's SRT has about 25,000, 5 MB of prose
+#: about 60,000. 5 MB of one-letter lines (1.7 million) took 11 s to parse as text and 3 s as
+#: one WebVTT cue; it is now refused before parsing.
+MAX_TRANSCRIPT_LINES = 400_000
+#: Most segments (lines, or sentences within them) a plain-text transcript may give: one
+#: 5 MB line of "A. A. A. …" would otherwise make 1.7 million.
+MAX_TRANSCRIPT_SEGMENTS = 200_000
 #: Fewer words than this in a transcript cannot make a content pack.
 MIN_TRANSCRIPT_WORDS = 30
 

@@ -128,6 +128,11 @@ def parse_transcript(
     text, encoding = _decode(data)
     if not text.strip():
         raise TranscriptFormatError("the transcript is empty")
+    if (lines := text.count("\n") + 1) > defaults.MAX_TRANSCRIPT_LINES:
+        raise TranscriptFormatError(
+            f"the file has {lines:,} lines; a transcript of a 10-hour talk has about 25,000 (the limit "
+            f"is {defaults.MAX_TRANSCRIPT_LINES:,}). Is this a transcript?"
+        )
     kind = _kind(text, filename)
     try:
         segments = _PARSERS[kind](text)
@@ -285,16 +290,17 @@ def _parse_plain(text: str) -> list[Segment]:
         line = clean_text(raw)
         if not line:
             continue
-        if len(segments) >= defaults.MAX_TRANSCRIPT_LINES:
-            raise TranscriptFormatError(
-                f"the text has more than {defaults.MAX_TRANSCRIPT_LINES:,} lines; a transcript of a "
-                "10-hour talk has about 10,000. Is this a transcript?"
-            )
         stamp = _TXT_STAMP.match(line)
         if stamp:
             clock = _clock_to_seconds(stamp.group(1))
             line = stamp.group(2).strip()
-        for sentence in _sentences(line):
+        sentences = _sentences(line)
+        if len(segments) + len(sentences) > defaults.MAX_TRANSCRIPT_SEGMENTS:
+            raise TranscriptFormatError(
+                f"the text has more than {defaults.MAX_TRANSCRIPT_SEGMENTS:,} lines or sentences; a "
+                "transcript of a 10-hour talk has about 10,000. Is this a transcript?"
+            )
+        for sentence in sentences:
             duration = max(1.0, len(sentence.split()) / _WORDS_PER_SECOND)
             segments.append(Segment(start=round(clock, 3), end=round(clock + duration, 3), text=sentence))
             clock += duration

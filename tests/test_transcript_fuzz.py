@@ -142,12 +142,23 @@ def test_a_run_of_openers_as_large_as_the_cap_parses_in_one_pass(guarded, suffix
     assert not re.search(r"<[A-Za-z/!?]", transcript.text)
 
 
-def test_a_file_of_a_million_one_letter_lines_is_refused_as_no_transcript(guarded):
-    refused = parse_guarded(guarded, "é\n" * (defaults.MAX_TRANSCRIPT_BYTES // 3), "txt")
+@pytest.mark.parametrize("suffix", ["srt", "vtt", "txt"])
+def test_a_file_of_a_million_one_letter_lines_is_refused_as_no_transcript(guarded, suffix):
+    refused = parse_guarded(guarded, HEADERS[suffix] + "é\n" * (defaults.MAX_TRANSCRIPT_BYTES // 3 - 20), suffix)
     assert isinstance(refused, TranscriptFormatError)
-    assert "more than 200,000 lines" in str(refused) and "Is this a transcript?" in str(refused)
-    prose = (SAMPLES / "creator-workflow-talk.txt").read_text() * 200  # 2.2 MB of real lines still reads
-    assert isinstance(parse_guarded(guarded, prose, "txt"), Transcript)
+    assert "has 1,747,6" in str(refused) and "Is this a transcript?" in str(refused)
+
+
+def test_one_line_of_a_million_sentences_is_refused_as_no_transcript(guarded):
+    refused = parse_guarded(guarded, "A. " * (defaults.MAX_TRANSCRIPT_BYTES // 3 - 20), "txt")
+    assert isinstance(refused, TranscriptFormatError)
+    assert "more than 200,000 lines or sentences" in str(refused)
+
+
+def test_a_long_real_transcript_still_reads(guarded):
+    prose = (SAMPLES / "creator-workflow-talk.txt").read_text() * 400  # 4.5 MB, 65,000 sentences
+    transcript = parse_guarded(guarded, prose, "txt")
+    assert isinstance(transcript, Transcript) and len(transcript.segments) > 60_000
 
 
 def test_a_file_over_the_cap_is_refused_at_every_entry(tmp_path):
