@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.errors import ErrorCode, InvalidInput, StepError
 from pipeline.providers.base import ProgressFn
+from pipeline.transcript import SUFFIXES as TRANSCRIPT_SUFFIXES
 
 __all__ = [
     "MEDIA_SUFFIXES",
@@ -107,6 +108,11 @@ def check_upload(path: Path, max_mb: int) -> MediaInfo:
     if not path.is_file():
         raise InvalidInput(f"media file not found: {path.name}")
     suffix = path.suffix.lower().lstrip(".")
+    if suffix in TRANSCRIPT_SUFFIXES:
+        raise InvalidInput(
+            f"{path.name} is a transcript, not a video or audio file; submit it as the transcript "
+            "(on the command line: --transcript FILE)"
+        )
     if suffix not in MEDIA_SUFFIXES:
         raise InvalidInput(
             f"{path.name}: .{suffix or '?'} files are not supported; use one of {', '.join(sorted(MEDIA_SUFFIXES))}"

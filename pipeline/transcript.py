@@ -12,7 +12,7 @@ from pipeline.encodings import decode_bytes
 from pipeline.encodings import describe as describe_encoding
 from pipeline.errors import InvalidInput
 
-__all__ = ["Segment", "Transcript", "parse_transcript", "check_size", "clean_text", "TranscriptFormatError"]
+__all__ = ["Segment", "Transcript", "parse_transcript", "check_size", "clean_text", "TranscriptFormatError", "SUFFIXES"]
 
 
 class TranscriptFormatError(InvalidInput):
@@ -323,3 +323,5 @@ def _sentences(line: str) -> list[str]:
 
 
 _PARSERS = {"srt": _parse_srt, "vtt": _parse_vtt, "txt": _parse_plain}
+#: The file types a transcript may come as.
+SUFFIXES = tuple(_PARSERS)

@@ -29,6 +29,9 @@ def test_uploads_are_checked_for_type_and_size(tmp_path):
     with pytest.raises(InvalidInput, match=r"\.exe files are not supported"):
         (tmp_path / "setup.exe").write_bytes(b"MZ")
         media.check_upload(tmp_path / "setup.exe", max_mb=500)
+    (tmp_path / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    with pytest.raises(InvalidInput, match="talk.srt is a transcript, not a video or audio file.*--transcript"):
+        media.check_upload(tmp_path / "talk.srt", max_mb=500)
     big = tmp_path / "big.wav"
     big.write_bytes(b"\0" * 1_500_000)
     with pytest.raises(InvalidInput, match="limited to 1 MB"):
