@@ -110,8 +110,8 @@ def check_upload(path: Path, max_mb: int) -> MediaInfo:
     suffix = path.suffix.lower().lstrip(".")
     if suffix in TRANSCRIPT_SUFFIXES:
         raise InvalidInput(
-            f"{path.name} is a transcript, not a video or audio file; submit it as the transcript "
-            "(on the command line: --transcript FILE)"
+            f"{path.name} is a transcript, not a video or audio file; submit it as a transcript "
+            "(the CLI's --transcript FILE, or the API's transcript field)"
         )
     if suffix not in MEDIA_SUFFIXES:
         raise InvalidInput(

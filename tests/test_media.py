@@ -30,7 +30,7 @@ def test_uploads_are_checked_for_type_and_size(tmp_path):
         (tmp_path / "setup.exe").write_bytes(b"MZ")
         media.check_upload(tmp_path / "setup.exe", max_mb=500)
     (tmp_path / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
-    with pytest.raises(InvalidInput, match="talk.srt is a transcript, not a video or audio file.*--transcript"):
+    with pytest.raises(InvalidInput, match="talk.srt is a transcript, not a video or audio file.*--transcript FILE"):
         media.check_upload(tmp_path / "talk.srt", max_mb=500)
     big = tmp_path / "big.wav"
     big.write_bytes(b"\0" * 1_500_000)

@@ -39,7 +39,7 @@ def caller() -> Caller:
         if not st.user.is_logged_in:
             st.stop()  # the shell shows the sign-in page; nothing else runs without an identity
         return Caller.person(str(st.user.email))
-    return Caller.local(str(st.session_state.get("editor") or kept("editor") or "").strip() or "editor")
+    return Caller.local(str(kept("editor") or "").strip() or "editor")
 
 
 def keep(name: str, value) -> None:
@@ -51,8 +51,8 @@ def keep(name: str, value) -> None:
 
 
 def kept(name: str):
-    """What :func:`keep` remembered, or None."""
-    return st.session_state.get(f"kept:{name}")
+    """The sidebar widget's value, or what :func:`keep` remembered once its state is gone, or None."""
+    return st.session_state.get(name) or st.session_state.get(f"kept:{name}")
 
 
 def editor() -> str:
@@ -63,7 +63,7 @@ def editor() -> str:
 def workspace() -> str | None:
     """The workspace chosen in the sidebar (one the person is a member of); before the sidebar
     has been read once, the default one in local mode, else their first."""
-    chosen = st.session_state.get("workspace") or kept("workspace")
+    chosen = kept("workspace")
     if chosen:
         return chosen
     roles = st.session_state.get("roles")

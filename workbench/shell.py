@@ -225,7 +225,7 @@ def _controls() -> None:
     from pipeline import views  # after the navigation is out: the first paint needs no database
     from workbench.common import caller, keep, kept
 
-    info = views.sidebar(st.session_state.get("workspace") or kept("workspace"), caller=caller())
+    info = views.sidebar(kept("workspace"), caller=caller())
     if info["roles"] != st.session_state.get("roles") and views.login_configured():
         st.session_state["roles"] = info["roles"]  # a role changed: the menu follows on the next run
     st.session_state["workspace"] = info["workspace"]
